@@ -1,0 +1,513 @@
+"""A derived, rebuildable SQLite catalog of the repository: history and current pages.
+
+``git log -- path`` costs hundreds of milliseconds on a long history and cannot
+follow renames cheaply, and listing pages with their titles would mean reading
+every blob. So, like the search index, this catalog is derived from git: it
+records the commit it reflects and applies ``last..main`` to catch up, after
+each of our own commits (directly, without running git), after a push, or when
+a server starts. Deleting the file loses nothing; it is rebuilt from git.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import unicodedata
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .gitcmd import GitError, run_git
+from .objects import CommitInfo
+from .pages import page_tags, page_title, parse_page
+from .paths import page_path_of
+from .store import Change, CommitRecord, PageStore
+
+SCHEMA_VERSION = "4"
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
+CREATE TABLE IF NOT EXISTS commits (
+    seq INTEGER PRIMARY KEY,
+    sha TEXT UNIQUE NOT NULL,
+    parents TEXT NOT NULL,
+    author_name TEXT NOT NULL,
+    author_email TEXT NOT NULL,
+    author_time INTEGER NOT NULL,
+    author_offset TEXT NOT NULL,
+    message TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS changes (
+    seq INTEGER NOT NULL,
+    path TEXT NOT NULL,
+    status TEXT NOT NULL,
+    old_path TEXT,
+    blob TEXT,
+    old_blob TEXT,
+    size INTEGER
+);
+CREATE INDEX IF NOT EXISTS changes_by_path ON changes (path, seq);
+CREATE INDEX IF NOT EXISTS changes_by_seq ON changes (seq);
+CREATE TABLE IF NOT EXISTS files (
+    path TEXT PRIMARY KEY,
+    blob TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS pages (
+    path TEXT PRIMARY KEY,
+    blob TEXT NOT NULL,
+    title TEXT NOT NULL,
+    title_key TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    licence TEXT,
+    meta TEXT NOT NULL,
+    meta_error TEXT,
+    size INTEGER NOT NULL,
+    seq INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS pages_by_title ON pages (title_key);
+"""
+
+_LOG_FORMAT = "%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ad%x1f%B%x1d"
+ZERO = "0" * 40
+
+
+def title_key(title: str) -> str:
+    """How titles are compared when a wikilink names one: case, spacing and form folded."""
+    return " ".join(unicodedata.normalize("NFC", title).casefold().split())
+
+
+@dataclass(frozen=True, slots=True)
+class PageRecord:
+    """What the catalog knows of a current page, without reading git."""
+
+    path: str
+    blob: str
+    title: str
+    tags: list[str]
+    licence: str | None
+    meta: dict[str, Any]
+    meta_error: str | None
+    size: int
+    revision: str
+    updated: int
+    updated_offset: str
+    author: str
+
+
+@dataclass(slots=True)
+class SyncReport:
+    """What a catch-up applied: ``changed`` maps file paths to new blobs (None: gone)."""
+
+    old_head: str | None
+    new_head: str | None
+    changed: dict[str, str | None] = field(default_factory=dict)
+    rebuilt: bool = False
+    pages_changed: bool = False
+
+    @property
+    def moved(self) -> bool:
+        return self.old_head != self.new_head
+
+
+class Catalog:
+    """The derived catalog of one repository, shared safely by several processes."""
+
+    def __init__(self, db_path: str | Path, store: PageStore) -> None:
+        self.db_path = Path(db_path)
+        self.store = store
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._connections_lock = threading.Lock()
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        self._prepare()
+
+    # -- connections -------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "connection", None)
+        if connection is None:
+            connection = sqlite3.connect(
+                self.db_path, timeout=60, isolation_level=None, check_same_thread=False
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            self._local.connection = connection
+            with self._connections_lock:
+                self._connections.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._connections_lock:
+            for connection in self._connections:
+                connection.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    def _prepare(self) -> None:
+        db = self._connect()
+        try:
+            version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.DatabaseError:
+            version = None
+        if version is None or version[0] != SCHEMA_VERSION:
+            self._reset(db)
+
+    def _reset(self, db: sqlite3.Connection) -> None:
+        drops = "".join(f"DROP TABLE IF EXISTS {table};" for table in ("meta", "commits", "changes", "files", "pages"))
+        try:
+            db.executescript(
+                f"BEGIN IMMEDIATE; {drops} {_SCHEMA}"
+                f" INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;"
+            )
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+
+    def _meta(self, db: sqlite3.Connection, key: str) -> str | None:
+        row = db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, db: sqlite3.Connection, key: str, value: str | None) -> None:
+        db.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", (key, value))
+
+    # -- state -------------------------------------------------------------
+
+    def indexed_head(self) -> str | None:
+        return self._meta(self._connect(), "head")
+
+    def state(self) -> tuple[str | None, int]:
+        """(commit the catalog reflects, generation of the set of pages and titles)."""
+        rows = dict(
+            self._connect().execute("SELECT key, value FROM meta WHERE key IN ('head', 'generation')")
+        )
+        return rows.get("head"), int(rows.get("generation") or 0)
+
+    # -- catching up -------------------------------------------------------
+
+    def sync(self, known: Iterable[CommitRecord] = ()) -> SyncReport:
+        """Bring the catalog to ``main``. ``known`` commits skip running ``git log``."""
+        head = self.store.head()
+        db = self._connect()
+        if self._meta(db, "head") == head:
+            return SyncReport(head, head)
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            last = self._meta(db, "head")
+            head = self.store.head()
+            report = SyncReport(last, head)
+            if last == head:
+                db.execute("COMMIT")
+                return report
+            commits = self._commits_to_apply(last, head, list(known))
+            if commits is None:
+                report.rebuilt = True
+                report.old_head = None
+                for table in ("commits", "changes", "files", "pages"):
+                    db.execute(f"DELETE FROM {table}")
+                commits = list(self._log(None, head)) if head else []
+            self._apply(db, commits, report)
+            self._set_meta(db, "head", head)
+            if report.pages_changed or report.rebuilt:
+                generation = int(self._meta(db, "generation") or 0) + 1
+                self._set_meta(db, "generation", str(generation))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return report
+
+    def rebuild(self) -> SyncReport:
+        """Forget everything and read the whole history again."""
+        db = self._connect()
+        db.execute("BEGIN IMMEDIATE")
+        self._set_meta(db, "head", None)
+        db.execute("COMMIT")
+        return self.sync()
+
+    def _commits_to_apply(
+        self, last: str | None, head: str | None, known: list[CommitRecord]
+    ) -> list[CommitRecord] | None:
+        """The commits in ``last..head`` oldest first, or None when a rebuild is needed."""
+        if head is None or last is None:
+            return None
+        if known and known[0].info.parents[:1] == (last,) and known[-1].info.sha == head:
+            return known
+        try:
+            run_git(self.store.git_dir, "merge-base", "--is-ancestor", last, head)
+        except GitError:
+            return None
+        return list(self._log(last, head))
+
+    def _log(self, old: str | None, new: str) -> Iterator[CommitRecord]:
+        """Parse ``git log --raw`` for ``old..new``, oldest first."""
+        spec = f"{old}..{new}" if old else new
+        output = run_git(
+            self.store.git_dir,
+            "log", "--reverse", "--topo-order", "-c", "--raw", "-M", "--no-abbrev", "-z",
+            "--date=iso-strict",
+            f"--format={_LOG_FORMAT}", spec, "--",
+        ).stdout
+        yield from parse_raw_log(output)
+
+    def _apply(self, db: sqlite3.Connection, commits: list[CommitRecord], report: SyncReport) -> None:
+        sizes = {
+            change.blob: change.size
+            for commit in commits for change in commit.changes
+            if change.blob and change.size is not None
+        }
+        missing = {
+            sha for commit in commits for change in commit.changes
+            for sha in (change.blob,) if sha and sha not in sizes
+        }
+        sizes.update(self._blob_sizes(missing))
+        touched: dict[str, str | None] = {}
+        for commit in commits:
+            info = commit.info
+            cursor = db.execute(
+                "INSERT OR IGNORE INTO commits (sha, parents, author_name, author_email, author_time,"
+                " author_offset, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (info.sha, " ".join(info.parents), info.author_name, info.author_email,
+                 info.author_time, info.author_offset, info.message),
+            )
+            if cursor.rowcount == 0:
+                continue
+            seq = cursor.lastrowid
+            for change in commit.changes:
+                db.execute(
+                    "INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (seq, change.path, change.status, change.old_path, change.blob, change.old_blob,
+                     sizes.get(change.blob or "")),
+                )
+                if change.old_path and change.old_path != change.path:
+                    touched[change.old_path] = None
+                touched[change.path] = change.blob if change.status != "D" else None
+        # The files' final state is what main holds now, whatever happened in between.
+        for path in touched:
+            entry = self.store.lookup(report.new_head, path)
+            touched[path] = entry.sha if entry is not None and entry.is_blob else None
+        report.changed = touched
+        self._update_current(db, touched, sizes, report)
+
+    def _update_current(
+        self, db: sqlite3.Connection, touched: dict[str, str | None], sizes: dict[str, int],
+        report: SyncReport,
+    ) -> None:
+        for path, blob in touched.items():
+            page = page_path_of(path)
+            last_seq = db.execute(
+                "SELECT MAX(seq) FROM changes WHERE path=?", (path,)
+            ).fetchone()[0] or 0
+            if blob is None:
+                db.execute("DELETE FROM files WHERE path=?", (path,))
+                if page is not None and db.execute("DELETE FROM pages WHERE path=?", (page,)).rowcount:
+                    report.pages_changed = True
+                continue
+            size = sizes.get(blob)
+            if page is None:
+                if size is None:
+                    size = len(self.store.blob(blob))
+                db.execute("INSERT OR REPLACE INTO files VALUES (?, ?, ?, ?)", (path, blob, size, last_seq))
+                continue
+            data = self.store.blob(blob)
+            text = data.decode("utf-8", "replace")
+            parsed = parse_page(text)
+            title = page_title(parsed.meta, parsed.body, page)
+            licence = parsed.meta.get("licence")
+            old = db.execute("SELECT title FROM pages WHERE path=?", (page,)).fetchone()
+            if old is None or old[0] != title:
+                report.pages_changed = True
+            db.execute(
+                "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (page, blob, title, title_key(title), json.dumps(page_tags(parsed.meta), ensure_ascii=False),
+                 licence if isinstance(licence, str) else None,
+                 json.dumps(parsed.meta, ensure_ascii=False, default=str), parsed.error, len(data), last_seq),
+            )
+
+    def _blob_sizes(self, shas: set[str]) -> dict[str, int]:
+        if not shas:
+            return {}
+        output = run_git(
+            self.store.git_dir, "cat-file", "--batch-check=%(objectname) %(objectsize)",
+            input="\n".join(sorted(shas)).encode("ascii") + b"\n",
+        ).stdout
+        sizes = {}
+        for line in output.decode("ascii", "replace").splitlines():
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                sizes[parts[0]] = int(parts[1])
+        return sizes
+
+    # -- queries -----------------------------------------------------------
+
+    _PAGE_COLUMNS = (
+        "p.path, p.blob, p.title, p.tags, p.licence, p.meta, p.meta_error, p.size,"
+        " c.sha, c.author_time, c.author_offset, c.author_name"
+    )
+
+    def _page_record(self, row: tuple) -> PageRecord:
+        return PageRecord(
+            row[0], row[1], row[2], json.loads(row[3]), row[4], json.loads(row[5]), row[6],
+            row[7], row[8] or "", row[9] or 0, row[10] or "+0000", row[11] or "",
+        )
+
+    def page(self, path: str) -> PageRecord | None:
+        row = self._connect().execute(
+            f"SELECT {self._PAGE_COLUMNS} FROM pages p LEFT JOIN commits c ON c.seq = p.seq"
+            " WHERE p.path = ?",
+            (path,),
+        ).fetchone()
+        return self._page_record(row) if row else None
+
+    def pages(self, folder: str | None = None) -> list[PageRecord]:
+        """Current pages sorted by path, optionally only those under ``folder/``."""
+        query = f"SELECT {self._PAGE_COLUMNS} FROM pages p LEFT JOIN commits c ON c.seq = p.seq"
+        params: tuple = ()
+        if folder:
+            prefix = folder.rstrip("/") + "/"
+            query += " WHERE substr(p.path, 1, ?) = ?"
+            params = (len(prefix), prefix)
+        query += " ORDER BY p.path"
+        return [self._page_record(row) for row in self._connect().execute(query, params)]
+
+    def titles(self) -> dict[str, str]:
+        """Every current page path with its title."""
+        return dict(self._connect().execute("SELECT path, title FROM pages"))
+
+    def path_for_title(self, title: str) -> str | None:
+        row = self._connect().execute(
+            "SELECT path FROM pages WHERE title_key = ? ORDER BY path LIMIT 1", (title_key(title),)
+        ).fetchone()
+        return row[0] if row else None
+
+    def file(self, path: str) -> tuple[str, int] | None:
+        row = self._connect().execute("SELECT blob, size FROM files WHERE path=?", (path,)).fetchone()
+        return (row[0], row[1]) if row else None
+
+    def files_under(self, folder: str) -> list[tuple[str, str, int]]:
+        """Non-page files directly inside ``folder`` as (path, blob, size)."""
+        prefix = folder.rstrip("/") + "/"
+        rows = self._connect().execute(
+            "SELECT path, blob, size FROM files WHERE substr(path, 1, ?) = ? ORDER BY path",
+            (len(prefix), prefix),
+        )
+        return [row for row in rows if "/" not in row[0][len(prefix):]]
+
+    def seq_of(self, sha: str) -> int | None:
+        row = self._connect().execute("SELECT seq FROM commits WHERE sha=?", (sha,)).fetchone()
+        return row[0] if row else None
+
+    def revision_at(self, file_path: str, commit: str) -> str | None:
+        """The commit that last changed ``file_path`` at or before ``commit``."""
+        seq = self.seq_of(commit)
+        if seq is None:
+            return None
+        names = self.names_of(file_path)
+        marks = ",".join("?" * len(names))
+        row = self._connect().execute(
+            f"SELECT c.sha FROM changes ch JOIN commits c ON c.seq = ch.seq"
+            f" WHERE ch.path IN ({marks}) AND ch.seq <= ? ORDER BY ch.seq DESC LIMIT 1",
+            (*names, seq),
+        ).fetchone()
+        return row[0] if row else None
+
+    def authors(self, file_path: str, until: str | None = None) -> list[str]:
+        """Display names of everyone who changed the file, first contributor first."""
+        limit = self.seq_of(until) if until else None
+        names = self.names_of(file_path)
+        marks = ",".join("?" * len(names))
+        rows = self._connect().execute(
+            f"SELECT c.author_name FROM changes ch JOIN commits c ON c.seq = ch.seq"
+            f" WHERE ch.path IN ({marks}) AND ch.seq <= ? ORDER BY ch.seq",
+            (*names, limit if limit is not None else 2**62),
+        )
+        authors: list[str] = []
+        for (name,) in rows:
+            if name not in authors:
+                authors.append(name)
+        return authors
+
+    def names_of(self, file_path: str) -> list[str]:
+        """A file's earlier names (through renames), oldest first, ending with ``file_path``."""
+        names = [file_path]
+        db = self._connect()
+        seen = {file_path}
+        current = file_path
+        while True:
+            row = db.execute(
+                "SELECT old_path FROM changes WHERE path = ? AND status = 'R' ORDER BY seq DESC LIMIT 1",
+                (current,),
+            ).fetchone()
+            if not row or not row[0] or row[0] in seen:
+                break
+            current = row[0]
+            seen.add(current)
+            names.insert(0, current)
+        return names
+
+
+def parse_raw_log(output: bytes) -> Iterator[CommitRecord]:
+    """Parse ``git log -c --raw -z`` output in the format ``_LOG_FORMAT``."""
+    position, end = 0, len(output)
+    while position < end:
+        start = output.find(b"\x1e", position)
+        if start == -1:
+            return
+        stop = output.index(b"\x1d", start)
+        fields = output[start + 1 : stop].split(b"\x1f", 6)
+        sha, parents, name, email, when, _date, message = (
+            field.decode("utf-8", "replace") for field in fields
+        )
+        position = stop + 1
+        changes: list[Change] = []
+        while position < end and output[position] in (0, 10):
+            position += 1
+        while position < end and output[position] == ord(":"):
+            nul = output.index(b"\0", position)
+            meta = output[position:nul].decode("ascii")
+            position = nul + 1
+            colons = len(meta) - len(meta.lstrip(":"))
+            parts = meta[colons:].split(" ")
+            status = parts[-1]
+            new_blob = parts[2 * (colons + 1) - 1] if colons == 1 else parts[-2]
+            old_blob = parts[colons + 1] if colons == 1 else None
+            nul = output.index(b"\0", position)
+            path = output[position:nul].decode("utf-8", "surrogateescape")
+            position = nul + 1
+            old_path = None
+            if colons == 1 and status[:1] in ("R", "C"):
+                nul = output.index(b"\0", position)
+                old_path, path = path, output[position:nul].decode("utf-8", "surrogateescape")
+                position = nul + 1
+            letter = status[0] if colons == 1 else ("D" if new_blob == ZERO else "M")
+            if letter == "C":
+                letter, old_path = "A", None
+            changes.append(
+                Change(
+                    unicodedata.normalize("NFC", path),
+                    letter,
+                    None if new_blob == ZERO else new_blob,
+                    unicodedata.normalize("NFC", old_path) if old_path else None,
+                    None if not old_blob or old_blob == ZERO else old_blob,
+                )
+            )
+            while position < end and output[position] in (0, 10):
+                position += 1
+        info = CommitInfo(
+            sha, "", tuple(parents.split()), name, email, int(when or 0),
+            _offset_of(_date), message,
+        )
+        yield CommitRecord(info, tuple(changes))
+
+
+def _offset_of(date: str) -> str:
+    """``2026-11-28T18:21:00+01:00`` → ``+0100``."""
+    tail = date[-6:]
+    if len(tail) == 6 and tail[0] in "+-" and tail[3] == ":":
+        return tail[0] + tail[1:3] + tail[4:6]
+    return "+0000"

@@ -1,0 +1,150 @@
+"""What a page file means: YAML front matter, body and title.
+
+Front matter is loaded with PyYAML's safe loader and YAML aliases are refused,
+so a hostile header can neither build objects nor expand into a billion laughs
+when it is later turned into JSON.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+import yaml
+
+MAX_FRONT_MATTER_BYTES = 64 * 1024
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX_H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+
+
+class FrontMatterError(ValueError):
+    """The front matter block exists but is not a YAML mapping we accept."""
+
+
+class _NoAliasLoader(yaml.SafeLoader):
+    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases are not allowed in front matter", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+
+@dataclass(slots=True)
+class ParsedPage:
+    meta: dict[str, Any]
+    body: str
+    front_matter: str | None
+    error: str | None = None
+    body_offset_lines: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def split_front_matter(markdown: str) -> tuple[str | None, str, int]:
+    """Return (front matter text or None, body, number of lines before the body)."""
+    text = markdown[1:] if markdown.startswith("\ufeff") else markdown
+    if not (text.startswith("---\n") or text.startswith("---\r\n")):
+        return None, text, 0
+    lines = text.splitlines(keepends=True)
+    for index in range(1, len(lines)):
+        if lines[index].rstrip("\r\n") in ("---", "..."):
+            front = "".join(lines[1:index])
+            body = "".join(lines[index + 1 :])
+            return front, body, index + 1
+    return None, text, 0
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(key): _jsonable(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple, set)):
+        return [_jsonable(item) for item in value]
+    if isinstance(value, (_dt.date, _dt.datetime, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    if isinstance(value, float) and value != value:  # NaN is not valid JSON
+        return None
+    return value
+
+
+def load_front_matter(front: str) -> dict[str, Any]:
+    """Parse a front matter block into a JSON-compatible dict, or raise FrontMatterError."""
+    if len(front.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
+        raise FrontMatterError("the front matter is too long")
+    try:
+        data = yaml.load(front, Loader=_NoAliasLoader)  # noqa: S506 - safe loader subclass
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+        where = f" (line {mark.line + 2})" if mark is not None else ""
+        raise FrontMatterError(f"{problem}{where}") from None
+    except RecursionError:
+        raise FrontMatterError("the front matter is nested too deeply") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise FrontMatterError("the front matter must be a list of 'key: value' lines")
+    return _jsonable(data)
+
+
+def parse_page(markdown: str) -> ParsedPage:
+    """Split and parse a page; a malformed header is reported, never raised."""
+    front, body, offset = split_front_matter(markdown)
+    if front is None:
+        return ParsedPage({}, body, None, None, offset)
+    try:
+        meta = load_front_matter(front)
+    except FrontMatterError as error:
+        return ParsedPage({}, body, front, str(error), offset)
+    return ParsedPage(meta, body, front, None, offset)
+
+
+def first_heading(body: str) -> str | None:
+    """The text of the first level-one ATX heading outside code fences."""
+    fence: str | None = None
+    for line in body.splitlines():
+        match = _FENCE.match(line)
+        if match:
+            marker = match.group(1)
+            if fence is None:
+                fence = marker[0] * 3
+            elif marker.startswith(fence):
+                fence = None
+            continue
+        if fence is None:
+            heading = _ATX_H1.match(line)
+            if heading:
+                return heading.group(1).strip()
+    return None
+
+
+def page_title(meta: dict[str, Any], body: str, path: str) -> str:
+    """Front matter ``title``, else the first ``# heading``, else the path."""
+    title = meta.get("title")
+    if isinstance(title, (str, int, float)) and str(title).strip():
+        return " ".join(str(title).split())
+    heading = first_heading(body)
+    if heading:
+        return heading
+    return path
+
+
+def page_tags(meta: dict[str, Any]) -> list[str]:
+    """Tags as a list of strings, whether written as a list or a comma-separated string."""
+    tags = meta.get("tags")
+    if isinstance(tags, str):
+        items = tags.split(",")
+    elif isinstance(tags, list):
+        items = [str(item) for item in tags if isinstance(item, (str, int, float))]
+    else:
+        return []
+    seen: list[str] = []
+    for item in items:
+        tag = " ".join(item.split()).strip()
+        if tag and tag not in seen:
+            seen.append(tag)
+    return seen

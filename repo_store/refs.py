@@ -1,0 +1,153 @@
+"""Reading and compare-and-swap updating of a branch, with git's own lock protocol.
+
+A ref update names the value it expects to replace (dulwich's
+``set_if_equals``): the writer takes ``<ref>.lock`` with ``O_EXCL`` exactly as
+git does, so web saves, other server processes and ``git receive-pack``
+exclude one another, re-reads the ref under the lock, and renames the lock
+over the ref only if nobody moved it. The rename is atomic, so a reader or a
+crash never sees a half-written ref.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+ZERO = "0" * 40
+# Our own critical section lasts microseconds and git's a few milliseconds:
+# a lock this old was left by a killed process and would block every save.
+STALE_LOCK_SECONDS = 30.0
+
+
+class RefLockTimeout(Exception):
+    """The ref stayed locked by somebody else for too long."""
+
+
+def read_ref(git_dir: Path, name: str) -> str | None:
+    """The commit a ref points at, from its loose file or ``packed-refs``."""
+    try:
+        with open(git_dir / name, "rb") as handle:
+            value = handle.read().strip().decode("ascii", "replace")
+    except FileNotFoundError:
+        return _read_packed_ref(git_dir, name)
+    except IsADirectoryError:
+        return None
+    if value.startswith("ref: "):
+        return read_ref(git_dir, value[5:].strip())
+    return value or None
+
+
+def _read_packed_ref(git_dir: Path, name: str) -> str | None:
+    try:
+        with open(git_dir / "packed-refs", "rb") as handle:
+            for line in handle:
+                if line.startswith((b"#", b"^")):
+                    continue
+                sha, _, ref = line.rstrip(b"\n").partition(b" ")
+                if ref.decode("utf-8", "replace") == name:
+                    return sha.decode("ascii")
+    except FileNotFoundError:
+        pass
+    return None
+
+
+def compare_and_swap(
+    git_dir: Path,
+    name: str,
+    new: str,
+    expected: str | None,
+    *,
+    fsync: bool = True,
+    wait_seconds: float = 10.0,
+) -> bool:
+    """Point ``name`` at ``new`` if it still points at ``expected`` (None: absent).
+
+    Returns False when the ref moved; raises ``RefLockTimeout`` when somebody
+    else held the lock for longer than ``wait_seconds``.
+    """
+    ref_path = git_dir / name
+    lock_path = ref_path.with_name(ref_path.name + ".lock")
+    ref_path.parent.mkdir(parents=True, exist_ok=True)
+    fd = _acquire(lock_path, wait_seconds)
+    try:
+        current = read_ref(git_dir, name)
+        if current != expected:
+            os.close(fd)
+            fd = -1
+            os.unlink(lock_path)
+            return False
+        os.write(fd, new.encode("ascii") + b"\n")
+        if fsync:
+            os.fsync(fd)
+        os.close(fd)
+        fd = -1
+        os.replace(lock_path, ref_path)
+        if fsync:
+            _fsync_directory(ref_path.parent)
+        return True
+    except BaseException:
+        if fd != -1:
+            os.close(fd)
+        try:
+            os.unlink(lock_path)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _acquire(lock_path: Path, wait_seconds: float) -> int:
+    deadline = time.monotonic() + wait_seconds
+    delay = 0.0005
+    while True:
+        try:
+            return os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            if _remove_if_stale(lock_path):
+                continue
+            if time.monotonic() > deadline:
+                raise RefLockTimeout(str(lock_path)) from None
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def _remove_if_stale(lock_path: Path) -> bool:
+    try:
+        age = time.time() - lock_path.stat().st_mtime
+    except FileNotFoundError:
+        return True
+    if age < STALE_LOCK_SECONDS:
+        return False
+    try:
+        os.unlink(lock_path)
+    except FileNotFoundError:
+        pass
+    return True
+
+
+def _fsync_directory(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def remove_stale_locks(git_dir: Path, *, older_than: float = 0.0) -> list[Path]:
+    """Delete ``*.lock`` files left by killed writers; call it when no writer runs.
+
+    ``older_than`` lets a running server clear only locks that no live writer
+    could still hold.
+    """
+    removed = []
+    now = time.time()
+    candidates = list((git_dir / "refs").rglob("*.lock"))
+    candidates += [git_dir / name for name in ("packed-refs.lock", "HEAD.lock", "config.lock", "shallow.lock")]
+    for lock in candidates:
+        try:
+            if now - lock.stat().st_mtime >= older_than:
+                lock.unlink()
+                removed.append(lock)
+        except FileNotFoundError:
+            continue
+    return removed

@@ -1,0 +1,403 @@
+"""Accounts, roles, API tokens, invitations and login throttling in ``trousse.sqlite``.
+
+Passwords are stored with Werkzeug's scrypt hash (deliberately slow); tokens
+and invitation codes are long random strings, so a fast SHA-256 of them is
+enough to make a stolen database useless for logging in.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import re
+import secrets
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from werkzeug.security import check_password_hash, generate_password_hash
+
+ROLES = ("reader", "editor", "admin")
+TOKEN_PREFIX = "trousse_"
+MIN_PASSWORD_LENGTH = 8
+LOGIN_WINDOW_SECONDS = 15 * 60
+INVITATION_DAYS = 14
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS users (
+    id INTEGER PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    display_name TEXT NOT NULL,
+    email TEXT NOT NULL DEFAULT '',
+    publish_email INTEGER NOT NULL DEFAULT 0,
+    role TEXT NOT NULL CHECK (role IN ('reader', 'editor', 'admin')),
+    password_hash TEXT,
+    disabled INTEGER NOT NULL DEFAULT 0,
+    session_version INTEGER NOT NULL DEFAULT 0,
+    created TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS tokens (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    label TEXT NOT NULL DEFAULT '',
+    token_hash TEXT NOT NULL UNIQUE,
+    created TEXT NOT NULL,
+    last_used TEXT,
+    revoked INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS invitations (
+    id INTEGER PRIMARY KEY,
+    code_hash TEXT NOT NULL UNIQUE,
+    role TEXT NOT NULL,
+    created TEXT NOT NULL,
+    expires REAL NOT NULL,
+    used_by INTEGER REFERENCES users (id)
+);
+CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS login_failures_by_key ON login_failures (key, at);
+"""
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be honoured; ``code`` says why."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+@dataclass(frozen=True)
+class User:
+    id: int
+    name: str
+    display_name: str
+    email: str
+    publish_email: bool
+    role: str
+    disabled: bool
+    session_version: int
+    created: str
+
+    # flask-login's protocol
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+    @property
+    def is_active(self) -> bool:
+        return not self.disabled
+
+    @property
+    def is_anonymous(self) -> bool:
+        return False
+
+    def get_id(self) -> str:
+        # The version changes with the password, so old sessions stop working.
+        return f"{self.id}:{self.session_version}"
+
+    def has_role(self, role: str) -> bool:
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+    @property
+    def can_edit(self) -> bool:
+        return self.is_active and self.has_role("editor")
+
+    @property
+    def is_admin(self) -> bool:
+        return self.is_active and self.has_role("admin")
+
+
+@dataclass(frozen=True)
+class Token:
+    id: int
+    label: str
+    created: str
+    last_used: str | None
+    revoked: bool
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+def check_name(name: str) -> str:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise AccountError(
+            "bad_name", "user names are 1 to 64 letters, digits, dots, dashes or underscores"
+        )
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise AccountError("bad_role", "the role is reader, editor or admin")
+    return role
+
+
+def check_password(password: str) -> str:
+    if not isinstance(password, str) or len(password) < MIN_PASSWORD_LENGTH:
+        raise AccountError("weak_password", f"passwords have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > 1024:
+        raise AccountError("weak_password", "the password is too long")
+    return password
+
+
+def _clean_text(text: str, limit: int) -> str:
+    return " ".join("".join(ch for ch in text if ch.isprintable()).split())[:limit]
+
+
+class Accounts:
+    """The account database; safe to share between threads and processes."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        db = self._db()
+        db.executescript(_SCHEMA)
+
+    def _db(self) -> sqlite3.Connection:
+        connection = getattr(self._local, "db", None)
+        if connection is None:
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA foreign_keys=ON")
+            connection.row_factory = sqlite3.Row
+            self._local.db = connection
+            with self._all_lock:
+                self._all.append(connection)
+        return connection
+
+    def close(self) -> None:
+        with self._all_lock:
+            for connection in self._all:
+                connection.close()
+            self._all.clear()
+        self._local = threading.local()
+
+    # -- users -------------------------------------------------------------
+
+    @staticmethod
+    def _user(row: sqlite3.Row | None) -> User | None:
+        if row is None:
+            return None
+        return User(
+            row["id"], row["name"], row["display_name"], row["email"], bool(row["publish_email"]),
+            row["role"], bool(row["disabled"]), row["session_version"], row["created"],
+        )
+
+    def add_user(
+        self,
+        name: str,
+        *,
+        role: str,
+        password: str | None = None,
+        display_name: str | None = None,
+        email: str = "",
+    ) -> User:
+        check_name(name)
+        check_role(role)
+        password_hash = generate_password_hash(check_password(password)) if password is not None else None
+        display = _clean_text(display_name or name, 100) or name
+        try:
+            cursor = self._db().execute(
+                "INSERT INTO users (name, display_name, email, role, password_hash, created)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (name, display, _clean_text(email, 200), role, password_hash, _now()),
+            )
+        except sqlite3.IntegrityError:
+            raise AccountError("exists", f"an account named {name!r} already exists") from None
+        user = self.get(cursor.lastrowid or 0)
+        assert user is not None
+        return user
+
+    def get(self, user_id: int) -> User | None:
+        return self._user(self._db().execute("SELECT * FROM users WHERE id=?", (user_id,)).fetchone())
+
+    def by_name(self, name: str) -> User | None:
+        return self._user(self._db().execute("SELECT * FROM users WHERE name=?", (name,)).fetchone())
+
+    def require(self, name: str) -> User:
+        user = self.by_name(name)
+        if user is None:
+            raise AccountError("unknown", f"no account named {name!r}")
+        return user
+
+    def list(self) -> list[User]:
+        return [self._user(row) for row in self._db().execute("SELECT * FROM users ORDER BY name")]  # type: ignore[misc]
+
+    def set_role(self, name: str, role: str) -> User:
+        check_role(role)
+        user = self.require(name)
+        self._db().execute("UPDATE users SET role=? WHERE id=?", (role, user.id))
+        return self.get(user.id)  # type: ignore[return-value]
+
+    def set_password(self, name: str, password: str) -> User:
+        user = self.require(name)
+        self._db().execute(
+            "UPDATE users SET password_hash=?, session_version=session_version+1 WHERE id=?",
+            (generate_password_hash(check_password(password)), user.id),
+        )
+        return self.get(user.id)  # type: ignore[return-value]
+
+    def set_disabled(self, name: str, disabled: bool = True) -> User:
+        user = self.require(name)
+        self._db().execute(
+            "UPDATE users SET disabled=?, session_version=session_version+1 WHERE id=?",
+            (int(disabled), user.id),
+        )
+        return self.get(user.id)  # type: ignore[return-value]
+
+    def update_profile(self, user_id: int, *, display_name: str, email: str, publish_email: bool) -> User:
+        display = _clean_text(display_name, 100)
+        if not display:
+            raise AccountError("bad_display_name", "the display name is empty")
+        email = _clean_text(email, 200).replace(" ", "")
+        if email and not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", email):
+            raise AccountError("bad_email", "this e-mail address is not valid")
+        self._db().execute(
+            "UPDATE users SET display_name=?, email=?, publish_email=? WHERE id=?",
+            (display, email, int(publish_email and bool(email)), user_id),
+        )
+        return self.get(user_id)  # type: ignore[return-value]
+
+    def authenticate(self, name: str, password: str) -> User | None:
+        """The active user with this name and password, or None (same work either way)."""
+        row = self._db().execute("SELECT * FROM users WHERE name=?", (name,)).fetchone()
+        stored = row["password_hash"] if row is not None else None
+        if not stored:
+            check_password_hash(_dummy_hash(), password)
+            return None
+        if not check_password_hash(stored, password):
+            return None
+        user = self._user(row)
+        return user if user and user.is_active else None
+
+    # -- tokens ------------------------------------------------------------
+
+    def create_token(self, name: str, label: str = "") -> str:
+        """A new token for ``name``; only its hash is kept, so show it now or never."""
+        user = self.require(name)
+        secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+        self._db().execute(
+            "INSERT INTO tokens (user_id, label, token_hash, created) VALUES (?, ?, ?, ?)",
+            (user.id, _clean_text(label, 100), _digest(secret), _now()),
+        )
+        return secret
+
+    def tokens(self, user_id: int) -> list[Token]:
+        rows = self._db().execute(
+            "SELECT id, label, created, last_used, revoked FROM tokens WHERE user_id=? ORDER BY id",
+            (user_id,),
+        )
+        return [Token(r["id"], r["label"], r["created"], r["last_used"], bool(r["revoked"])) for r in rows]
+
+    def revoke_token(self, user_id: int, token_id: int) -> bool:
+        cursor = self._db().execute(
+            "UPDATE tokens SET revoked=1 WHERE id=? AND user_id=?", (token_id, user_id)
+        )
+        return cursor.rowcount == 1
+
+    def user_for_token(self, secret: str) -> User | None:
+        """The active owner of a valid, unrevoked token (and note that it was used)."""
+        if not isinstance(secret, str) or not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+            return None
+        db = self._db()
+        row = db.execute(
+            "SELECT t.id AS token_id, t.last_used, u.* FROM tokens t JOIN users u ON u.id = t.user_id"
+            " WHERE t.token_hash=? AND t.revoked=0",
+            (_digest(secret),),
+        ).fetchone()
+        if row is None:
+            return None
+        user = self._user(row)
+        if user is None or not user.is_active:
+            return None
+        today = _now()[:16]
+        if (row["last_used"] or "")[:16] != today:
+            db.execute("UPDATE tokens SET last_used=? WHERE id=?", (_now(), row["token_id"]))
+        return user
+
+    # -- invitations -------------------------------------------------------
+
+    def create_invitation(self, role: str = "editor") -> str:
+        check_role(role)
+        code = secrets.token_urlsafe(24)
+        self._db().execute(
+            "INSERT INTO invitations (code_hash, role, created, expires) VALUES (?, ?, ?, ?)",
+            (_digest(code), role, _now(), time.time() + INVITATION_DAYS * 86400),
+        )
+        return code
+
+    def invitation_role(self, code: str) -> str | None:
+        row = self._db().execute(
+            "SELECT role FROM invitations WHERE code_hash=? AND used_by IS NULL AND expires > ?",
+            (_digest(code or ""), time.time()),
+        ).fetchone()
+        return row["role"] if row else None
+
+    def register(self, code: str, name: str, password: str, display_name: str = "", email: str = "") -> User:
+        """Create the account an invitation allows, and spend the invitation."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            row = db.execute(
+                "SELECT id, role FROM invitations WHERE code_hash=? AND used_by IS NULL AND expires > ?",
+                (_digest(code or ""), time.time()),
+            ).fetchone()
+            if row is None:
+                raise AccountError("bad_invitation", "this invitation is not valid any more")
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        user = self.add_user(name, role=row["role"], password=password, display_name=display_name, email=email)
+        cursor = db.execute(
+            "UPDATE invitations SET used_by=? WHERE id=? AND used_by IS NULL", (user.id, row["id"])
+        )
+        if cursor.rowcount != 1:
+            db.execute("DELETE FROM users WHERE id=?", (user.id,))
+            raise AccountError("bad_invitation", "this invitation is not valid any more")
+        return user
+
+    # -- login throttling --------------------------------------------------
+
+    def login_blocked(self, keys: list[str], limit: int) -> bool:
+        since = time.time() - LOGIN_WINDOW_SECONDS
+        db = self._db()
+        for key in keys:
+            (count,) = db.execute(
+                "SELECT COUNT(*) FROM login_failures WHERE key=? AND at > ?", (key, since)
+            ).fetchone()
+            if count >= limit:
+                return True
+        return False
+
+    def record_login_failure(self, keys: list[str]) -> None:
+        now = time.time()
+        db = self._db()
+        db.executemany("INSERT INTO login_failures VALUES (?, ?)", [(key, now) for key in keys])
+        db.execute("DELETE FROM login_failures WHERE at < ?", (now - LOGIN_WINDOW_SECONDS,))
+
+    def clear_login_failures(self, key: str) -> None:
+        self._db().execute("DELETE FROM login_failures WHERE key=?", (key,))
+
+    def integrity_problems(self) -> list[str]:
+        rows = self._db().execute("PRAGMA integrity_check").fetchall()
+        return [row[0] for row in rows if row[0] != "ok"]
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Checked against when the account does not exist, so timing does not tell."""
+    return generate_password_hash("not a real password, only here to spend the same time")

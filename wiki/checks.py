@@ -1,0 +1,44 @@
+"""``trousse check``: is everything in step? Each problem is one line for a person to act on."""
+
+from __future__ import annotations
+
+from repo_store import PageStore
+from repo_store.catalog import Catalog
+from repo_store.gitcmd import GitError, run_git
+
+from .accounts import Accounts
+from .datadir import DataDir
+
+
+def run_checks(data: DataDir) -> list[str]:
+    problems: list[str] = []
+    try:
+        run_git(data.repository, "fsck", "--full", "--no-dangling", "--no-progress")
+    except GitError as error:
+        problems.append(f"git fsck reports errors in {data.repository}: {error}")
+    with PageStore(data.repository) as store:
+        head = store.head()
+        if head is None:
+            problems.append("the branch main does not exist")
+        else:
+            try:
+                store.commit_info(head)
+            except Exception:  # noqa: BLE001 - any failure here means a broken main
+                problems.append(f"main points at {head}, which is not a readable commit")
+        catalog = Catalog(data.catalog, store)
+        try:
+            indexed = catalog.indexed_head()
+            if indexed != head:
+                problems.append(
+                    f"the history catalog reflects {indexed or 'nothing'} but main is at {head}; "
+                    "run `trousse reindex` (or start the server, which catches up)"
+                )
+        finally:
+            catalog.close()
+    accounts = Accounts(data.database)
+    try:
+        for problem in accounts.integrity_problems():
+            problems.append(f"the account database is damaged: {problem}")
+    finally:
+        accounts.close()
+    return problems

@@ -1,0 +1,173 @@
+"""Settings: documented defaults, then ``config.toml``, then ``TROUSSE_*`` variables.
+
+Every setting lives in ``SETTINGS`` with its default and a one-line
+description; the commented ``config.toml`` written by ``trousse init`` is
+generated from that list, so the documentation cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+DATA_ENV = "TROUSSE_DATA"
+DEFAULT_DATA_DIR = "trousse-data"
+
+
+@dataclass(frozen=True)
+class Setting:
+    section: str
+    key: str
+    default: Any
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("site", "name", "Réseau des tiers-lieux", "Name shown in the header, in attributions and feeds."),
+    Setting("site", "base_url", "http://127.0.0.1:8080",
+            "Public address of the wiki; absolute links (feeds, clone URL, invitations) use it, never the request's Host."),
+    Setting("site", "home", "home", "Path of the home page."),
+    Setting("site", "language", "fr", "Default language of the interface and of commit messages: \"fr\" or \"en\"."),
+    Setting("site", "timezone", "Europe/Paris", "Time zone written into commits made from the browser and the API."),
+    Setting("site", "default_licence", "CC-BY-SA-4.0", "Licence (SPDX id) of pages whose front matter names none."),
+    Setting("access", "read", "anyone",
+            "Who may read: \"anyone\", or \"accounts\" for a private wiki (pages, search, API and clone need an account)."),
+    Setting("access", "registration", "invite",
+            "Who may create an account: \"invite\" (one-time links from `trousse invite`) or \"closed\"."),
+    Setting("limits", "max_page_bytes", 1_048_576, "Largest page, in bytes."),
+    Setting("limits", "max_file_bytes", 20_971_520, "Largest attachment, in bytes."),
+    Setting("limits", "login_attempts", 5, "Failed logins allowed per account and per address in 15 minutes."),
+    Setting("storage", "fsync", True, "Flush each commit to disk before answering (survives power loss)."),
+    Setting("server", "host", "127.0.0.1", "Address `trousse serve` listens on."),
+    Setting("server", "port", 8080, "Port `trousse serve` listens on."),
+    Setting("server", "workers", 2, "Server processes."),
+    Setting("server", "threads", 8, "Threads per server process."),
+)
+
+LANGUAGES = ("fr", "en")
+
+
+def defaults() -> dict[str, dict[str, Any]]:
+    result: dict[str, dict[str, Any]] = {}
+    for setting in SETTINGS:
+        result.setdefault(setting.section, {})[setting.key] = copy.deepcopy(setting.default)
+    return result
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    text = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{text}"'
+
+
+def commented_defaults() -> str:
+    """The text of a fresh ``config.toml``: every setting, commented, at its default."""
+    lines = [
+        "# Trousse configuration. Each setting is shown commented out, at its default;",
+        "# remove the '#' in front of a setting to change it.",
+    ]
+    section = None
+    for setting in SETTINGS:
+        if setting.section != section:
+            section = setting.section
+            lines += ["", f"[{section}]"]
+        lines.append(f"# {setting.help}")
+        lines.append(f"# {setting.key} = {_toml_value(setting.default)}")
+    # [access] read is part of the public interface: write it uncommented so it is easy to find.
+    text = "\n".join(lines) + "\n"
+    return text.replace('# read = "anyone"', 'read = "anyone"')
+
+
+class ConfigError(Exception):
+    """config.toml or an environment variable holds something unusable."""
+
+
+def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any], origin: str) -> None:
+    known = {(s.section, s.key): s for s in SETTINGS}
+    for section, values in extra.items():
+        if not isinstance(values, Mapping):
+            raise ConfigError(f"{origin}: [{section}] must be a table")
+        for key, value in values.items():
+            setting = known.get((section, key))
+            if setting is None:
+                raise ConfigError(f"{origin}: unknown setting {section}.{key}")
+            if not isinstance(value, type(setting.default)) and not (
+                isinstance(setting.default, float) and isinstance(value, int)
+            ):
+                raise ConfigError(
+                    f"{origin}: {section}.{key} should be {type(setting.default).__name__}"
+                )
+            base[section][key] = value
+
+
+def _from_environment(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
+    """``TROUSSE_ACCESS_READ=accounts`` sets ``[access] read``."""
+    found: dict[str, dict[str, Any]] = {}
+    for setting in SETTINGS:
+        name = f"TROUSSE_{setting.section}_{setting.key}".upper()
+        if name not in environ:
+            continue
+        raw = environ[name]
+        if isinstance(setting.default, bool):
+            value: Any = raw.strip().lower() in ("1", "true", "yes", "on")
+        elif isinstance(setting.default, int):
+            try:
+                value = int(raw)
+            except ValueError:
+                raise ConfigError(f"{name} should be a whole number") from None
+        else:
+            value = raw
+        found.setdefault(setting.section, {})[setting.key] = value
+    return found
+
+
+def load_settings(
+    data_dir: Path,
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> dict[str, dict[str, Any]]:
+    """Defaults, then ``config.toml``, then ``TROUSSE_*`` variables, then ``overrides``."""
+    settings = defaults()
+    config_file = data_dir / "config.toml"
+    if config_file.exists():
+        try:
+            parsed = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{config_file}: {error}") from None
+        _merge(settings, parsed, str(config_file))
+    _merge(settings, _from_environment(os.environ if environ is None else environ), "environment")
+    if overrides:
+        _merge(settings, overrides, "configuration")
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: dict[str, dict[str, Any]]) -> None:
+    if settings["access"]["read"] not in ("anyone", "accounts"):
+        raise ConfigError('[access] read must be "anyone" or "accounts"')
+    if settings["access"]["registration"] not in ("invite", "closed"):
+        raise ConfigError('[access] registration must be "invite" or "closed"')
+    if settings["site"]["language"] not in LANGUAGES:
+        raise ConfigError('[site] language must be "fr" or "en"')
+    if not str(settings["site"]["base_url"]).startswith(("http://", "https://")):
+        raise ConfigError("[site] base_url must start with http:// or https://")
+    settings["site"]["base_url"] = str(settings["site"]["base_url"]).rstrip("/")
+    for key in ("max_page_bytes", "max_file_bytes", "login_attempts"):
+        if settings["limits"][key] <= 0:
+            raise ConfigError(f"[limits] {key} must be positive")
+
+
+def resolve_data_dir(value: str | os.PathLike[str] | None) -> Path:
+    """The data directory: the argument, else ``TROUSSE_DATA``, else ``./trousse-data``."""
+    chosen = value or os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR
+    return Path(chosen).expanduser().absolute()

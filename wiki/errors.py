@@ -1,0 +1,181 @@
+"""Every error becomes a clear sentence with the right status: HTML for people, JSON for the API.
+
+This is the one place where domain errors meet HTTP; no traceback ever
+reaches a response.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify, render_template, request
+from flask_babel import gettext as _
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from repo_store.errors import (
+    Conflict,
+    InvalidContent,
+    InvalidPath,
+    InvalidRevision,
+    PageExists,
+    PageNotFound,
+    RepositoryBusy,
+    RevisionNotFound,
+    StoreError,
+)
+
+from .accounts import AccountError
+from .auth import Forbidden, Unauthorized, is_api_request, login_redirect
+from .content_rules import ContentRejected, Problem
+
+log = logging.getLogger(__name__)
+
+_STATUS_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
+                 405: "invalid", 409: "conflict", 413: "too_large", 429: "rate_limited"}
+
+
+def path_message(error: InvalidPath) -> str:
+    reason = getattr(error, "reason", "")
+    messages = {
+        "empty": _("The page name is empty."),
+        "too_long": _("The page name is too long."),
+        "control": _("The page name contains invisible control characters."),
+        "backslash": _("The page name contains a backslash."),
+        "empty_segment": _("The page name has an empty part (two slashes in a row)."),
+        "dot_segment": _("The page name cannot contain “.” or “..” parts."),
+        "leading_dot": _("A part of the page name starts with a dot."),
+        "leading_dash": _("A part of the page name starts with a dash."),
+        "git_dir": _("This name is reserved by git."),
+        "not_slug": _("New page names use lowercase letters without accents, digits and dashes, separated by “/”."),
+        "bad_attachment": _("File names use lowercase letters, digits and dashes, with an extension."),
+    }
+    return messages.get(reason, _("This page name is not allowed."))
+
+
+def problem_message(problem: Problem) -> str:
+    if problem.code == "too_large":
+        return _("The page is too large (the limit is %(limit)s bytes).", limit=problem.detail)
+    if problem.code == "not_text":
+        return _("The page contains binary data.")
+    if problem.code == "front_matter":
+        return _("The front matter (the block between the “---” lines) cannot be read: %(detail)s",
+                 detail=problem.detail)
+    if problem.code == "bad_title":
+        return _("The title in the front matter must be text.")
+    if problem.code == "bad_tags":
+        return _("The tags in the front matter must be a list of words.")
+    if problem.code == "unknown_licence":
+        return _("“%(licence)s” is not a licence this wiki knows; use an SPDX id such as CC-BY-SA-4.0.",
+                 licence=problem.detail)
+    return _("The page cannot be saved as it is.")
+
+
+def error_response(status: int, message: str, code: str | None = None, **extra):  # type: ignore[no-untyped-def]
+    code = code or _STATUS_CODES.get(status, "invalid" if status < 500 else "error")
+    if is_api_request():
+        response = jsonify({"error": code, "message": message, **extra})
+        response.status_code = status
+        return response
+    return render_template("error.html", status=status, message=message), status
+
+
+def _store_error(error: StoreError):  # type: ignore[no-untyped-def]
+    if isinstance(error, ContentRejected):
+        status = 413 if any(p.code == "too_large" for p in error.problems) else 400
+        messages = [problem_message(problem) for problem in error.problems]
+        return error_response(status, " ".join(messages), problems=[p.code for p in error.problems])
+    if isinstance(error, InvalidPath):
+        return error_response(400, path_message(error))
+    if isinstance(error, InvalidRevision):
+        return error_response(400, _("A revision is a hexadecimal commit id."))
+    if isinstance(error, RevisionNotFound):
+        return error_response(404, _("This revision does not exist in the wiki."))
+    if isinstance(error, PageNotFound):
+        return error_response(404, _("There is no page here."))
+    if isinstance(error, PageExists):
+        return error_response(409, _("A page already exists at this name."), "conflict")
+    if isinstance(error, Conflict):
+        return error_response(
+            409,
+            _("Somebody else changed this page in the meantime, in the same place; nothing was overwritten."),
+            "conflict",
+            current_revision=error.current_revision,
+            current_markdown=error.current_markdown,
+            conflict_markdown=error.conflict_markdown,
+        )
+    if isinstance(error, InvalidContent):
+        return error_response(400, _("This file is not UTF-8 text."))
+    if isinstance(error, RepositoryBusy):
+        return error_response(503, _("The wiki is very busy; please try again in a moment."), "busy")
+    log.exception("store error")
+    return error_response(500, _("Something went wrong on our side; nothing was lost."))
+
+
+def _unauthorized(_error: Unauthorized):  # type: ignore[no-untyped-def]
+    if is_api_request():
+        response = error_response(401, _("Authentication is needed: a valid token or a session."))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="trousse"'
+        return response
+    if request.method == "GET":
+        return login_redirect()
+    return error_response(401, _("Please log in first."))
+
+
+def _forbidden(_error: Forbidden):  # type: ignore[no-untyped-def]
+    return error_response(403, _("Your account is not allowed to do this."))
+
+
+def _csrf(_error: CSRFError):  # type: ignore[no-untyped-def]
+    return error_response(
+        400,
+        _("The form has expired or did not come from this site. Reload the page and try again; "
+          "copy your text first if you were editing."),
+    )
+
+
+def account_message(error: AccountError) -> str:
+    messages = {
+        "bad_name": _("User names are 1 to 64 letters, digits, dots, dashes or underscores."),
+        "bad_role": _("The role is reader, editor or admin."),
+        "weak_password": _("Passwords have at least 8 characters."),
+        "exists": _("An account with this name already exists."),
+        "unknown": _("There is no account with this name."),
+        "bad_display_name": _("The display name is empty."),
+        "bad_email": _("This e-mail address is not valid."),
+        "bad_invitation": _("This invitation is not valid any more."),
+    }
+    return messages.get(error.code, _("This account change is not possible."))
+
+
+def _account_error(error: AccountError):  # type: ignore[no-untyped-def]
+    return error_response(400, account_message(error))
+
+
+def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+    status = error.code or 500
+    messages = {
+        400: _("The request is not valid."),
+        404: _("There is nothing at this address."),
+        405: _("This address does not accept this kind of request."),
+        413: _("What you sent is too large."),
+        429: _("Too many attempts; please wait a few minutes."),
+    }
+    return error_response(status, messages.get(status, error.name))
+
+
+def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+    if isinstance(error, HTTPException):
+        return _http(error)
+    log.exception("unexpected error", exc_info=error)
+    return error_response(500, _("Something went wrong on our side; nothing was lost."))
+
+
+def init_app(app: Flask) -> None:
+    app.register_error_handler(Unauthorized, _unauthorized)
+    app.register_error_handler(Forbidden, _forbidden)
+    app.register_error_handler(CSRFError, _csrf)
+    app.register_error_handler(StoreError, _store_error)
+    app.register_error_handler(AccountError, _account_error)
+    app.register_error_handler(HTTPException, _http)
+    app.register_error_handler(Exception, _unexpected)

@@ -1,0 +1,259 @@
+"""The wiki's use cases, wiring the page store to its derived indexes and renders.
+
+Views and the API call this, never the stores directly for writes: a write is
+a commit, then the catalog (and the search index) catch up from that commit
+before the request returns, so what a user just saved is what everyone sees.
+"""
+
+from __future__ import annotations
+
+import threading
+import unicodedata
+import urllib.parse
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from repo_store import (
+    CommitRecord,
+    Identity,
+    PageNotFound,
+    PageStore,
+)
+from repo_store.catalog import Catalog, PageRecord, SyncReport
+from repo_store.pages import page_tags, page_title, parse_page
+from repo_store.paths import check_new_page_path, check_path, page_file, slugify
+
+from .accounts import User
+from .content_rules import check_page
+from .datadir import DataDir
+from .licences import Licence, find_licence
+from .rendering import LinkTarget, Rendered, render
+
+SyncListener = Callable[[SyncReport], None]
+
+
+@dataclass(frozen=True)
+class PageView:
+    """Everything a page view shows."""
+
+    path: str
+    title: str
+    rendered: Rendered
+    record: PageRecord | None
+    revision: str
+    licence: Licence | None
+    tags: list[str]
+    markdown_blob: str
+    old: bool = False
+
+
+@dataclass(frozen=True)
+class SaveOutcome:
+    path: str
+    revision: str
+    merged: bool
+    created: bool
+    changed: bool
+
+
+class _LRU(OrderedDict):
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+        self.lock = threading.Lock()
+
+    def get_item(self, key):  # type: ignore[no-untyped-def]
+        with self.lock:
+            value = self.get(key)
+            if value is not None:
+                self.move_to_end(key)
+            return value
+
+    def put(self, key, value) -> None:  # type: ignore[no-untyped-def]
+        with self.lock:
+            self[key] = value
+            self.move_to_end(key)
+            while len(self) > self.size:
+                self.popitem(last=False)
+
+
+class Wiki:
+    """One wiki: its store, its catalog, its caches, its settings."""
+
+    def __init__(self, data: DataDir, settings: dict[str, dict[str, Any]]) -> None:
+        self.data = data
+        self.settings = settings
+        self.store = PageStore(
+            data.repository, fsync=settings["storage"]["fsync"], timezone=settings["site"]["timezone"]
+        )
+        self.catalog = Catalog(data.catalog, self.store)
+        self.listeners: list[SyncListener] = []
+        self._sync_lock = threading.Lock()
+        self._synced_head: str | None = None
+        self.generation = 0
+        self._renders = _LRU(4096)
+        self._authors = _LRU(4096)
+
+    def close(self) -> None:
+        self.catalog.close()
+        self.store.close()
+
+    # -- keeping derived state in step with git ----------------------------
+
+    def sync(self, known: list[CommitRecord] | None = None) -> SyncReport | None:
+        """Catch up with ``main`` if it moved (another process, a push, a shell)."""
+        head = self.store.head()
+        if head == self._synced_head and not known:
+            return None
+        with self._sync_lock:
+            report = self.catalog.sync(known or ())
+            for listener in self.listeners:
+                listener(report)
+            self._synced_head = report.new_head
+            _, self.generation = self.catalog.state()
+        return report
+
+    def rebuild_indexes(self) -> SyncReport:
+        """Forget every derived index and read the repository again."""
+        with self._sync_lock:
+            report = self.catalog.rebuild()
+            for listener in self.listeners:
+                listener(report)
+            self._synced_head = report.new_head
+            _, self.generation = self.catalog.state()
+        return report
+
+    # -- reading -----------------------------------------------------------
+
+    def page(self, path: str) -> PageRecord | None:
+        return self.catalog.page(check_path(path))
+
+    def view(self, path: str, revision: str | None = None) -> PageView:
+        """The rendered page, current or as it was at ``revision``."""
+        path = check_path(path)
+        if revision:
+            blob = self.store.read_page(path, revision)
+            rendered = self._render(path, blob.blob, lambda: blob.markdown)
+            meta = rendered.meta
+            return PageView(
+                path, rendered.title, rendered, self.catalog.page(path), blob.commit,
+                self.licence_of(meta), page_tags(meta), blob.blob, old=True,
+            )
+        record = self.catalog.page(path)
+        if record is None:
+            raise PageNotFound(path)
+        rendered = self._render(path, record.blob, lambda: self.store.blob(record.blob).decode("utf-8", "replace"))
+        return PageView(
+            path, record.title, rendered, record, record.revision,
+            self.licence_of(record.meta), record.tags, record.blob,
+        )
+
+    def licence_of(self, meta: dict[str, Any]) -> Licence | None:
+        return find_licence(meta.get("licence")) or find_licence(self.settings["site"]["default_licence"])
+
+    def authors(self, path: str) -> list[str]:
+        record = self.catalog.page(path)
+        key = (path, record.revision if record else None)
+        cached = self._authors.get_item(key)
+        if cached is None:
+            cached = self.catalog.authors(page_file(path))
+            self._authors.put(key, cached)
+        return cached
+
+    def _render(self, path: str, blob: str, text: Callable[[], str]) -> Rendered:
+        key = (blob, path, self.generation)
+        rendered = self._renders.get_item(key)
+        if rendered is None:
+            rendered = render(text(), path=path, resolve_link=self.resolve_link)
+            self._renders.put(key, rendered)
+        return rendered
+
+    def preview(self, path: str, markdown: str) -> Rendered:
+        return render(markdown, path=path, resolve_link=self.resolve_link)
+
+    def resolve_link(self, target: str) -> LinkTarget:
+        """Where ``[[target]]`` leads: a page by path, by title, or by slug; else its creation."""
+        name, _, anchor = target.partition("#")
+        name = unicodedata.normalize("NFC", name.strip().strip("/"))
+        if name.endswith(".md"):
+            name = name[:-3]
+        fragment = "#" + slugify(anchor) if anchor.strip() else ""
+        if not name:
+            return LinkTarget(fragment or "#", True, None)
+        candidates = [name]
+        by_title = self.catalog.path_for_title(name)
+        if by_title:
+            candidates.append(by_title)
+        slug_path = "/".join(filter(None, (slugify(part) for part in name.split("/"))))
+        if slug_path:
+            candidates.append(slug_path)
+        for candidate in candidates:
+            if self.catalog.page(candidate) is not None:
+                return LinkTarget(page_url(candidate) + fragment, True, candidate)
+        if slug_path:
+            query = urllib.parse.urlencode({"title": name})
+            return LinkTarget(f"/edit/{urllib.parse.quote(slug_path)}?{query}", False, slug_path)
+        return LinkTarget("/new?" + urllib.parse.urlencode({"title": name}), False, None)
+
+    # -- writing -----------------------------------------------------------
+
+    def identity(self, user: User) -> Identity:
+        """The author written into commits: the display name and a no-reply address."""
+        if user.publish_email and user.email:
+            return Identity(user.display_name, user.email)
+        host = urllib.parse.urlsplit(self.settings["site"]["base_url"]).hostname or "localhost"
+        return Identity(user.display_name, f"{user.name}@noreply.{host}")
+
+    def save_page(
+        self,
+        path: str,
+        markdown: str,
+        *,
+        user: User,
+        message: str,
+        base_revision: str | None,
+        default_message: Callable[[str, bool], str],
+        labels: tuple[str, str, str] = ("current", "base", "yours"),
+    ) -> SaveOutcome:
+        """Validate, commit, and bring the indexes up to date before returning."""
+        path = check_path(path)
+        exists = self.store.page_exists(path)
+        if not exists:
+            path = check_new_page_path(path)
+        check_page(markdown, max_bytes=self.settings["limits"]["max_page_bytes"])
+        message = clean_message(message)
+        if not message:
+            title = render_title(markdown, path)
+            message = default_message(title, not exists)
+        result = self.store.save_page(
+            path, markdown, author=self.identity(user), message=message,
+            base_revision=base_revision, labels=labels,
+        )
+        if result.record is not None:
+            self.sync([result.record])
+            return SaveOutcome(path, result.record.sha, result.merged, result.created, True)
+        self.sync()
+        record = self.catalog.page(path)
+        return SaveOutcome(path, record.revision if record else "", result.merged, False, False)
+
+
+def page_url(path: str) -> str:
+    return "/wiki/" + urllib.parse.quote(path)
+
+
+def clean_message(message: str | None) -> str:
+    """A commit message without control characters (newlines kept), at most 2,000 characters."""
+    if not message:
+        return ""
+    kept = "".join(
+        char for char in message.replace("\r\n", "\n")
+        if char == "\n" or unicodedata.category(char)[0] != "C"
+    )
+    return kept.strip()[:2000]
+
+
+def render_title(markdown: str, path: str) -> str:
+    parsed = parse_page(markdown)
+    return page_title(parsed.meta, parsed.body, path)

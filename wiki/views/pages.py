@@ -1,0 +1,216 @@
+"""Reading and editing pages in the browser."""
+
+from __future__ import annotations
+
+import urllib.parse
+from collections import defaultdict
+from datetime import datetime, timedelta, timezone
+
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from repo_store import Conflict, InvalidPath, PageNotFound
+from repo_store.paths import check_new_page_path, check_path, is_slug_path, slugify
+
+from ..auth import require_editor, safe_next, settings, wiki
+from ..content_rules import ContentRejected
+from ..errors import path_message, problem_message
+from ..i18n import LANGUAGE_COOKIE
+
+blueprint = Blueprint("pages", __name__)
+
+
+def commit_message(title: str, created: bool) -> str:
+    """Default commit messages are written in the site's language, whoever saves."""
+    with force_locale(settings()["site"]["language"]):
+        if created:
+            return _("Create « %(title)s »", title=title)
+        return _("Edit « %(title)s »", title=title)
+
+
+def conflict_labels() -> tuple[str, str, str]:
+    with force_locale(settings()["site"]["language"]):
+        return (_("version saved meanwhile"), _("common base"), _("your version"))
+
+
+def commit_time(timestamp: int, offset: str) -> datetime:
+    sign = -1 if offset.startswith("-") else 1
+    try:
+        minutes = int(offset[1:3]) * 60 + int(offset[3:5])
+    except ValueError:
+        minutes = 0
+    return datetime.fromtimestamp(timestamp, timezone(timedelta(minutes=sign * minutes)))
+
+
+@blueprint.app_template_filter("page_url")
+def page_url_filter(path: str) -> str:
+    return url_for("pages.view", path=path)
+
+
+@blueprint.route("/")
+def index() -> Response:
+    return redirect(url_for("pages.view", path=settings()["site"]["home"]))
+
+
+@blueprint.route("/wiki/")
+def wiki_root() -> Response:
+    return redirect(url_for("pages.view", path=settings()["site"]["home"]))
+
+
+@blueprint.route("/wiki/<path:path>")
+def view(path: str):  # type: ignore[no-untyped-def]
+    path = check_path(path)
+    revision = request.args.get("rev") or None
+    try:
+        page = wiki().view(path, revision)
+    except PageNotFound:
+        return missing_page(path)
+    record = page.record
+    updated = commit_time(record.updated, record.updated_offset) if record and not page.old else None
+    old_commit = wiki().store.commit_info(page.revision) if page.old else None
+    return render_template(
+        "page.html",
+        page=page,
+        updated=updated,
+        authors=wiki().authors(path) if not page.old else [],
+        old_commit=old_commit,
+        old_time=commit_time(old_commit.author_time, old_commit.author_offset) if old_commit else None,
+    )
+
+
+def missing_page(path: str):  # type: ignore[no-untyped-def]
+    creatable = is_slug_path(path)
+    return render_template("missing.html", path=path, creatable=creatable), 404
+
+
+@blueprint.route("/raw/<path:path>")
+def raw(path: str) -> Response:
+    page = wiki().store.read_page(check_path(path), request.args.get("rev") or None)
+    response = Response(page.markdown, mimetype="text/markdown")
+    response.headers["Content-Type"] = "text/markdown; charset=utf-8"
+    response.headers["ETag"] = f'"{page.blob}"'
+    return response
+
+
+@blueprint.route("/edit/<path:path>", methods=["GET", "POST"])
+def edit(path: str):  # type: ignore[no-untyped-def]
+    who = require_editor()
+    path = check_path(path)
+    store = wiki().store
+    if request.method == "GET":
+        try:
+            current = store.read_page(path)
+            markdown, base, is_new = current.markdown, current.commit, False
+        except PageNotFound:
+            check_new_page_path(path)
+            title = " ".join(request.args.get("title", "").split())[:200]
+            markdown, base, is_new = (f"# {title}\n\n" if title else ""), "", True
+        return render_template("edit.html", path=path, markdown=markdown, base_revision=base,
+                               message="", is_new=is_new, preview=None, problems=[])
+    markdown = request.form.get("markdown", "")
+    message = request.form.get("message", "")
+    base_revision = request.form.get("base_revision") or None
+    is_new = request.form.get("is_new") == "1"
+    if request.form.get("action") == "preview":
+        preview = wiki().preview(path, markdown)
+        return render_template("edit.html", path=path, markdown=markdown, base_revision=base_revision or "",
+                               message=message, is_new=is_new, preview=preview, problems=[])
+    try:
+        outcome = wiki().save_page(
+            path, markdown, user=who, message=message, base_revision=base_revision,
+            default_message=commit_message, labels=conflict_labels(),
+        )
+    except Conflict as conflict:
+        return render_template("conflict.html", path=path, conflict=conflict, markdown=markdown,
+                               message=message), 409
+    except ContentRejected as rejected:
+        status = 413 if any(p.code == "too_large" for p in rejected.problems) else 400
+        return render_template(
+            "edit.html", path=path, markdown=markdown, base_revision=base_revision or "",
+            message=message, is_new=is_new, preview=None,
+            problems=[problem_message(problem) for problem in rejected.problems],
+        ), status
+    if outcome.merged:
+        flash(_("Saved. Somebody else changed this page meanwhile; both changes were merged."), "info")
+    elif outcome.changed:
+        flash(_("Saved."), "success")
+    else:
+        flash(_("Nothing changed, so nothing was saved."), "info")
+    return redirect(url_for("pages.view", path=outcome.path))
+
+
+@blueprint.route("/new")
+def new_page():  # type: ignore[no-untyped-def]
+    require_editor()
+    title = " ".join(request.args.get("title", "").split())[:200]
+    folder = request.args.get("folder", "").strip().strip("/")
+    folders = sorted({record.path.split("/")[0] for record in wiki().catalog.pages() if "/" in record.path})
+    error = None
+    if title:
+        slug = slugify(title)
+        if not slug:
+            error = _("This title has no letters or digits to make a page name from.")
+        else:
+            path = f"{folder}/{slug}" if folder else slug
+            try:
+                check_new_page_path(path)
+            except InvalidPath as invalid:
+                error = path_message(invalid)
+            else:
+                if wiki().store.page_exists(path):
+                    error = _("A page already exists at this name.")
+                    return render_template("new.html", title=title, folder=folder, folders=folders,
+                                           error=error, existing=path), 409
+                query = urllib.parse.urlencode({"title": title})
+                return redirect(url_for("pages.edit", path=path) + "?" + query)
+    return render_template("new.html", title=title, folder=folder, folders=folders, error=error,
+                           existing=None), (400 if error else 200)
+
+
+@blueprint.route("/pages")
+@blueprint.route("/pages/<path:folder>")
+def all_pages(folder: str = ""):  # type: ignore[no-untyped-def]
+    folder = check_path(folder) if folder else ""
+    records = wiki().catalog.pages(folder or None)
+    prefix = folder + "/" if folder else ""
+    subfolders: dict[str, int] = defaultdict(int)
+    here = []
+    for record in records:
+        rest = record.path[len(prefix):]
+        if "/" in rest:
+            subfolders[rest.split("/", 1)[0]] += 1
+        else:
+            here.append(record)
+    if folder and not records:
+        return render_template("error.html", status=404, message=_("There is no page in this folder.")), 404
+    return render_template("pages.html", folder=folder, pages=here, subfolders=sorted(subfolders.items()),
+                           total=len(records))
+
+
+@blueprint.route("/healthz")
+def healthz():  # type: ignore[no-untyped-def]
+    head = wiki().store.head()
+    indexed, _generation = wiki().catalog.state()
+    healthy = head is not None and indexed is not None
+    body = {"status": "ok" if healthy else "unavailable", "revision": head, "indexed": indexed == head}
+    return body, (200 if healthy else 503)
+
+
+@blueprint.route("/lang/<code>")
+def language(code: str) -> Response:
+    response = redirect(safe_next(request.args.get("next"), url_for("pages.index")))
+    if code in current_app.config["TROUSSE_LANGUAGES"]:
+        response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 86400, samesite="Lax", httponly=True,
+                            secure=settings()["site"]["base_url"].startswith("https://"))
+    return response
+

@@ -1,0 +1,124 @@
+"""Logging in and out, the account page (profile, password, tokens) and invitations."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import login_user, logout_user
+
+from ..accounts import AccountError
+from ..auth import Unauthorized, accounts, safe_next, settings, user
+from ..errors import account_message
+
+blueprint = Blueprint("sessions", __name__)
+
+
+def _client_address() -> str:
+    return request.remote_addr or "unknown"
+
+
+@blueprint.route("/login", methods=["GET", "POST"])
+def login():  # type: ignore[no-untyped-def]
+    target = safe_next(request.values.get("next"), url_for("pages.index"))
+    if request.method == "GET":
+        return render_template("login.html", next=target, name="", error=None)
+    name = request.form.get("name", "").strip()[:64]
+    password = request.form.get("password", "")[:1024]
+    keys = [f"user:{name.casefold()}", f"ip:{_client_address()}"]
+    limit = settings()["limits"]["login_attempts"]
+    if accounts().login_blocked(keys, limit):
+        return render_template(
+            "login.html", next=target, name=name,
+            error=_("Too many failed attempts; please wait 15 minutes before trying again."),
+        ), 429
+    found = accounts().authenticate(name, password) if name and password else None
+    if found is None:
+        accounts().record_login_failure(keys)
+        return render_template(
+            "login.html", next=target, name=name, error=_("Wrong user name or password."),
+        ), 401
+    accounts().clear_login_failures(keys[0])
+    login_user(found, remember=request.form.get("remember") == "1")
+    flash(_("Welcome, %(name)s.", name=found.display_name), "success")
+    return redirect(target)
+
+
+@blueprint.route("/logout", methods=["GET", "POST"])
+def logout():  # type: ignore[no-untyped-def]
+    if request.method == "GET":
+        return render_template("logout.html")
+    logout_user()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("pages.index"))
+
+
+@blueprint.route("/account", methods=["GET", "POST"])
+def account():  # type: ignore[no-untyped-def]
+    who = user()
+    if who is None:
+        raise Unauthorized()
+    new_token = None
+    status = 200
+    if request.method == "POST":
+        action = request.form.get("action")
+        try:
+            if action == "profile":
+                accounts().update_profile(
+                    who.id,
+                    display_name=request.form.get("display_name", ""),
+                    email=request.form.get("email", ""),
+                    publish_email=request.form.get("publish_email") == "1",
+                )
+                flash(_("Your profile is saved."), "success")
+            elif action == "password":
+                if accounts().authenticate(who.name, request.form.get("current_password", "")) is None:
+                    flash(_("The current password is wrong."), "error")
+                    status = 400
+                else:
+                    updated = accounts().set_password(who.name, request.form.get("new_password", ""))
+                    login_user(updated)
+                    flash(_("Your password is changed."), "success")
+            elif action == "create_token":
+                new_token = accounts().create_token(who.name, request.form.get("label", ""))
+            elif action == "revoke_token":
+                token_id = request.form.get("token_id", "")
+                if token_id.isdigit() and accounts().revoke_token(who.id, int(token_id)):
+                    flash(_("The token is revoked."), "success")
+        except AccountError as error:
+            flash(account_message(error), "error")
+            status = 400
+        if status == 200 and new_token is None:
+            return redirect(url_for("sessions.account"))
+        who = accounts().get(who.id) or who
+    base_url = settings()["site"]["base_url"]
+    return render_template(
+        "account.html",
+        account=who,
+        tokens=accounts().tokens(who.id),
+        new_token=new_token,
+        clone_url=f"{base_url}/wiki.git",
+    ), status
+
+
+@blueprint.route("/register/<code>", methods=["GET", "POST"])
+def register(code: str):  # type: ignore[no-untyped-def]
+    role = accounts().invitation_role(code) if settings()["access"]["registration"] == "invite" else None
+    if role is None:
+        return render_template("error.html", status=404,
+                               message=_("This invitation is not valid any more.")), 404
+    if request.method == "GET":
+        return render_template("register.html", code=code, name="", display_name="", email="", error=None)
+    form = request.form
+    try:
+        created = accounts().register(
+            code, form.get("name", "").strip(), form.get("password", ""),
+            display_name=form.get("display_name", ""), email=form.get("email", ""),
+        )
+    except AccountError as error:
+        return render_template(
+            "register.html", code=code, name=form.get("name", ""), display_name=form.get("display_name", ""),
+            email=form.get("email", ""), error=account_message(error),
+        ), 400
+    login_user(created)
+    flash(_("Welcome, %(name)s. Your account is ready.", name=created.display_name), "success")
+    return redirect(url_for("pages.index"))
