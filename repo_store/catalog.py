@@ -148,11 +148,17 @@ class Catalog:
         self._local = threading.local()
 
     def _prepare(self) -> None:
-        db = self._connect()
         try:
+            db = self._connect()
             version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
+        except sqlite3.OperationalError:
+            version = None  # no tables yet
         except sqlite3.DatabaseError:
-            version = None
+            # Not a database any more: it is derived data, so start again from git.
+            self.close()
+            for suffix in ("", "-wal", "-shm"):
+                self.db_path.with_name(self.db_path.name + suffix).unlink(missing_ok=True)
+            db, version = self._connect(), None
         if version is None or version[0] != SCHEMA_VERSION:
             self._reset(db)
 

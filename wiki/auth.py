@@ -114,24 +114,20 @@ def _load_user(user_id: str) -> User | None:
     return found
 
 
-def _load_from_request(_request) -> User | None:  # type: ignore[no-untyped-def]
-    token = bearer_token()
-    if token is None:
-        return None
-    found = accounts().user_for_token(token)
-    g.token_user = found
-    return found
-
-
 def _guard() -> None:
     """Authentication, CSRF and read access for every request."""
     if request.endpoint in (None, "static"):
         return
     token = bearer_token()
     if token is not None:
-        if user() is None:
+        # A request that shows a token is that token's owner, whatever its cookies say.
+        owner = accounts().user_for_token(token)
+        if owner is None:
             raise Unauthorized()
+        g._login_user = owner  # flask-login's current_user reads this
     elif request.method in UNSAFE_METHODS and request.blueprint not in CSRF_EXEMPT_BLUEPRINTS:
+        if is_api_request() and user() is None:
+            raise Unauthorized()
         csrf.protect()
     if request.endpoint not in PUBLIC_ENDPOINTS:
         require_read()
@@ -143,7 +139,6 @@ def login_redirect():  # type: ignore[no-untyped-def]
 
 def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
-    login_manager.request_loader(_load_from_request)
     login_manager.session_protection = "basic"
     app.before_request(_guard)
 

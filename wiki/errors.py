@@ -127,6 +127,8 @@ def _forbidden(_error: Forbidden):  # type: ignore[no-untyped-def]
 
 
 def _csrf(_error: CSRFError):  # type: ignore[no-untyped-def]
+    if is_api_request():
+        return error_response(400, _("A write made with a session cookie needs the X-CSRFToken header."))
     return error_response(
         400,
         _("The form has expired or did not come from this site. Reload the page and try again; "

@@ -1,0 +1,135 @@
+"""Shared fixtures: every test gets its own data directory in ``tmp_path``."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from repo_store import PageStore
+from repo_store.gitcmd import git_environment
+
+PASSWORD = "correct horse battery"
+
+
+def make_bare_repository(path: Path) -> Path:
+    subprocess.run(
+        ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(path)],
+        check=True, env=git_environment(),
+    )
+    return path
+
+
+@pytest.fixture
+def bare_repo(tmp_path: Path) -> Path:
+    return make_bare_repository(tmp_path / "wiki.git")
+
+
+@pytest.fixture
+def store(bare_repo: Path):
+    with PageStore(bare_repo, fsync=False) as page_store:
+        yield page_store
+
+
+def git(repo: Path, *args: str) -> str:
+    return subprocess.run(
+        ["git", "--git-dir", str(repo), *args], check=True, capture_output=True, env=git_environment(),
+    ).stdout.decode("utf-8")
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    from wiki.datadir import DataDir, initialise
+
+    root = tmp_path / "data"
+    initialise(DataDir(root))
+    return root
+
+
+@pytest.fixture
+def app_factory(data_dir: Path):
+    """Build applications on the test's data directory, closing them afterwards."""
+    from wiki import close_app, create_app
+
+    apps = []
+
+    def factory(settings: dict | None = None, **config):
+        app = create_app({"DATA_DIR": str(data_dir), "TESTING": True, "SETTINGS": settings or {}, **config})
+        apps.append(app)
+        return app
+
+    yield factory
+    for app in apps:
+        close_app(app)
+
+
+@pytest.fixture
+def app(app_factory):
+    return app_factory({"storage": {"fsync": False}})
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+def csrf_token(html: str) -> str:
+    match = re.search(r'name="csrf_token" value="([^"]+)"', html)
+    assert match, "no CSRF token in the page"
+    return match.group(1)
+
+
+def form_value(html: str, name: str) -> str:
+    match = re.search(rf'name="{name}" value="([^"]*)"', html)
+    assert match, f"no field {name} in the page"
+    return match.group(1)
+
+
+class Auth:
+    """Accounts and logins for web tests (after flaskr's AuthActions)."""
+
+    def __init__(self, app, client) -> None:
+        self.app = app
+        self.client = client
+
+    @property
+    def accounts(self):
+        return self.app.extensions["trousse.accounts"]
+
+    def create(self, name: str = "camille", role: str = "editor", display_name: str | None = None):
+        return self.accounts.add_user(name, role=role, password=PASSWORD, display_name=display_name)
+
+    def login(self, name: str = "camille", password: str = PASSWORD, next: str = "/"):
+        page = self.client.get("/login")
+        return self.client.post(
+            "/login",
+            data={"name": name, "password": password, "next": next, "csrf_token": csrf_token(page.text)},
+        )
+
+    def logout(self):
+        page = self.client.get("/logout")
+        return self.client.post("/logout", data={"csrf_token": csrf_token(page.text)})
+
+    def token(self, name: str = "camille") -> str:
+        return self.accounts.create_token(name, "tests")
+
+
+@pytest.fixture
+def auth(app, client) -> Auth:
+    return Auth(app, client)
+
+
+@pytest.fixture
+def editor(auth: Auth) -> Auth:
+    """A logged-in editor."""
+    auth.create("camille", "editor", "Camille Été")
+    response = auth.login()
+    assert response.status_code == 302
+    return auth

@@ -1,0 +1,154 @@
+"""The main flows in a real browser, against the real server started as a subprocess."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD, git
+
+from repo_store.gitcmd import git_environment
+
+pytestmark = pytest.mark.browser
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]
+
+
+def find_chromium() -> str | None:
+    candidates = [os.environ.get("TROUSSE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")]
+    return next((c for c in candidates if c and Path(c).exists()), None)
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    executable = find_chromium()
+    if executable is None:
+        if os.environ.get("TROUSSE_REQUIRE_BROWSER"):
+            pytest.fail("TROUSSE_REQUIRE_BROWSER is set but no Chromium was found")
+        pytest.skip("no Chromium installed (apt-get install chromium, or set TROUSSE_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        yield instance
+        instance.close()
+
+
+def run_cli(data: Path, *args: str, input: str | None = None) -> str:
+    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT)})
+    result = subprocess.run([sys.executable, "-m", "wiki", "--data", str(data), *args], input=input,
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def live_server(tmp_path):
+    """``trousse serve`` on a free port; its output is shown if it fails to start."""
+    data = tmp_path / "data"
+    run_cli(data, "init")
+    run_cli(data, "user", "add", "camille", "--role", "editor", "--display-name", "Camille Été",
+            "--password-stdin", input=PASSWORD + "\n")
+    port = free_port()
+    log = tmp_path / "server.log"
+    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false",
+                           "TROUSSE_SITE_BASE_URL": f"http://127.0.0.1:{port}"})
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", "1"],
+            stdout=output, stderr=subprocess.STDOUT, env=env,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    break
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail("the server did not start:\n" + log.read_text(errors="replace"))
+        time.sleep(0.2)
+    yield base, data
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def log_in(page, base):
+    page.goto(base + "/login")
+    page.get_by_label("Nom d’utilisateur").fill("camille")
+    page.get_by_label("Mot de passe").fill(PASSWORD)
+    page.get_by_role("button", name="Se connecter").click()
+    page.wait_for_load_state()
+
+
+def test_create_and_edit_a_page_with_accents(browser, live_server):
+    base, data = live_server
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    log_in(page, base)
+    assert page.get_by_text("Camille Été").first.is_visible()
+
+    page.goto(base + "/new")
+    page.get_by_label("Titre de la page").fill("Élus & mairies : négocier un loyer")
+    page.get_by_label("Dossier").select_option("loyers")
+    page.get_by_role("button", name="Continuer").click()
+    assert page.url.startswith(base + "/edit/loyers/elus-mairies-negocier-un-loyer")
+    editor = page.get_by_label("Texte de la page (Markdown)")
+    editor.fill("# Élus & mairies : négocier un loyer\n\nPremière version, rédigée à Lesparre-Médoc.\n")
+    page.get_by_role("button", name="Aperçu").click()
+    assert page.locator(".preview").get_by_text("Première version, rédigée à Lesparre-Médoc.").is_visible()
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_url(base + "/wiki/loyers/elus-mairies-negocier-un-loyer")
+    assert page.locator("h1").inner_text() == "Élus & mairies : négocier un loyer"
+
+    page.get_by_role("link", name="Modifier", exact=True).click()
+    editor = page.get_by_label("Texte de la page (Markdown)")
+    editor.fill(editor.input_value() + "\n## Ce qui a été négocié\n\n- [x] loyer modéré\n- [ ] travaux\n")
+    page.get_by_label("Résumé de votre modification (facultatif)").fill("Ajoute ce qui a été négocié")
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_url(base + "/wiki/loyers/elus-mairies-negocier-un-loyer")
+    assert page.get_by_role("heading", name="Ce qui a été négocié").is_visible()
+    assert page.locator("input[type=checkbox][checked]").count() == 1
+
+    log = git(data / "wiki.git", "log", "-2", "--format=%an|%s").strip().splitlines()
+    assert log == ["Camille Été|Ajoute ce qui a été négocié",
+                   "Camille Été|Crée « Élus & mairies : négocier un loyer »"]
+    context.close()
+
+
+def test_the_site_works_on_a_phone_and_in_english(browser, live_server):
+    base, _data = live_server
+    context = browser.new_context(locale="en-GB", viewport={"width": 360, "height": 740})
+    page = context.new_page()
+    page.goto(base + "/wiki/home")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.get_by_role("link", name="All pages").is_visible()
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360
+    page.get_by_role("link", name="Français").click()
+    assert page.locator("html").get_attribute("lang") == "fr"
+    context.close()

@@ -1,0 +1,48 @@
+"""Every interface string has a French translation, and the compiled catalogue is current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from babel.messages.extract import extract_from_dir
+from babel.messages.mofile import read_mo
+from babel.messages.pofile import read_po
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOG = ROOT / "wiki" / "translations" / "fr" / "LC_MESSAGES"
+METHODS = [("wiki/**.py", "python"), ("templates/**.html", "jinja2")]
+
+
+def used_messages() -> set[str]:
+    found = set()
+    for _filename, _lineno, message, _comments, _context in extract_from_dir(
+        str(ROOT), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None},
+    ):
+        found.add(message[0] if isinstance(message, tuple) else message)
+    return found
+
+
+def test_every_message_is_translated_into_french():
+    with open(CATALOG / "messages.po", "rb") as handle:
+        catalog = read_po(handle)
+    missing = []
+    for message_id in sorted(used_messages()):
+        entry = catalog.get(message_id)
+        translated = entry is not None and (
+            all(entry.string) if isinstance(entry.string, (list, tuple)) else bool(entry.string)
+        )
+        if not translated:
+            missing.append(message_id)
+    assert not missing, "untranslated (run pybabel extract/update, translate, compile):\n" + "\n".join(missing)
+
+
+def _key(value):
+    return tuple(value) if isinstance(value, (list, tuple)) else value
+
+
+def test_compiled_catalogue_matches_the_sources():
+    with open(CATALOG / "messages.po", "rb") as handle:
+        source = {_key(m.id): _key(m.string) for m in read_po(handle) if m.id}
+    with open(CATALOG / "messages.mo", "rb") as handle:
+        compiled = {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
+    assert source == compiled, "run: pybabel compile -d wiki/translations"
