@@ -59,6 +59,8 @@ def check_path(path: str) -> str:
     """
     if not isinstance(path, str) or not path:
         raise _invalid(str(path), PathReason.EMPTY, "the path is empty")
+    if len(path) <= MAX_SEGMENT_BYTES and _SLUG_SEGMENT.match(path):
+        return path  # the common case: one canonical slug segment passes every rule below
     path = unicodedata.normalize("NFC", path)
     if len(path.encode("utf-8", "surrogatepass")) > MAX_PATH_BYTES:
         raise _invalid(path, PathReason.TOO_LONG, "the path is too long")

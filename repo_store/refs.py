@@ -38,18 +38,36 @@ def read_ref(git_dir: Path, name: str) -> str | None:
     return value or None
 
 
+_packed_cache: dict[Path, tuple[tuple[int, int, int], dict[str, str]]] = {}
+
+
 def _read_packed_ref(git_dir: Path, name: str) -> str | None:
+    """Look ``name`` up in ``packed-refs``, parsed again only when the file changes.
+
+    git replaces packed-refs by renaming a new file over it, so (inode, size,
+    mtime) identifies a version of its content.
+    """
+    path = git_dir / "packed-refs"
     try:
-        with open(git_dir / "packed-refs", "rb") as handle:
-            for line in handle:
-                if line.startswith((b"#", b"^")):
-                    continue
-                sha, _, ref = line.rstrip(b"\n").partition(b" ")
-                if ref.decode("utf-8", "replace") == name:
-                    return sha.decode("ascii")
+        status = os.stat(path)
     except FileNotFoundError:
-        pass
-    return None
+        return None
+    stamp = (status.st_ino, status.st_size, status.st_mtime_ns)
+    cached = _packed_cache.get(path)
+    if cached is None or cached[0] != stamp:
+        refs: dict[str, str] = {}
+        try:
+            with open(path, "rb") as handle:
+                for line in handle:
+                    if line.startswith((b"#", b"^")):
+                        continue
+                    sha, _, ref = line.rstrip(b"\n").partition(b" ")
+                    refs[ref.decode("utf-8", "replace")] = sha.decode("ascii")
+        except FileNotFoundError:
+            return None
+        cached = (stamp, refs)
+        _packed_cache[path] = cached
+    return cached[1].get(name)
 
 
 def compare_and_swap(

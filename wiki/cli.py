@@ -103,6 +103,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         port=port or server["port"],
         workers=workers or server["workers"],
         threads=server["threads"],
+        access_log=server["access_log"],
     )
 
 

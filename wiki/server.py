@@ -38,7 +38,7 @@ def _bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def serve(data: DataDir, *, host: str, port: int, workers: int, threads: int) -> None:
+def serve(data: DataDir, *, host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
     def on_starting(_arbiter: Any) -> None:
         remove_stale_locks(data.repository)
         from .cli import build_derived
@@ -53,7 +53,7 @@ def serve(data: DataDir, *, host: str, port: int, workers: int, threads: int) ->
         "timeout": 120,
         "graceful_timeout": 30,
         "keepalive": 5,
-        "accesslog": "-",
+        "accesslog": "-" if access_log else None,
         "errorlog": "-",
         "on_starting": on_starting,
         "proc_name": "trousse",

@@ -58,7 +58,9 @@ class SaveOutcome:
     changed: bool
 
 
-class _LRU(OrderedDict):
+class LRUCache(OrderedDict):
+    """A small thread-safe least-recently-used cache."""
+
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
@@ -93,14 +95,21 @@ class Wiki:
         self._sync_lock = threading.Lock()
         self._synced_head: str | None = None
         self.generation = 0
-        self._renders = _LRU(4096)
-        self._authors = _LRU(4096)
+        self._renders = LRUCache(4096)
+        self._authors = LRUCache(4096)
+        # Whole pages as anonymous visitors see them, kept by the views.
+        self.page_html = LRUCache(2048)
 
     def close(self) -> None:
         self.catalog.close()
         self.store.close()
 
     # -- keeping derived state in step with git ----------------------------
+
+    @property
+    def synced_head(self) -> str | None:
+        """The commit every derived index and cache of this process reflects."""
+        return self._synced_head
 
     def sync(self, known: list[CommitRecord] | None = None) -> SyncReport | None:
         """Catch up with ``main`` if it moved (another process, a push, a shell)."""

@@ -222,3 +222,12 @@ def test_old_revision_renders_with_banner(client, editor, data_dir):
     assert old.status_code == 200 and 'id="old-banner"' in old.text and "Version deux." not in old.text
     assert client.get("/wiki/home?rev=--output=x").status_code == 400
     assert client.get(f"/wiki/home?rev={'0' * 40}").status_code == 404
+
+
+def test_display_name_with_markup_is_escaped(client, auth):
+    auth.create("mallory", "editor", '<img src=x onerror=alert(1)>Mallory')
+    auth.login("mallory")
+    save_form(client, "home", "# Accueil\n\nModifié.\n")
+    page = client.get("/wiki/home").text
+    assert "<img src=x onerror=alert(1)>" not in page
+    assert "&lt;img src=x onerror=alert(1)&gt;Mallory" in page

@@ -14,15 +14,16 @@ from flask import (
     redirect,
     render_template,
     request,
+    session,
     url_for,
 )
-from flask_babel import force_locale
+from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from repo_store import Conflict, InvalidPath, PageNotFound
 from repo_store.paths import check_new_page_path, check_path, is_slug_path, slugify
 
-from ..auth import require_editor, safe_next, settings, wiki
+from ..auth import require_editor, safe_next, settings, user, wiki
 from ..content_rules import ContentRejected
 from ..errors import path_message, problem_message
 from ..i18n import LANGUAGE_COOKIE
@@ -69,6 +70,14 @@ def wiki_root() -> Response:
 
 @blueprint.route("/wiki/<path:path>")
 def view(path: str):  # type: ignore[no-untyped-def]
+    # Anonymous visitors all see the same page for the same commit and language,
+    # so the whole HTML is kept until main moves.
+    cache_key = None
+    if user() is None and not session.get("_flashes"):
+        cache_key = (request.full_path, wiki().synced_head, str(get_locale()))
+        cached = wiki().page_html.get_item(cache_key)
+        if cached is not None:
+            return cached
     path = check_path(path)
     revision = request.args.get("rev") or None
     try:
@@ -78,7 +87,7 @@ def view(path: str):  # type: ignore[no-untyped-def]
     record = page.record
     updated = commit_time(record.updated, record.updated_offset) if record and not page.old else None
     old_commit = wiki().store.commit_info(page.revision) if page.old else None
-    return render_template(
+    html = render_template(
         "page.html",
         page=page,
         updated=updated,
@@ -86,6 +95,9 @@ def view(path: str):  # type: ignore[no-untyped-def]
         old_commit=old_commit,
         old_time=commit_time(old_commit.author_time, old_commit.author_offset) if old_commit else None,
     )
+    if cache_key is not None:
+        wiki().page_html.put(cache_key, html)
+    return html
 
 
 def missing_page(path: str):  # type: ignore[no-untyped-def]
