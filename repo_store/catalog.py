@@ -404,6 +404,25 @@ class Catalog:
         )
         return [row for row in rows if "/" not in row[0][len(prefix):]]
 
+    def paths_changed_since(self, commit: str) -> set[str] | None:
+        """Every file path touched after ``commit`` (None when the catalog does not know it)."""
+        seq = self.seq_of(commit)
+        if seq is None:
+            return None
+        rows = self._connect().execute(
+            "SELECT path, old_path FROM changes WHERE seq > ?", (seq,)
+        )
+        paths: set[str] = set()
+        for path, old_path in rows:
+            paths.add(path)
+            if old_path:
+                paths.add(old_path)
+        return paths
+
+    def files(self) -> list[tuple[str, str, int]]:
+        """Every current non-page file as (path, blob, size)."""
+        return list(self._connect().execute("SELECT path, blob, size FROM files ORDER BY path"))
+
     def seq_of(self, sha: str) -> int | None:
         row = self._connect().execute("SELECT seq FROM commits WHERE sha=?", (sha,)).fetchone()
         return row[0] if row else None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -39,12 +40,22 @@ def git(repo: Path, *args: str) -> str:
     ).stdout.decode("utf-8")
 
 
-@pytest.fixture
-def data_dir(tmp_path: Path) -> Path:
+@pytest.fixture(scope="session")
+def initialised_template(tmp_path_factory) -> Path:
+    """One initialised data directory (repository, catalog, index), copied for each test."""
+    from wiki.cli import build_derived
     from wiki.datadir import DataDir, initialise
 
-    root = tmp_path / "data"
+    root = tmp_path_factory.mktemp("template") / "data"
     initialise(DataDir(root))
+    build_derived(DataDir(root))
+    return root
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, initialised_template: Path) -> Path:
+    root = tmp_path / "data"
+    shutil.copytree(initialised_template, root)
     return root
 
 

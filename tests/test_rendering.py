@@ -120,7 +120,14 @@ def test_front_matter_is_parsed_not_shown():
 
 @pytest.mark.parametrize(
     "front",
-    ["title: [unclosed", "- a list\n- not a mapping", "a: &x 1\nb: *x", "title: !!python/object:os.system ls"],
+    [
+        "title: [unclosed",
+        "- a list\n- not a mapping",
+        "a: &x [1, 2]\nb: *x",
+        "title: !!python/object:os.system ls",
+        "a: &a [x, x, x, x, x, x, x, x, x]\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a]\n"
+        "c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b]\nd: [*c, *c, *c, *c, *c, *c, *c, *c, *c]",
+    ],
 )
 def test_malformed_front_matter_is_reported(front):
     rendered = render(f"---\n{front}\n---\n\nCorps\n", resolve_link=resolve)

@@ -5,7 +5,9 @@ Errors are one sentence on stderr and a non-zero exit status, never a traceback.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 
 import click
 
@@ -57,14 +59,15 @@ def main(ctx: click.Context, data_dir: str | None) -> None:
 # -- data directory -------------------------------------------------------
 
 
-def build_derived(data: DataDir, *, rebuild: bool = False) -> None:
+def build_derived(data: DataDir, *, rebuild: bool = False, history: bool = False) -> None:
     """Bring the catalog and the search index in step with the repository."""
     from .service import Wiki
 
     wiki = Wiki(data, load_settings(data.root))
+    wiki.search_updater.procs = max(1, min(4, os.cpu_count() or 1))
     try:
         if rebuild:
-            wiki.rebuild_indexes()
+            wiki.rebuild_indexes(history=history)
         else:
             wiki.sync()
     finally:
@@ -108,13 +111,15 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
 
 
 @main.command()
+@click.option("--history", is_flag=True, help="Also rebuild the history catalog from the whole history.")
 @click.pass_context
-def reindex(ctx: click.Context) -> None:
-    """Rebuild the search index (and the history catalog) from the repository."""
+def reindex(ctx: click.Context, history: bool) -> None:
+    """Rebuild the search index from main."""
     data = _data(ctx)
     _require_wiki(data)
-    build_derived(data, rebuild=True)
-    click.echo("Index rebuilt.")
+    started = time.perf_counter()
+    build_derived(data, rebuild=True, history=history)
+    click.echo(f"Index rebuilt in {time.perf_counter() - started:.1f} s.")
 
 
 @main.command()

@@ -24,12 +24,14 @@ from repo_store import (
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.pages import page_tags, page_title, parse_page
 from repo_store.paths import check_new_page_path, check_path, page_file, slugify
+from search import SearchIndex
 
 from .accounts import User
 from .content_rules import check_page
 from .datadir import DataDir
 from .licences import Licence, find_licence
 from .rendering import LinkTarget, Rendered, render
+from .search_sync import SearchUpdater
 
 SyncListener = Callable[[SyncReport], None]
 
@@ -91,7 +93,11 @@ class Wiki:
             data.repository, fsync=settings["storage"]["fsync"], timezone=settings["site"]["timezone"]
         )
         self.catalog = Catalog(data.catalog, self.store)
-        self.listeners: list[SyncListener] = []
+        self.search = SearchIndex(data.search_index)
+        self.search_updater = SearchUpdater(
+            self.search, self.store, self.catalog, settings["site"]["default_licence"]
+        )
+        self.listeners: list[SyncListener] = [self.search_updater]
         self._sync_lock = threading.Lock()
         self._synced_head: str | None = None
         self.generation = 0
@@ -101,6 +107,7 @@ class Wiki:
         self.page_html = LRUCache(2048)
 
     def close(self) -> None:
+        self.search.close()
         self.catalog.close()
         self.store.close()
 
@@ -124,12 +131,11 @@ class Wiki:
             _, self.generation = self.catalog.state()
         return report
 
-    def rebuild_indexes(self) -> SyncReport:
-        """Forget every derived index and read the repository again."""
+    def rebuild_indexes(self, *, history: bool = False) -> SyncReport:
+        """Rebuild the search index from ``main`` (and the history catalog too, if asked)."""
         with self._sync_lock:
-            report = self.catalog.rebuild()
-            for listener in self.listeners:
-                listener(report)
+            report = self.catalog.rebuild() if history else self.catalog.sync()
+            self.search_updater.rebuild()
             self._synced_head = report.new_head
             _, self.generation = self.catalog.state()
         return report

@@ -1,0 +1,169 @@
+"""How text becomes index terms: French first, English for pages that say so.
+
+The French chain lowercases, drops stop words and elided articles (``l'``,
+``d'``, ``qu'``…), strips plurals *before* the Snowball stemmer — Snowball
+alone keeps ``loyer``/``loyers`` and ``élu``/``élus`` apart — folds accents
+and keeps numbers. Hyphenated words (``tiers-lieux``) become two tokens, and
+the query side turns them into a phrase.
+
+All of it runs in one Python loop per text (the tokenizers at the end of
+this module), several times faster than a chain of Whoosh filters; queries
+and highlighting call the same functions, so they can never disagree with
+the index. Whoosh pickles the schema, tokenizers included, into the index:
+they must stay importable here under these names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from whoosh.analysis import Token, Tokenizer
+from whoosh.lang import stemmer_for_language, stopwords_for_language
+from whoosh.support.charset import accent_map
+
+ELISIONS = frozenset({"l", "d", "j", "m", "n", "s", "t", "c", "qu", "jusqu", "lorsqu", "puisqu", "quoiqu"})
+FR_STOP = frozenset(stopwords_for_language("fr")) | {"les"} | ELISIONS
+FR_STOP_ALL = FR_STOP | {word.translate(accent_map) for word in FR_STOP}
+EN_STOP = frozenset(stopwords_for_language("en"))
+# Words and numbers (1,5 or 2.0 stay whole); apostrophes and hyphens separate tokens.
+TOKEN = re.compile(r"\w+(?:[.,]\d+)*")
+
+_french_stemmer = stemmer_for_language("fr")
+_english_stemmer = stemmer_for_language("en")
+_cache_fr: dict[str, tuple[str, ...]] = {}
+_cache_en: dict[str, str] = {}
+_CACHE_LIMIT = 300_000
+
+
+def fold(word: str) -> str:
+    return word.translate(accent_map)
+
+
+def strip_plural(word: str) -> str:
+    """``-aux`` → ``-al`` (not ``-eaux``), else one final ``s`` or ``x`` dropped (not ``-ss``)."""
+    if len(word) > 4 and word.endswith("aux") and not word.endswith("eaux"):
+        return word[:-3] + "al"
+    if len(word) > 3 and word[-1] in "sx" and word[-2] != "s" and not word[-2].isdigit():
+        return word[:-1]
+    return word
+
+
+def french_stems(word: str) -> tuple[str, ...]:
+    """The stems of one lowercase word, or () for a stop word.
+
+    Stemming the folded word makes ``négociée`` and ``negociee`` identical,
+    but Snowball reads ``partagee`` differently from ``partagée``; stemming
+    first and folding after gets ``partagée`` → ``partag`` like
+    ``partager``. Both are kept when they differ, and queries ask for either.
+    """
+    cached = _cache_fr.get(word)
+    if cached is not None:
+        return cached
+    if word in FR_STOP_ALL or fold(word) in FR_STOP_ALL:
+        stems: tuple[str, ...] = ()
+    elif word[0].isdigit():
+        stems = (word,)
+    else:
+        singular = strip_plural(word)
+        first = _french_stemmer(fold(singular))
+        second = fold(_french_stemmer(singular))
+        stems = (first,) if first == second else (first, second)
+    if len(_cache_fr) < _CACHE_LIMIT:
+        _cache_fr[word] = stems
+    return stems
+
+
+def english_stem(word: str) -> str | None:
+    cached = _cache_en.get(word)
+    if cached is not None:
+        return cached or None
+    stem = "" if word in EN_STOP else fold(_english_stemmer(word))
+    if len(_cache_en) < _CACHE_LIMIT:
+        _cache_en[word] = stem
+    return stem or None
+
+
+def stems_by_position(text: str) -> list[tuple[str, ...]]:
+    """For a query: the stems of each meaningful word, in order."""
+    groups = []
+    for match in TOKEN.finditer(text):
+        stems = french_stems(match.group().lower())
+        if stems:
+            groups.append(stems)
+    return groups
+
+
+def query_bigrams(groups: list[tuple[str, ...]]) -> list[str]:
+    return [groups[i][0] + "_" + groups[i + 1][0] for i in range(len(groups) - 1)]
+
+
+def english_terms(text: str) -> list[str]:
+    terms = []
+    for match in TOKEN.finditer(text):
+        stem = english_stem(match.group().lower())
+        if stem:
+            terms.append(stem)
+    return terms
+
+
+def folded_words(text: str) -> list[str]:
+    return [fold(match.group().lower()) for match in TOKEN.finditer(text)]
+
+
+def iter_tokens(text: str) -> Iterator[tuple[int, int, tuple[str, ...], str]]:
+    """(start, end, stems, folded word) for each word, lazily: for highlighting."""
+    for match in TOKEN.finditer(text):
+        word = match.group().lower()
+        yield match.start(), match.end(), french_stems(word), fold(word)
+
+
+class _SinglePass(Tokenizer):
+    """A Whoosh tokenizer that does the whole analysis in one loop."""
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self)
+
+    def __hash__(self) -> int:
+        return hash(type(self))
+
+    def terms(self, text: str) -> Iterator[str]:
+        raise NotImplementedError
+
+    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,  # type: ignore[no-untyped-def]
+                 start_pos=0, start_char=0, mode="", **kwargs):
+        token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
+        for position, term in enumerate(self.terms(value), start_pos):
+            token.text = term
+            token.boost = 1.0
+            token.stopped = False
+            if positions:
+                token.pos = position
+            yield token
+
+
+class FrenchTokenizer(_SinglePass):
+    """Stems of French text, variants included."""
+
+    def terms(self, text: str) -> Iterator[str]:
+        for match in TOKEN.finditer(text):
+            yield from french_stems(match.group().lower())
+
+
+class EnglishTokenizer(_SinglePass):
+    def terms(self, text: str) -> Iterator[str]:
+        return iter(english_terms(text))
+
+
+class BigramTokenizer(_SinglePass):
+    """Adjacent French stems joined by ``_``: a two-word phrase is one term lookup."""
+
+    def terms(self, text: str) -> Iterator[str]:
+        previous = None
+        for match in TOKEN.finditer(text):
+            stems = french_stems(match.group().lower())
+            if not stems:
+                continue
+            if previous is not None:
+                yield previous + "_" + stems[0]
+            previous = stems[0]

@@ -1,0 +1,133 @@
+"""Keeping the search index in step with git: what to index, decided under the index lock.
+
+The plan is made from the commit the index says it reflects up to the current
+``main``, with the catalog telling which files changed in between; every
+document is read from ``main`` at that moment, never from a request, so
+concurrent updates in any order converge on the newest text.
+"""
+
+from __future__ import annotations
+
+import logging
+import posixpath
+from collections.abc import Iterator
+
+from repo_store import PageStore
+from repo_store.catalog import Catalog, PageRecord, SyncReport
+from repo_store.pages import split_front_matter
+from repo_store.paths import page_path_of
+from search import Document, IndexBusy, Plan, SearchIndex
+from search.text import document_text, markdown_text
+
+log = logging.getLogger(__name__)
+
+INDEXED_FILE_TYPES = (".pdf", ".odt", ".ods", ".odp", ".odg", ".txt", ".csv")
+
+
+class SearchUpdater:
+    """A catalog listener that applies each catch-up to the search index."""
+
+    def __init__(self, index: SearchIndex, store: PageStore, catalog: Catalog, default_licence: str) -> None:
+        self.index = index
+        self.store = store
+        self.catalog = catalog
+        self.default_licence = default_licence
+        # Processes a full rebuild may use; only commands that may fork raise it.
+        self.procs = 1
+
+    def __call__(self, _report: SyncReport) -> None:
+        self.update()
+
+    def update(self) -> Plan | None:
+        try:
+            return self.index.update(self._plan, procs=self.procs)
+        except IndexBusy:
+            log.warning("search index busy; it will catch up at the next change or request")
+            return None
+
+    def rebuild(self) -> Plan | None:
+        return self.index.update(lambda _last: self._full_plan(self._head()), procs=self.procs)
+
+    def _head(self) -> str | None:
+        self.catalog.sync()
+        return self.catalog.indexed_head()
+
+    def _plan(self, last: str | None) -> Plan:
+        head = self._head()
+        if last == head:
+            return Plan(head)
+        changed = self.catalog.paths_changed_since(last) if last else None
+        if changed is None:
+            return self._full_plan(head)
+        upserts: list[Document] = []
+        deletes: list[str] = []
+        for path in sorted(changed):
+            document = self._document_at_head(path)
+            if document is None:
+                deletes.append(path_key(path))
+            else:
+                upserts.append(document)
+        return Plan(head, upserts, deletes)
+
+    def _full_plan(self, head: str | None) -> Plan:
+        return Plan(head, self._all_documents(), rebuild=True)
+
+    def _all_documents(self) -> Iterator[Document]:
+        for record in self.catalog.pages():
+            yield self._page_document(record, self.store.blob(record.blob))
+        for path, blob, _size in self.catalog.files():
+            if path.lower().endswith(INDEXED_FILE_TYPES):
+                document = self._file_document(path, self.store.blob(blob))
+                if document is not None:
+                    yield document
+
+    def _document_at_head(self, path: str) -> Document | None:
+        page = page_path_of(path)
+        if page is not None:
+            record = self.catalog.page(page)
+            if record is None:
+                return None
+            return self._page_document(record, self.store.blob(record.blob))
+        if not path.lower().endswith(INDEXED_FILE_TYPES):
+            return None
+        found = self.catalog.file(path)
+        if found is None:
+            return None
+        return self._file_document(path, self.store.blob(found[0]))
+
+    def _page_document(self, record: PageRecord, data: bytes) -> Document:
+        """A page as the catalog parsed it (title, tags, licence) with its body as plain text."""
+        _front, body, _ = split_front_matter(data.decode("utf-8", "replace"))
+        meta = record.meta
+        language = str(meta.get("lang") or meta.get("language") or "fr").lower()[:2]
+        text = markdown_text(body)
+        first_line, _, rest = text.partition("\n")
+        if first_line.strip() == record.title:
+            text = rest  # the title is indexed (and shown) on its own
+        return Document(
+            path=record.path,
+            title=record.title,
+            text=text,
+            kind="page",
+            tags=record.tags,
+            licence=record.licence or self.default_licence,
+            updated=record.updated,
+            language=language,
+        )
+
+    def _file_document(self, path: str, data: bytes) -> Document | None:
+        text = document_text(path, data)
+        if text is None:
+            return None
+        return Document(
+            path=path,
+            title=posixpath.basename(path),
+            text=text,
+            kind="file",
+            page=posixpath.dirname(path),
+        )
+
+
+def path_key(file_path: str) -> str:
+    """The index key of a repository file: pages without ``.md``, files as they are."""
+    return page_path_of(file_path) or file_path
