@@ -29,6 +29,10 @@ EN_STOP = frozenset(stopwords_for_language("en"))
 # Words and numbers (1,5 or 2.0 stay whole); apostrophes and hyphens separate tokens.
 TOKEN = re.compile(r"\w+(?:[.,]\d+)*")
 
+# Nouns Snowball mistakes for verbs in -er: it stems "loyer" (rent) to "loi"
+# (law), which in a wiki about leases and statutes would merge the two.
+PROTECTED = frozenset({"loyer", "foyer", "noyer", "métayer", "clavier", "atelier", "grenier", "quartier"})
+
 _french_stemmer = stemmer_for_language("fr")
 _english_stemmer = stemmer_for_language("en")
 _cache_fr: dict[str, tuple[str, ...]] = {}
@@ -66,6 +70,10 @@ def french_stems(word: str) -> tuple[str, ...]:
         stems = (word,)
     else:
         singular = strip_plural(word)
+        if singular in PROTECTED or fold(singular) in PROTECTED:
+            stems = (fold(singular),)
+            _cache_fr[word] = stems
+            return stems
         first = _french_stemmer(fold(singular))
         second = fold(_french_stemmer(singular))
         stems = (first,) if first == second else (first, second)

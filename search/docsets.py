@@ -47,7 +47,7 @@ class View:
         if reader.has_deletions():
             data = bytearray((self.size + 7) // 8 + 1)
             for segment, offset in reader.leaf_readers():
-                for docnum in segment.deleted_docs():
+                for docnum in segment.deleted_docs_set:
                     docnum += offset
                     data[docnum >> 3] |= 1 << (docnum & 7)
             live &= ~int.from_bytes(data, "little")

@@ -13,9 +13,11 @@ git.
 
 from __future__ import annotations
 
+import gc
 import logging
 import shutil
 import threading
+import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -110,16 +112,27 @@ class SearchIndex:
     def _open_or_create(self) -> whoosh_index.FileIndex:
         self.directory.mkdir(parents=True, exist_ok=True)
         if any(self.directory.glob("*.toc")):
-            try:
-                ix = whoosh_index.open_dir(str(self.directory))
-                with ix.searcher() as searcher:
-                    searcher.doc_count()
-                if set(ix.schema.names()) == set(build_schema().names()):
-                    return ix
-                log.warning("search index schema changed; rebuilding it")
-            except Exception as error:  # noqa: BLE001 - whatever is broken, the index is rebuilt from git
-                log.warning("search index unreadable (%s); rebuilding it", type(error).__name__)
+            with warnings.catch_warnings():
+                # Whoosh leaves a damaged index's files open when it fails to read them.
+                warnings.simplefilter("ignore", ResourceWarning)
+                ix = self._try_open()
+                gc.collect()
+            if ix is not None:
+                return ix
         return self._recreate()
+
+    def _try_open(self) -> whoosh_index.FileIndex | None:
+        try:
+            ix = whoosh_index.open_dir(str(self.directory))
+            with ix.searcher() as searcher:
+                searcher.doc_count()
+        except Exception as error:  # noqa: BLE001 - whatever is broken, the index is rebuilt from git
+            log.warning("search index unreadable (%s); rebuilding it", type(error).__name__)
+            return None
+        if set(ix.schema.names()) != set(build_schema().names()):
+            log.warning("search index schema changed; rebuilding it")
+            return None
+        return ix
 
     def _recreate(self) -> whoosh_index.FileIndex:
         for child in self.directory.iterdir():
@@ -139,19 +152,22 @@ class SearchIndex:
             self._current_view = None
 
     def _searcher(self) -> Searcher:
-        """This thread's searcher, refreshed to the newest committed generation."""
+        """This thread's searcher, opened again whenever a newer generation is committed.
+
+        Not ``Searcher.refresh()``: it reuses the readers of segments whose
+        id did not change, deletions included, so an updated page's old
+        version would still be found.
+        """
         searcher = getattr(self._local, "searcher", None)
-        if searcher is None:
-            fresh = self._index().searcher()
-        else:
-            fresh = searcher.refresh()
-        if fresh is not searcher:
-            with self._lock:
-                if searcher is not None:
-                    searcher.close()
-                    self._searchers.remove(searcher)
-                self._searchers.append(fresh)
-            self._local.searcher = fresh
+        if searcher is not None and searcher.up_to_date():
+            return searcher
+        fresh = self._index().searcher()
+        with self._lock:
+            if searcher is not None:
+                searcher.close()
+                self._searchers.remove(searcher)
+            self._searchers.append(fresh)
+        self._local.searcher = fresh
         return fresh
 
     # -- state -------------------------------------------------------------

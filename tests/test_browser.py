@@ -152,3 +152,24 @@ def test_the_site_works_on_a_phone_and_in_english(browser, live_server):
     page.get_by_role("link", name="Français").click()
     assert page.locator("html").get_attribute("lang") == "fr"
     context.close()
+
+
+def test_search_from_the_keyboard(browser, live_server):
+    base, _data = live_server
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    page.goto(base + "/wiki/home")
+    page.keyboard.press("/")
+    assert page.evaluate("document.activeElement.id") == "site-search"
+    page.keyboard.type("nouriciers")
+    page.keyboard.press("Enter")
+    page.wait_for_load_state()
+    suggestion = page.locator(".suggestion a")
+    assert suggestion.inner_text() == "nourriciers"
+    suggestion.click()
+    page.wait_for_load_state()
+    assert "nourriciers" in page.locator(".results .snippet mark").first.inner_text().lower()
+    page.locator(".results h2 a", has_text="Tiers-lieux nourriciers").click()
+    page.wait_for_load_state()
+    assert page.locator("h1").inner_text() == "Tiers-lieux nourriciers"
+    context.close()

@@ -175,7 +175,7 @@ def test_check_and_reindex(cli):
     ).stdout.decode().strip()
     git(repo, "update-ref", "refs/heads/main", commit)
     result = cli("check")
-    assert result.exit_code == 1 and "catalog" in result.output
+    assert result.exit_code == 1 and "catalog" in result.output and "search index" in result.output
     assert cli("reindex").exit_code == 0
     assert cli("check").exit_code == 0
 

@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .accounts import Accounts
     from .extensions import csrf, login_manager
     from .service import Wiki
-    from .views import api, pages, sessions
+    from .views import api, files, pages, search, sessions
 
     config = dict(config or {})
     data = DataDir(resolve_data_dir(config.pop("DATA_DIR", None)))
@@ -84,6 +84,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(sessions.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
+    app.register_blueprint(search.blueprint)
+    app.register_blueprint(files.blueprint)
 
     @app.context_processor
     def _endpoints() -> dict:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from repo_store import PageStore
 from repo_store.catalog import Catalog
 from repo_store.gitcmd import GitError, run_git
+from search import SearchIndex
 
 from .accounts import Accounts
 from .datadir import DataDir
@@ -26,6 +27,7 @@ def run_checks(data: DataDir) -> list[str]:
             except Exception:  # noqa: BLE001 - any failure here means a broken main
                 problems.append(f"main points at {head}, which is not a readable commit")
         catalog = Catalog(data.catalog, store)
+        index = SearchIndex(data.search_index)
         try:
             indexed = catalog.indexed_head()
             if indexed != head:
@@ -33,7 +35,9 @@ def run_checks(data: DataDir) -> list[str]:
                     f"the history catalog reflects {indexed or 'nothing'} but main is at {head}; "
                     "run `trousse reindex` (or start the server, which catches up)"
                 )
+            problems += _search_drift(index, catalog, head)
         finally:
+            index.close()
             catalog.close()
     accounts = Accounts(data.database)
     try:
@@ -41,4 +45,20 @@ def run_checks(data: DataDir) -> list[str]:
             problems.append(f"the account database is damaged: {problem}")
     finally:
         accounts.close()
+    return problems
+
+
+def _search_drift(index: SearchIndex, catalog: Catalog, head: str | None) -> list[str]:
+    searched = index.indexed_commit()
+    if searched != head:
+        return [f"the search index reflects {searched or 'nothing'} but main is at {head}; run `trousse reindex`"]
+    indexed = {path for path, kind in index.document_paths().items() if kind == "page"}
+    pages = {record.path for record in catalog.pages()}
+    problems = []
+    missing, extra = sorted(pages - indexed), sorted(indexed - pages)
+    if missing:
+        problems.append(f"{len(missing)} pages are missing from the search index (e.g. {missing[0]}); run `trousse reindex`")
+    if extra:
+        problems.append(f"the search index lists {len(extra)} pages that no longer exist (e.g. {extra[0]}); "
+                        "run `trousse reindex`")
     return problems

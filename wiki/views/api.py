@@ -116,3 +116,52 @@ def put_page(path: str):  # type: ignore[no-untyped-def]
     response.status_code = 201 if outcome.created else 200
     response.headers["ETag"] = f'"{outcome.revision}"'
     return response
+
+
+def _bounded_int(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidParameter(name) from None
+    if not low <= value <= high:
+        raise InvalidParameter(name)
+    return value
+
+
+class InvalidParameter(InvalidContent):
+    """A query-string parameter outside its documented range."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(name)
+        self.name = name
+
+
+@blueprint.errorhandler(InvalidParameter)
+def _invalid_parameter(error: InvalidParameter):  # type: ignore[no-untyped-def]
+    messages = {
+        "limit": _("limit must be a whole number from 1 to 100."),
+        "offset": _("offset must be a whole number, 0 or more."),
+    }
+    return error_response(400, messages.get(error.name, _("A parameter is not valid.")))
+
+
+@blueprint.route("/search")
+def search():  # type: ignore[no-untyped-def]
+    """Full-text search; ``snippet`` is HTML: escaped text with matches in ``<mark>``."""
+    query = request.args.get("q", "")
+    limit = _bounded_int("limit", 20, 1, 100)
+    offset = _bounded_int("offset", 0, 0, 1_000_000)
+    order = "date" if request.args.get("order") == "date" else "relevance"
+    found = wiki().search.search(query, limit=limit, offset=offset, order=order)
+    return jsonify({
+        "query": query,
+        "total": found.total,
+        "results": [
+            {"path": hit.path, "title": hit.title, "snippet": hit.snippet, "score": hit.score}
+            for hit in found.hits
+        ],
+        "suggestion": found.suggestion,
+    })

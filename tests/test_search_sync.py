@@ -1,0 +1,226 @@
+"""The search index follows git: every save, push, deletion, crash or lost index."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+import textwrap
+import zipfile
+from pathlib import Path
+
+import pytest
+from conftest import git
+
+from repo_store import FileChange, Identity
+from repo_store.gitcmd import git_environment
+from wiki.accounts import User
+from wiki.config import load_settings
+from wiki.datadir import DataDir
+from wiki.service import Wiki
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+EDITOR = User(1, "camille", "Camille Été", "", False, "editor", False, 0, "")
+
+
+def message(title: str, created: bool) -> str:
+    return ("Crée" if created else "Modifie") + f" « {title} »"
+
+
+@pytest.fixture
+def wiki(data_dir):
+    data = DataDir(data_dir)
+    instance = Wiki(data, load_settings(data.root, {"storage": {"fsync": False}}))
+    instance.sync()
+    yield instance
+    instance.close()
+
+
+def save(wiki, path, text, base="head"):
+    base_revision = wiki.store.head() if base == "head" else base
+    return wiki.save_page(path, text, user=EDITOR, message="", base_revision=base_revision, default_message=message)
+
+
+def found(wiki, query):
+    return [hit.path for hit in wiki.search.search(query).hits]
+
+
+def test_a_save_is_searchable_when_it_returns(wiki):
+    save(wiki, "guides/zythologie", "# Zythologie\n\nUn atelier de brassage coopératif.\n", base=None)
+    assert found(wiki, "zythologie") == ["guides/zythologie"]
+    assert wiki.search.indexed_commit() == wiki.store.head()
+    save(wiki, "guides/zythologie", "# Zythologie\n\nDésormais une malterie.\n")
+    assert found(wiki, "brassage") == []
+    assert found(wiki, "malterie") == ["guides/zythologie"]
+
+
+def test_renames_and_deletions_leave_the_index(wiki):
+    save(wiki, "a", "# Quetzalcoatl\n", base=None)
+    blob = wiki.store.lookup(wiki.store.head(), "a.md").sha
+    record = wiki.store.commit([FileChange("a.md"), FileChange("b.md", blob=blob)],
+                               author=Identity("x", "x@x"), message="move")
+    wiki.sync([record])
+    assert found(wiki, "quetzalcoatl") == ["b"]
+    record = wiki.store.commit([FileChange("b.md")], author=Identity("x", "x@x"), message="delete")
+    wiki.sync([record])
+    assert found(wiki, "quetzalcoatl") == []
+
+
+def test_commit_behind_the_servers_back_is_caught_up(wiki, tmp_path, data_dir):
+    work = tmp_path / "clone"
+    env = git_environment({"GIT_AUTHOR_NAME": "Zoé", "GIT_AUTHOR_EMAIL": "z@example.org",
+                           "GIT_COMMITTER_NAME": "Zoé", "GIT_COMMITTER_EMAIL": "z@example.org"})
+    subprocess.run(["git", "clone", "-q", str(data_dir / "wiki.git"), str(work)], check=True, env=env)
+    (work / "guides").mkdir(exist_ok=True)
+    (work / "guides" / "pousse.md").write_text("# Poussé\n\nUne ornithorynque arrive par git.\n", encoding="utf-8")
+    subprocess.run(["git", "-C", str(work), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(work), "commit", "-qm", "direct"], check=True, env=env)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "main"], check=True, env=env)
+    assert found(wiki, "ornithorynque") == []
+    wiki.sync()  # what every request does first
+    assert found(wiki, "ornithorynque") == ["guides/pousse"]
+
+
+def test_server_start_catches_up_with_commits_made_while_down(data_dir):
+    data = DataDir(data_dir)
+    settings = load_settings(data.root, {"storage": {"fsync": False}})
+    from repo_store import PageStore
+
+    with PageStore(data.repository) as store:
+        store.save_page("hors-ligne", "# Hors ligne\n\nUn axolotl.\n", author=Identity("x", "x@x"),
+                        message="offline", base_revision=None)
+    wiki = Wiki(data, settings)
+    try:
+        wiki.sync()
+        assert found(wiki, "axolotl") == ["hors-ligne"]
+    finally:
+        wiki.close()
+
+
+@pytest.mark.parametrize("damage", ["delete", "garbage"])
+def test_a_lost_or_corrupt_index_is_rebuilt(data_dir, damage):
+    data = DataDir(data_dir)
+    settings = load_settings(data.root, {"storage": {"fsync": False}})
+    index_dir = data.search_index
+    if damage == "delete":
+        import shutil
+
+        shutil.rmtree(index_dir)
+    else:
+        for toc in index_dir.glob("*.toc"):
+            toc.write_bytes(b"\x00garbage" * 50)
+        for segment in index_dir.glob("*.seg"):
+            segment.write_bytes(b"not a segment")
+    wiki = Wiki(data, settings)
+    try:
+        wiki.sync()
+        assert "guides/tiers-lieux-nourriciers" in found(wiki, "nourriciers")
+    finally:
+        wiki.close()
+
+
+def test_segments_stay_bounded(wiki):
+    for n in range(120):
+        save(wiki, f"essais/page-{n % 7}", f"# Essai {n % 7}\n\nversion{n}\n", base=None if n < 7 else "head")
+    assert wiki.search.segment_count() <= 15
+    assert found(wiki, "version119") == ["essais/page-0"]
+
+
+def _pdf_with_text(text: str) -> bytes:
+    stream = f"BT /F1 12 Tf 72 720 Td ({text}) Tj ET".encode("latin-1")
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
+        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
+        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
+    ]
+    out = io.BytesIO()
+    out.write(b"%PDF-1.4\n")
+    offsets = []
+    for number, body in enumerate(objects, 1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n" % number + body + b"\nendobj\n")
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    for offset in offsets:
+        out.write(b"%010d 00000 n \n" % offset)
+    out.write(b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (len(objects) + 1, xref))
+    return out.getvalue()
+
+
+def _odt_with_text(text: str) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
+        archive.writestr("content.xml", (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
+            f"<text:h>Statuts</text:h><text:p>{text}</text:p>"
+            "</office:text></office:body></office:document-content>"
+        ))
+    return out.getvalue()
+
+
+def test_pdf_and_opendocument_text_is_indexed(wiki):
+    record = wiki.store.commit([
+        FileChange("juridique/montages-et-gouvernance/modele-statuts.odt", _odt_with_text("Article premier : hippocampe")),
+        FileChange("juridique/montages-et-gouvernance/convention.pdf", _pdf_with_text("Convention signee avec le pangolin")),
+    ], author=Identity("x", "x@x"), message="documents")
+    wiki.sync([record])
+    hits = wiki.search.search("hippocampe").hits
+    assert [(h.path, h.kind, h.page) for h in hits] == [
+        ("juridique/montages-et-gouvernance/modele-statuts.odt", "file", "juridique/montages-et-gouvernance")]
+    assert found(wiki, "pangolin") == ["juridique/montages-et-gouvernance/convention.pdf"]
+
+
+WRITER = textwrap.dedent(
+    """
+    import sys
+    from wiki.accounts import User
+    from wiki.config import load_settings
+    from wiki.datadir import DataDir
+    from wiki.service import Wiki
+    data = DataDir(__import__("pathlib").Path(sys.argv[1]))
+    name = sys.argv[2]
+    user = User(1, name, name, "", False, "editor", False, 0, "")
+    wiki = Wiki(data, load_settings(data.root, {"storage": {"fsync": False}}))
+    message = lambda title, created: "save"
+    for n in range(20):
+        wiki.save_page(f"{name}/page-{n}", f"# {name} {n}\\n\\nmot{name}{n}\\n", user=user, message="",
+                       base_revision=None, default_message=message)
+        while True:
+            head = wiki.store.head()
+            try:
+                wiki.save_page("shared", f"# Partagée\\n\\nrevision{name}{n}\\n", user=user, message="",
+                               base_revision=head, default_message=message)
+                break
+            except Exception as error:  # a conflict: somebody saved in between; take theirs and retry
+                if type(error).__name__ != "Conflict":
+                    raise
+    wiki.close()
+    """
+)
+
+
+def test_two_processes_leave_no_lost_or_stale_entry(wiki, data_dir):
+    save(wiki, "shared", "# Partagée\n\ndébut\n", base=None)
+    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT)})
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(data_dir), name], env=env,
+                                stderr=subprocess.PIPE) for name in ("a", "b")]
+    for writer in writers:
+        _, errors = writer.communicate(timeout=300)
+        assert writer.returncode == 0, errors.decode()
+    wiki.sync()
+    assert wiki.search.indexed_commit() == wiki.store.head()
+    for name in ("a", "b"):
+        for n in range(20):
+            assert found(wiki, f"mot{name}{n}") == [f"{name}/page-{n}"]
+    final = wiki.store.read_page("shared").markdown.split("\n")[2]
+    assert found(wiki, final) == ["shared"]
+    stale = [f"revision{name}{n}" for name in ("a", "b") for n in range(20) if f"revision{name}{n}" != final]
+    assert all(found(wiki, word) == [] for word in stale)
+    # the starter pages, the shared page, then 2 × 20 new pages and 2 × 20 saves of the shared one
+    assert git(data_dir / "wiki.git", "rev-list", "--count", "main").strip() == str(1 + 1 + 2 * 2 * 20)

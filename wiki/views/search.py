@@ -1,0 +1,32 @@
+"""The search page: results with highlighted extracts, facets and suggestions, without JavaScript."""
+
+from __future__ import annotations
+
+from flask import Blueprint, render_template, request
+
+from ..auth import wiki
+
+blueprint = Blueprint("search", __name__)
+
+PAGE_SIZE = 20
+MAX_PAGE = 500
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(MAX_PAGE, int(request.args.get("page", "1"))))
+    except ValueError:
+        return 1
+
+
+@blueprint.route("/search")
+def results():  # type: ignore[no-untyped-def]
+    query = request.args.get("q", "")[:1000]
+    order = "date" if request.args.get("order") == "date" else "relevance"
+    page = _page_number()
+    found = None
+    if query.strip():
+        found = wiki().search.search(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order=order, facets=True)
+    pages = -(-found.total // PAGE_SIZE) if found else 0
+    return render_template("search.html", query=query, order=order, page=page, pages=pages, found=found,
+                           search_query=query)
