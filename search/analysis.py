@@ -102,10 +102,6 @@ def stems_by_position(text: str) -> list[tuple[str, ...]]:
     return groups
 
 
-def query_bigrams(groups: list[tuple[str, ...]]) -> list[str]:
-    return [groups[i][0] + "_" + groups[i + 1][0] for i in range(len(groups) - 1)]
-
-
 def english_terms(text: str) -> list[str]:
     terms = []
     for match in TOKEN.finditer(text):
@@ -127,7 +123,11 @@ def iter_tokens(text: str) -> Iterator[tuple[int, int, tuple[str, ...], str]]:
 
 
 class _SinglePass(Tokenizer):
-    """A Whoosh tokenizer that does the whole analysis in one loop."""
+    """A Whoosh tokenizer that does the whole analysis in one loop.
+
+    ``positions()`` yields, for each word, the terms that stand at its
+    position: stem variants share a position, so phrases work with either.
+    """
 
     def __eq__(self, other: object) -> bool:
         return type(other) is type(self)
@@ -135,43 +135,33 @@ class _SinglePass(Tokenizer):
     def __hash__(self) -> int:
         return hash(type(self))
 
-    def terms(self, text: str) -> Iterator[str]:
+    def positions(self, text: str) -> Iterator[tuple[str, ...]]:
         raise NotImplementedError
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,  # type: ignore[no-untyped-def]
                  start_pos=0, start_char=0, mode="", **kwargs):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
-        for position, term in enumerate(self.terms(value), start_pos):
-            token.text = term
-            token.boost = 1.0
-            token.stopped = False
-            if positions:
-                token.pos = position
-            yield token
+        for position, terms in enumerate(self.positions(value), start_pos):
+            for term in terms:
+                token.text = term
+                token.boost = 1.0
+                token.stopped = False
+                if positions:
+                    token.pos = position
+                yield token
 
 
 class FrenchTokenizer(_SinglePass):
     """Stems of French text, variants included."""
 
-    def terms(self, text: str) -> Iterator[str]:
+    def positions(self, text: str) -> Iterator[tuple[str, ...]]:
         for match in TOKEN.finditer(text):
-            yield from french_stems(match.group().lower())
+            stems = french_stems(match.group().lower())
+            if stems:
+                yield stems
 
 
 class EnglishTokenizer(_SinglePass):
-    def terms(self, text: str) -> Iterator[str]:
-        return iter(english_terms(text))
-
-
-class BigramTokenizer(_SinglePass):
-    """Adjacent French stems joined by ``_``: a two-word phrase is one term lookup."""
-
-    def terms(self, text: str) -> Iterator[str]:
-        previous = None
-        for match in TOKEN.finditer(text):
-            stems = french_stems(match.group().lower())
-            if not stems:
-                continue
-            if previous is not None:
-                yield previous + "_" + stems[0]
-            previous = stems[0]
+    def positions(self, text: str) -> Iterator[tuple[str, ...]]:
+        for term in english_terms(text):
+            yield (term,)

@@ -20,7 +20,7 @@ import numpy as np
 from whoosh import query as q
 from whoosh.reading import IndexReader
 
-from .segments import SegmentCache, bitmap_to_flags
+from .segments import POSITION_BITS, SegmentCache, bitmap_to_flags, ids_to_bitmap
 
 K1 = 1.2
 B = 0.75
@@ -104,9 +104,30 @@ class View:
             for sub in query.subqueries:
                 result |= self.evaluate(reader, sub)
             return result
+        if isinstance(query, q.Phrase):
+            return self.phrase(reader, query.fieldname, list(query.words))
         if isinstance(query, q.Every):
             return self.live
         raise TypeError(f"cannot evaluate {type(query).__name__}")
+
+    def phrase(self, reader: IndexReader, fieldname: str, words: list[str]) -> int:
+        """Documents where ``words`` stand next to each other, in order.
+
+        Each word's positions are keys ``docnum << 24 | position``; shifting
+        a word's keys by one and intersecting them with the next word's keeps
+        exactly the places where the second follows the first.
+        """
+        result = 0
+        for segment, offset in reader.leaf_readers():
+            keys = self.segments.positions(segment, fieldname, words[0])
+            for word in words[1:]:
+                if not len(keys):
+                    break
+                keys = np.intersect1d(keys + 1, self.segments.positions(segment, fieldname, word), assume_unique=True)
+            if len(keys):
+                docs = np.unique(keys >> POSITION_BITS).astype(np.int32)
+                result |= ids_to_bitmap(docs, segment.doc_count_all()) << offset
+        return result & self.live
 
     # -- ranking -----------------------------------------------------------
 

@@ -5,9 +5,9 @@ Words are ANDed; ``"a phrase"``, ``prefix*``, ``-excluded``, ``tag:x``,
 unbalanced quote, a lone ``-`` or ``*``, an unknown ``field:`` — is read as
 plain words, so a query can be useless but never an error.
 
-Phrases are answered from the ``phrases`` field, where adjacent stems are
-indexed as one term: checking positions in Python for thousands of candidate
-pages is what made phrase queries the slowest ones.
+Phrases are checked on word positions with numpy (``docsets``): checking
+them in Python for thousands of candidate pages is what made phrase queries
+the slowest ones.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from whoosh import query as q
 
-from .analysis import english_terms, folded_words, query_bigrams, stems_by_position
+from .analysis import english_terms, folded_words, stems_by_position
 
 MAX_QUERY_CHARS = 1000
 MAX_CLAUSES = 32
@@ -87,7 +87,9 @@ def _phrase(text: str, highlight: set[str]) -> _Clause | None:
         terms = _terms_query(group, [])
         scoring += terms
         parts.append(q.Or(terms))
-    parts += [q.Term("phrases", bigram) for bigram in dict.fromkeys(query_bigrams(groups))]
+    # The first stem of each word stands at every position where the word does.
+    firsts = [group[0] for group in groups]
+    parts.append(q.Or([q.Phrase("title", firsts), q.Phrase("body", firsts)]))
     return _Clause(q.And(parts), scoring)
 
 

@@ -8,27 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from whoosh import formats
-from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, FieldType, Schema
+from whoosh.fields import ID, KEYWORD, NUMERIC, STORED, TEXT, Schema
 
-from .analysis import BigramTokenizer, EnglishTokenizer, FrenchTokenizer
+from .analysis import EnglishTokenizer, FrenchTokenizer
 
 META_PATH = "\x00meta"  # one document records the commit the index reflects
 TITLE_BOOST = 2.5
 
 
-def _terms(analyzer, boost: float = 1.0) -> TEXT:  # type: ignore[no-untyped-def]
-    return TEXT(analyzer=analyzer, phrase=False, field_boost=boost)
-
-
-def _flags() -> FieldType:
-    """Terms that only need to exist (bigrams, spellings): no frequencies to store.
-
-    ``scorable`` only makes Whoosh keep a length column: without one its
-    writer looks for the missing column file once per posting (a ``stat``
-    call each), which was a fifth of the indexing time.
-    """
-    return FieldType(formats.Existence(), BigramTokenizer(), scorable=True)
+def _words(analyzer, *, positions: bool) -> TEXT:  # type: ignore[no-untyped-def]
+    """Field boosts are applied when ranking (``index.BOOSTS``), not stored in the postings."""
+    return TEXT(analyzer=analyzer, phrase=positions)
 
 
 def build_schema() -> Schema:
@@ -38,11 +28,11 @@ def build_schema() -> Schema:
         page=ID(stored=True),  # for a file: the page it is attached to
         folder=ID(stored=True),  # top-level folder, for facets
         folders=KEYWORD(),  # every enclosing folder, for path: filters
-        title=_terms(FrenchTokenizer(), TITLE_BOOST),
-        body=_terms(FrenchTokenizer()),
-        title_en=_terms(EnglishTokenizer(), TITLE_BOOST),
-        body_en=_terms(EnglishTokenizer()),
-        phrases=_flags(),
+        # Positions let phrases be checked (see ``docsets``); English fields only rank.
+        title=_words(FrenchTokenizer(), positions=True),
+        body=_words(FrenchTokenizer(), positions=True),
+        title_en=_words(EnglishTokenizer(), positions=False),
+        body_en=_words(EnglishTokenizer(), positions=False),
         tags=KEYWORD(commas=True, lowercase=True, stored=True, scorable=True),
         licence=ID(stored=True),
         updated=NUMERIC(stored=True, sortable=True, bits=64),
@@ -76,7 +66,6 @@ class Document:
             "folders": " ".join(self._folders()),
             "title": self.title,
             "body": body,
-            "phrases": self.title + "\n" + self.text,
             "tags": ",".join(tag.replace(",", " ") for tag in self.tags),
             "licence": self.licence,
             "updated": int(self.updated),

@@ -72,6 +72,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
     wiki = Wiki(data, settings)
+    if config.get("TROUSSE_MAINTENANCE"):
+        wiki.start_maintenance()
     accounts = Accounts(data.database)
     app.extensions["trousse"] = wiki
     app.extensions["trousse.accounts"] = accounts

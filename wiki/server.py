@@ -31,7 +31,7 @@ class _Server(BaseApplication):
     def load(self):  # type: ignore[no-untyped-def]
         from . import create_app
 
-        return create_app({"DATA_DIR": str(self.data.root)})
+        return create_app({"DATA_DIR": str(self.data.root), "TROUSSE_MAINTENANCE": True})
 
 
 def _bind_address(host: str, port: int) -> str:

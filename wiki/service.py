@@ -7,6 +7,7 @@ before the request returns, so what a user just saved is what everyone sees.
 
 from __future__ import annotations
 
+import logging
 import threading
 import unicodedata
 import urllib.parse
@@ -34,6 +35,8 @@ from .rendering import LinkTarget, Rendered, render
 from .search_sync import SearchUpdater
 
 SyncListener = Callable[[SyncReport], None]
+MAINTENANCE_SECONDS = 20.0
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,7 @@ class Wiki:
             self.search, self.store, self.catalog, settings["site"]["default_licence"]
         )
         self.listeners: list[SyncListener] = [self.search_updater]
+        self._stopping = threading.Event()
         self._sync_lock = threading.Lock()
         self._synced_head: str | None = None
         self.generation = 0
@@ -106,7 +110,21 @@ class Wiki:
         # Whole pages as anonymous visitors see them, kept by the views.
         self.page_html = LRUCache(2048)
 
+    def start_maintenance(self, interval: float = MAINTENANCE_SECONDS) -> None:
+        """Merge search segments in the background, between requests (server processes only)."""
+
+        def loop() -> None:
+            while not self._stopping.wait(interval):
+                try:
+                    self.search.maintain()
+                except Exception:  # noqa: BLE001 - maintenance must never take the server down
+                    log.exception("search index maintenance failed")
+
+        thread = threading.Thread(target=loop, name="trousse-maintenance", daemon=True)
+        thread.start()
+
     def close(self) -> None:
+        self._stopping.set()
         self.search.close()
         self.catalog.close()
         self.store.close()

@@ -204,3 +204,21 @@ def test_malformed_queries_never_fail(index, query):
     results = index.search(query, facets=True)
     assert results.total >= 0
     assert results.query == query
+
+
+def test_maintenance_merges_many_segments_and_keeps_every_document(tmp_path):
+    from whoosh.writing import NO_MERGE
+
+    search = SearchIndex(tmp_path)
+    search.update(lambda _last: Plan("a" * 40, [], rebuild=True))
+    ix = search._index()
+    for n in range(12):
+        writer = ix.writer()
+        writer.add_document(**Document(f"p{n}", f"Page {n}", f"mot{n} commun").fields())
+        writer.commit(mergetype=NO_MERGE)
+    assert search.segment_count() >= 12
+    assert search.maintain() is True
+    assert search.segment_count() <= 6
+    assert search.search("commun").total == 12
+    assert all(search.search(f"mot{n}").total == 1 for n in range(12))
+    search.close()
