@@ -25,7 +25,7 @@ from .pages import page_tags, page_title, parse_page
 from .paths import page_path_of
 from .store import Change, CommitRecord, PageStore
 
-SCHEMA_VERSION = "4"
+SCHEMA_VERSION = "5"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -50,6 +50,8 @@ CREATE TABLE IF NOT EXISTS changes (
 );
 CREATE INDEX IF NOT EXISTS changes_by_path ON changes (path, seq);
 CREATE INDEX IF NOT EXISTS changes_by_seq ON changes (seq);
+CREATE INDEX IF NOT EXISTS changes_by_old_path ON changes (old_path) WHERE old_path IS NOT NULL;
+CREATE INDEX IF NOT EXISTS commits_by_author ON commits (author_name, seq);
 CREATE TABLE IF NOT EXISTS files (
     path TEXT PRIMARY KEY,
     blob TEXT NOT NULL,

@@ -173,3 +173,29 @@ def test_search_from_the_keyboard(browser, live_server):
     page.wait_for_load_state()
     assert page.locator("h1").inner_text() == "Tiers-lieux nourriciers"
     context.close()
+
+
+def test_edit_twice_compare_and_restore_the_first(browser, live_server):
+    base, data = live_server
+    context = browser.new_context(locale="fr-FR")
+    page = context.new_page()
+    log_in(page, base)
+    for text in ("Première rédaction du guide.", "Seconde rédaction, bien différente."):
+        page.goto(base + "/edit/guides/historique")
+        page.get_by_label("Texte de la page (Markdown)").fill(f"# Historique\n\n{text}\n")
+        page.get_by_role("button", name="Enregistrer").click()
+        page.wait_for_url(base + "/wiki/guides/historique")
+    page.get_by_role("link", name="Historique", exact=True).click()
+    page.wait_for_load_state()
+    assert page.locator("table.history tbody tr").count() == 2
+    page.get_by_role("button", name="Comparer les révisions choisies").click()
+    page.wait_for_load_state()
+    assert page.locator("table.diff del").first.is_visible()
+    assert "Seconde" in page.locator("table.diff ins").first.inner_text()
+    page.get_by_role("button", name="Restaurer la révision").click()
+    page.wait_for_url(base + "/wiki/guides/historique")
+    assert page.get_by_text("Première rédaction du guide.").is_visible()
+    subjects = git(data / "wiki.git", "log", "-3", "--format=%s").strip().splitlines()
+    assert subjects[0].startswith("Restaure « Historique » à la révision ")
+    assert len(git(data / "wiki.git", "rev-list", "main").split()) == 4
+    context.close()

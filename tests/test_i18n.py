@@ -16,7 +16,7 @@ METHODS = [("wiki/**.py", "python"), ("templates/**.html", "jinja2")]
 def used_messages() -> set[str]:
     found = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None},
+        str(ROOT), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "site_message": None},
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found

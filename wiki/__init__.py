@@ -32,7 +32,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .accounts import Accounts
     from .extensions import csrf, login_manager
     from .service import Wiki
-    from .views import api, files, pages, search, sessions
+    from .views import api, files, history, pages, search, sessions
 
     config = dict(config or {})
     data = DataDir(resolve_data_dir(config.pop("DATA_DIR", None)))
@@ -88,6 +88,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(api.blueprint)
     app.register_blueprint(search.blueprint)
     app.register_blueprint(files.blueprint)
+    app.register_blueprint(history.blueprint)
 
     @app.context_processor
     def _endpoints() -> dict:

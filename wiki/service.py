@@ -18,11 +18,17 @@ from typing import Any
 
 from repo_store import (
     CommitRecord,
+    Conflict,
+    FileChange,
     Identity,
+    InvalidContent,
+    PageExists,
     PageNotFound,
     PageStore,
+    RepositoryBusy,
 )
 from repo_store.catalog import Catalog, PageRecord, SyncReport
+from repo_store.history import BlameLine, History
 from repo_store.pages import page_tags, page_title, parse_page
 from repo_store.paths import check_new_page_path, check_path, page_file, slugify
 from search import SearchIndex
@@ -100,6 +106,7 @@ class Wiki:
         self.search_updater = SearchUpdater(
             self.search, self.store, self.catalog, settings["site"]["default_licence"]
         )
+        self.history = History(self.catalog, self.store)
         self.listeners: list[SyncListener] = [self.search_updater]
         self._stopping = threading.Event()
         self._sync_lock = threading.Lock()
@@ -107,6 +114,7 @@ class Wiki:
         self.generation = 0
         self._renders = LRUCache(4096)
         self._authors = LRUCache(4096)
+        self._blames = LRUCache(256)
         # Whole pages as anonymous visitors see them, kept by the views.
         self.page_html = LRUCache(2048)
 
@@ -225,6 +233,9 @@ class Wiki:
         for candidate in candidates:
             if self.catalog.page(candidate) is not None:
                 return LinkTarget(page_url(candidate) + fragment, True, candidate)
+        moved = self.history.renamed_to(page_file(name))
+        if moved is not None and moved.endswith(".md"):
+            return LinkTarget(page_url(moved[:-3]) + fragment, True, moved[:-3])
         if slug_path:
             query = urllib.parse.urlencode({"title": name})
             return LinkTarget(f"/edit/{urllib.parse.quote(slug_path)}?{query}", False, slug_path)
@@ -270,6 +281,123 @@ class Wiki:
         self.sync()
         record = self.catalog.page(path)
         return SaveOutcome(path, record.revision if record else "", result.merged, False, False)
+
+
+    # -- moving, deleting, restoring ---------------------------------------
+
+    def _attachments(self, head: str | None, folder: str) -> list[tuple[str, str]]:
+        """(file name, blob) of the files directly in a page's folder (its attachments)."""
+        entry = self.store.lookup(head, folder)
+        if entry is None or not entry.is_tree:
+            return []
+        return [
+            (name.decode("utf-8", "surrogateescape"), item.sha)
+            for name, item in sorted(self.store.tree(entry.sha).items())
+            if item.is_blob and not name.endswith(b".md")
+        ]
+
+    def _commit_on(self, build: Callable[[str | None], list[FileChange]], *, user: User, message: str
+                   ) -> CommitRecord:
+        """Commit changes computed from ``main`` as it is, again if it moved meanwhile."""
+        for _attempt in range(50):
+            head = self.store.head()
+            changes = build(head)
+            try:
+                record = self.store.commit(changes, author=self.identity(user), message=message,
+                                           expected_head=head)
+            except Conflict:
+                continue
+            self.sync([record])
+            return record
+        raise RepositoryBusy("main kept moving")
+
+    def move_page(self, path: str, to: str, *, user: User, message: str) -> CommitRecord:
+        """Rename a page, its attachments folder with it, in one commit git sees as renames."""
+        path, to = check_path(path), check_new_page_path(to)
+        if to == path:
+            raise PageExists(to)
+
+        def build(head: str | None) -> list[FileChange]:
+            entry = self.store.lookup(head, page_file(path))
+            if entry is None or not entry.is_blob:
+                raise PageNotFound(path)
+            if self.store.lookup(head, page_file(to)) is not None:
+                raise PageExists(to)
+            changes = [FileChange(page_file(path)), FileChange(page_file(to), blob=entry.sha)]
+            for name, blob in self._attachments(head, path):
+                if self.store.lookup(head, f"{to}/{name}") is not None:
+                    raise PageExists(f"{to}/{name}")
+                changes += [FileChange(f"{path}/{name}"), FileChange(f"{to}/{name}", blob=blob)]
+            return changes
+
+        return self._commit_on(build, user=user, message=clean_message(message))
+
+    def delete_page(self, path: str, *, user: User, message: str, base_revision: str | None) -> CommitRecord:
+        """Delete a page and its attachments, unless it changed since ``base_revision``."""
+        path = check_path(path)
+        base = self.store.resolve_revision(base_revision) if base_revision else None
+
+        def build(head: str | None) -> list[FileChange]:
+            entry = self.store.lookup(head, page_file(path))
+            if entry is None or not entry.is_blob:
+                raise PageNotFound(path)
+            base_entry = self.store.lookup(base, page_file(path)) if base else None
+            if base_entry is None or base_entry.sha != entry.sha:
+                raise Conflict(
+                    path, current_revision=self.catalog.page(path).revision if self.catalog.page(path) else head,
+                    current_markdown=self.store.blob(entry.sha).decode("utf-8", "replace"),
+                    conflict_markdown="", reason="stale" if base else "no_base",
+                )
+            return [FileChange(page_file(path))] + [
+                FileChange(f"{path}/{name}") for name, _blob in self._attachments(head, path)
+            ]
+
+        return self._commit_on(build, user=user, message=clean_message(message))
+
+    def restore_page(self, path: str, revision: str, *, user: User, message: str) -> CommitRecord:
+        """Bring a page back to how it was at ``revision``, as a new commit; nothing is rewritten."""
+        path = check_path(path)
+        commit = self.store.resolve_revision(revision)
+        old = self.history.revision(page_file(path), commit)
+        if old is None or old.blob is None:
+            raise PageNotFound(path, "the page did not exist at this revision")
+        folder_then = old.path[: -len(".md")]
+
+        def build(head: str | None) -> list[FileChange]:
+            changes = [FileChange(page_file(path), blob=old.blob)]
+            current = self.store.lookup(head, page_file(path))
+            if current is None:  # deleted since: its attachments come back too
+                present = {name for name, _ in self._attachments(head, path)}
+                changes += [
+                    FileChange(f"{path}/{name}", blob=blob)
+                    for name, blob in self._attachments(commit, folder_then) if name not in present
+                ]
+            elif current.sha == old.blob:
+                raise InvalidContent("the page already has this content")
+            return changes
+
+        return self._commit_on(build, user=user, message=clean_message(message))
+
+    # -- reading the past --------------------------------------------------
+
+    def text_at(self, path: str, revision: str) -> tuple[str, str]:
+        """(Markdown, full commit id) of a page as it was at ``revision`` (across renames)."""
+        commit = self.store.resolve_revision(revision)
+        old = self.history.revision(page_file(check_path(path)), commit)
+        if old is None or old.blob is None:
+            return "", commit
+        return self.store.blob(old.blob).decode("utf-8", "replace"), commit
+
+    def blame(self, path: str) -> list[BlameLine]:
+        record = self.catalog.page(check_path(path))
+        if record is None:
+            raise PageNotFound(path)
+        key = (path, record.revision)
+        cached = self._blames.get_item(key)
+        if cached is None:
+            cached = self.history.blame(page_file(path))
+            self._blames.put(key, cached)
+        return cached
 
 
 def page_url(path: str) -> str:

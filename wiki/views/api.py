@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import Blueprint, Response, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
-from repo_store import InvalidContent
-from repo_store.paths import check_path, check_revision, page_file
+from repo_store import InvalidContent, PageNotFound
+from repo_store.paths import check_path, check_revision, page_file, page_path_of
 
 from ..auth import require_editor, wiki
+from ..diffs import unified
 from ..errors import error_response
+from .history import site_message
 from .pages import commit_message, commit_time, conflict_labels
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -60,6 +62,10 @@ def get_page(path: str):  # type: ignore[no-untyped-def]
     path = check_path(path)
     revision = request.args.get("rev") or None
     store, catalog = wiki().store, wiki().catalog
+    if catalog.page(path) is None and not revision:
+        moved = _moved(path)
+        if moved is not None:
+            return moved
     if revision:
         check_revision(revision)
         blob = store.read_page(path, revision)
@@ -165,3 +171,102 @@ def search():  # type: ignore[no-untyped-def]
         ],
         "suggestion": found.suggestion,
     })
+
+
+# -- history, moves and deletions ------------------------------------------
+
+
+def _moved(path: str):  # type: ignore[no-untyped-def]
+    """A 301 to where a moved page is now, or None."""
+    moved_to = wiki().history.renamed_to(page_file(path))
+    if moved_to is None:
+        return None
+    target = url_for("api.get_page", path=page_path_of(moved_to) or moved_to)
+    query = request.query_string.decode("ascii", "replace")
+    return redirect(target + ("?" + query if query else ""), 301)
+
+
+@blueprint.route("/pages/<path:path>/history")
+def page_history(path: str):  # type: ignore[no-untyped-def]
+    path = check_path(path)
+    limit = _bounded_int("limit", 100, 1, 1000)
+    offset = _bounded_int("offset", 0, 0, 10_000_000)
+    revisions = wiki().history.revisions(page_file(path), limit=limit, offset=offset)
+    if not revisions and offset == 0:
+        raise PageNotFound(path)
+    return jsonify({"revisions": [
+        {"revision": item.revision, "author": item.author, "date": iso_time(item.time, item.offset),
+         "message": item.message.strip()}
+        for item in revisions
+    ]})
+
+
+@blueprint.route("/pages/<path:path>/diff")
+def page_diff(path: str):  # type: ignore[no-untyped-def]
+    """A unified diff of the page between ``from`` and ``to`` (default: its last change)."""
+    path = check_path(path)
+    file_path = page_file(path)
+    to = request.args.get("to") or None
+    since = request.args.get("from") or None
+    if to:
+        to = wiki().store.resolve_revision(check_revision(to))
+    else:
+        latest = wiki().history.revisions(file_path, limit=1)
+        if not latest:
+            raise PageNotFound(path)
+        to = latest[0].revision
+    if since:
+        since = wiki().store.resolve_revision(check_revision(since))
+    else:
+        newer = wiki().history.revision(file_path, to)
+        older = wiki().history.revision_before(file_path, newer.seq) if newer else None
+        since = older.revision if older else None
+    old_text = wiki().text_at(path, since)[0] if since else ""
+    new_text = wiki().text_at(path, to)[0]
+    labels = (f"a/{file_path}@{since[:7]}" if since else "/dev/null", f"b/{file_path}@{to[:7]}")
+    return jsonify({"diff": unified(old_text, new_text, *labels), "from": since, "to": to})
+
+
+@blueprint.route("/pages/<path:path>", methods=["DELETE"])
+def delete_page(path: str):  # type: ignore[no-untyped-def]
+    who = require_editor()
+    path = check_path(path)
+    base_revision = request.args.get("base_revision") or None
+    if base_revision:
+        check_revision(base_revision)
+    record = wiki().catalog.page(path)
+    if record is None:
+        raise PageNotFound(path)
+    commit = wiki().delete_page(path, user=who, base_revision=base_revision,
+                                message=site_message("Delete « %(title)s »", title=record.title))
+    return jsonify({"revision": commit.sha})
+
+
+@blueprint.route("/pages/<path:path>/move", methods=["POST"])
+def move_page(path: str):  # type: ignore[no-untyped-def]
+    who = require_editor()
+    path = check_path(path)
+    target = json_body().get("to")
+    if not isinstance(target, str):
+        raise InvalidJSON()
+    record = wiki().catalog.page(path)
+    if record is None:
+        raise PageNotFound(path)
+    target = target.strip().strip("/")
+    commit = wiki().move_page(path, target, user=who,
+                              message=site_message("Move « %(title)s » to %(path)s", title=record.title, path=target))
+    return jsonify({"revision": commit.sha, "path": target})
+
+
+@blueprint.route("/changes")
+def recent_changes():  # type: ignore[no-untyped-def]
+    limit = _bounded_int("limit", 50, 1, 500)
+    offset = _bounded_int("offset", 0, 0, 10_000_000)
+    folder = request.args.get("folder") or None
+    author = request.args.get("author") or None
+    found = wiki().history.changes(limit=limit, offset=offset, folder=folder, author=author)
+    return jsonify({"changes": [
+        {"revision": change.revision, "author": change.author, "date": iso_time(change.time, change.offset),
+         "message": change.message.strip(), "paths": list(change.paths)}
+        for change in found
+    ]})

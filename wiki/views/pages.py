@@ -21,7 +21,7 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from repo_store import Conflict, InvalidPath, PageNotFound
-from repo_store.paths import check_new_page_path, check_path, is_slug_path, slugify
+from repo_store.paths import check_new_page_path, check_path, is_slug_path, page_file, page_path_of, slugify
 
 from ..auth import require_editor, safe_next, settings, user, wiki
 from ..content_rules import ContentRejected
@@ -101,8 +101,20 @@ def view(path: str):  # type: ignore[no-untyped-def]
 
 
 def missing_page(path: str):  # type: ignore[no-untyped-def]
-    creatable = is_slug_path(path)
-    return render_template("missing.html", path=path, creatable=creatable), 404
+    """A page that is not there: moved (redirect), deleted (say so), or never written (offer it)."""
+    history = wiki().history
+    moved_to = history.renamed_to(page_file(path))
+    if moved_to is not None:
+        target = url_for("pages.view", path=page_path_of(moved_to) or moved_to)
+        query = request.query_string.decode("ascii", "replace")
+        return redirect(target + ("?" + query if query else ""), 301)
+    last = history.last_change(page_file(path))
+    deleted = last if last is not None and last.status == "D" else None
+    before = history.revision_before(page_file(path), deleted.seq) if deleted else None
+    return render_template(
+        "missing.html", path=path, creatable=is_slug_path(path), deleted=deleted, restorable=before,
+        deleted_at=commit_time(deleted.time, deleted.offset) if deleted else None,
+    ), 404
 
 
 @blueprint.route("/raw/<path:path>")

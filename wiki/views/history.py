@@ -1,0 +1,205 @@
+"""A page's past in the browser: history, old versions compared, blame, restore, move, delete; recent changes."""
+
+from __future__ import annotations
+
+import urllib.parse
+from datetime import UTC, datetime
+from xml.etree import ElementTree
+
+from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from repo_store import PageNotFound
+from repo_store.paths import check_path, check_revision, page_file
+
+from ..auth import require_editor, settings, wiki
+from ..diffs import rows
+from .pages import commit_time
+
+blueprint = Blueprint("history", __name__)
+
+PAGE_SIZE = 50
+FEED_SIZE = 50
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(10_000, int(request.args.get("page", "1"))))
+    except ValueError:
+        return 1
+
+
+def site_message(text: str, **values: str) -> str:
+    """Commit messages are written in the site's language, whoever acts."""
+    with force_locale(settings()["site"]["language"]):
+        return _(text, **values)
+
+
+@blueprint.app_template_filter("commit_time")
+def commit_time_filter(item) -> datetime:  # type: ignore[no-untyped-def]
+    return commit_time(item.time, item.offset)
+
+
+@blueprint.app_template_filter("short")
+def short(revision: str) -> str:
+    return revision[:7]
+
+
+@blueprint.route("/history/<path:path>")
+def page_history(path: str):  # type: ignore[no-untyped-def]
+    path = check_path(path)
+    file_path = page_file(path)
+    page = _page_number()
+    revisions = wiki().history.revisions(file_path, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+    if not revisions:
+        raise PageNotFound(path)
+    total = wiki().history.count(file_path)
+    record = wiki().catalog.page(path)
+    return render_template("history.html", path=path, record=record, revisions=revisions, page=page,
+                           pages=-(-total // PAGE_SIZE), total=total, now=datetime.now(UTC))
+
+
+@blueprint.route("/diff/<path:path>")
+def diff(path: str):  # type: ignore[no-untyped-def]
+    path = check_path(path)
+    old_revision, new_revision = _diff_range(path)
+    old_text, old_commit = wiki().text_at(path, old_revision) if old_revision else ("", "")
+    new_text, new_commit = wiki().text_at(path, new_revision)
+    old_info = wiki().history.revision(page_file(path), old_commit) if old_commit else None
+    new_info = wiki().history.revision(page_file(path), new_commit)
+    return render_template("diff.html", path=path, rows=rows(old_text, new_text), old=old_info, new=new_info,
+                           old_commit=old_commit, new_commit=new_commit, record=wiki().catalog.page(path))
+
+
+def _diff_range(path: str) -> tuple[str | None, str]:
+    """(from, to): as given, else the page's last change and the revision before it."""
+    to = request.args.get("to") or None
+    since = request.args.get("from") or None
+    file_path = page_file(path)
+    if to:
+        to = wiki().store.resolve_revision(check_revision(to))
+    else:
+        latest = wiki().history.revisions(file_path, limit=1)
+        if not latest:
+            raise PageNotFound(path)
+        to = latest[0].revision
+    if since:
+        return wiki().store.resolve_revision(check_revision(since)), to
+    newer = wiki().history.revision(file_path, to)
+    older = wiki().history.revision_before(file_path, newer.seq) if newer else None
+    return (older.revision if older else None), to
+
+
+@blueprint.route("/blame/<path:path>")
+def blame(path: str):  # type: ignore[no-untyped-def]
+    path = check_path(path)
+    lines = wiki().blame(path)
+    return render_template("blame.html", path=path, lines=lines, record=wiki().catalog.page(path))
+
+
+@blueprint.route("/restore/<path:path>", methods=["POST"])
+def restore(path: str) -> Response:
+    who = require_editor()
+    path = check_path(path)
+    revision = check_revision(request.form.get("revision", ""))
+    old_text, commit = wiki().text_at(path, revision)
+    title = _title_of(old_text, path)
+    wiki().restore_page(path, commit, user=who,
+                        message=site_message("Restore « %(title)s » to revision %(revision)s",
+                                             title=title, revision=commit[:7]))
+    flash(_("The page is back as it was at revision %(revision)s; this is a new change in its history.",
+            revision=commit[:7]), "success")
+    return redirect(url_for("pages.view", path=path))
+
+
+def _title_of(markdown: str, path: str) -> str:
+    from ..service import render_title
+
+    return render_title(markdown, path)
+
+
+@blueprint.route("/move/<path:path>", methods=["GET", "POST"])
+def move(path: str):  # type: ignore[no-untyped-def]
+    who = require_editor()
+    path = check_path(path)
+    record = wiki().catalog.page(path)
+    if record is None:
+        raise PageNotFound(path)
+    if request.method == "GET":
+        return render_template("move.html", path=path, record=record, target=path, error=None)
+    target = request.form.get("to", "").strip().strip("/")
+    wiki().move_page(path, target, user=who,
+                     message=site_message("Move « %(title)s » to %(path)s", title=record.title, path=target))
+    flash(_("The page was moved; its old address now leads here."), "success")
+    return redirect(url_for("pages.view", path=target))
+
+
+@blueprint.route("/delete/<path:path>", methods=["GET", "POST"])
+def delete(path: str):  # type: ignore[no-untyped-def]
+    who = require_editor()
+    path = check_path(path)
+    record = wiki().catalog.page(path)
+    if record is None:
+        raise PageNotFound(path)
+    if request.method == "GET":
+        return render_template("delete.html", path=path, record=record, base_revision=wiki().store.head())
+    wiki().delete_page(path, user=who, base_revision=request.form.get("base_revision") or None,
+                       message=site_message("Delete « %(title)s »", title=record.title))
+    flash(_("The page was deleted. It stays in the history and can be restored."), "success")
+    return redirect(url_for("pages.view", path=path))
+
+
+@blueprint.route("/changes")
+def changes():  # type: ignore[no-untyped-def]
+    folder = request.args.get("folder", "").strip().strip("/")[:200] or None
+    author = request.args.get("author", "").strip()[:200] or None
+    page = _page_number()
+    found = wiki().history.changes(limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, folder=folder, author=author)
+    return render_template("changes.html", changes=found[:PAGE_SIZE], more=len(found) > PAGE_SIZE, page=page,
+                           folder=folder or "", author=author or "", authors=wiki().history.authors_list(),
+                           now=datetime.now(UTC))
+
+
+@blueprint.route("/changes.atom")
+def feed() -> Response:
+    """The latest changes as an Atom feed; every link uses the configured base URL."""
+    base = settings()["site"]["base_url"]
+    site_name = settings()["site"]["name"]
+    found = wiki().history.changes(limit=FEED_SIZE)
+    atom = "http://www.w3.org/2005/Atom"
+    ElementTree.register_namespace("", atom)
+    root = ElementTree.Element(f"{{{atom}}}feed")
+    ElementTree.SubElement(root, f"{{{atom}}}title").text = _("Recent changes · %(site)s", site=site_name)
+    ElementTree.SubElement(root, f"{{{atom}}}id").text = base + "/changes"
+    ElementTree.SubElement(root, f"{{{atom}}}link", rel="self", href=base + "/changes.atom")
+    ElementTree.SubElement(root, f"{{{atom}}}link", rel="alternate", href=base + "/changes", type="text/html")
+    updated = commit_time(found[0].time, found[0].offset).isoformat() if found else "1970-01-01T00:00:00+00:00"
+    ElementTree.SubElement(root, f"{{{atom}}}updated").text = updated
+    for change in found:
+        entry = ElementTree.SubElement(root, f"{{{atom}}}entry")
+        ElementTree.SubElement(entry, f"{{{atom}}}title").text = _xml_text(change.subject or change.revision[:7])
+        ElementTree.SubElement(entry, f"{{{atom}}}id").text = f"{base}/changes#{change.revision}"
+        ElementTree.SubElement(entry, f"{{{atom}}}updated").text = commit_time(change.time, change.offset).isoformat()
+        author = ElementTree.SubElement(entry, f"{{{atom}}}author")
+        ElementTree.SubElement(author, f"{{{atom}}}name").text = _xml_text(change.author or "?")
+        target = _entry_link(base, change)
+        ElementTree.SubElement(entry, f"{{{atom}}}link", rel="alternate", href=target)
+        summary = ElementTree.SubElement(entry, f"{{{atom}}}summary")
+        summary.text = _xml_text(", ".join(change.paths))
+    body = b'<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="utf-8")
+    return Response(body, mimetype="application/atom+xml", headers={"Content-Type": "application/atom+xml; charset=utf-8"})
+
+
+def _entry_link(base: str, change) -> str:  # type: ignore[no-untyped-def]
+    pages = [path for path, status in zip(change.paths, change.statuses, strict=True) if status != "D"
+             and "." not in path.rsplit("/", 1)[-1]]
+    if pages:
+        return f"{base}/diff/{urllib.parse.quote(pages[0])}?to={change.revision}"
+    return f"{base}/changes"
+
+
+def _xml_text(text: str) -> str:
+    """XML 1.0 cannot carry most control characters, even escaped."""
+    return "".join(char for char in text if char in "\t\n\r" or ord(char) >= 32)
+
