@@ -196,22 +196,25 @@ class History:
         author: str | None = None,
     ) -> list[ChangeSet]:
         """Commits newest first, optionally touching ``folder/`` or by ``author``."""
-        conditions, params = [], []
+        db = self._db()
+        columns = "c.seq, c.sha, c.author_name, c.author_email, c.author_time, c.author_offset, c.message"
         if folder:
             prefix = folder.strip("/") + "/"
-            conditions.append(
-                "c.seq IN (SELECT seq FROM changes WHERE path >= ? AND path < ?)"
-            )
-            params += [prefix, prefix[:-1] + "0"]  # '0' sorts right after '/'
-        if author:
-            conditions.append("c.author_name = ?")
-            params.append(author)
-        where = ("WHERE " + " AND ".join(conditions)) if conditions else ""
-        commits = self._db().execute(
-            "SELECT c.seq, c.sha, c.author_name, c.author_email, c.author_time, c.author_offset, c.message"
-            f" FROM commits c {where} ORDER BY c.seq DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        ).fetchall()
+            # Walk the changes from the newest and stop after enough commits: the folder's
+            # changes are usually recent, where sorting all of them would read thousands.
+            author_clause = "AND c.author_name = ?" if author else ""
+            commits = db.execute(
+                f"SELECT DISTINCT {columns} FROM changes ch INDEXED BY changes_by_seq"
+                f" JOIN commits c ON c.seq = ch.seq WHERE ch.path >= ? AND ch.path < ? {author_clause}"
+                " ORDER BY ch.seq DESC LIMIT ? OFFSET ?",
+                (prefix, prefix[:-1] + "0", *([author] if author else []), limit, offset),  # '0' follows '/'
+            ).fetchall()
+        else:
+            where = "WHERE c.author_name = ?" if author else ""
+            commits = db.execute(
+                f"SELECT {columns} FROM commits c {where} ORDER BY c.seq DESC LIMIT ? OFFSET ?",
+                (*([author] if author else []), limit, offset),
+            ).fetchall()
         if not commits:
             return []
         seqs = [row[0] for row in commits]
@@ -227,10 +230,12 @@ class History:
             for row in commits
         ]
 
-    def authors_list(self, limit: int = 200) -> list[str]:
-        """Names of the most active authors, for the recent-changes filter."""
+    def authors_list(self, limit: int = 200, window: int = 5000) -> list[str]:
+        """Names of the recent authors (in the last ``window`` commits), for the recent-changes filter."""
         rows = self._db().execute(
-            "SELECT author_name FROM commits GROUP BY author_name ORDER BY MAX(seq) DESC LIMIT ?", (limit,)
+            "SELECT author_name FROM (SELECT author_name, seq FROM commits ORDER BY seq DESC LIMIT ?)"
+            " GROUP BY author_name ORDER BY MAX(seq) DESC LIMIT ?",
+            (window, limit),
         )
         return [row[0] for row in rows]
 
