@@ -72,7 +72,8 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float
 
 
 @contextmanager
-def served_trousse(corpus: str | None, *, workers: int = 1, keep: bool = False, fsync: bool = True):
+def served_trousse(corpus: str | None, *, workers: int = 1, keep: bool = False, fsync: bool = True,
+                   settings: dict[str, str] | None = None):
     """Import ``corpus`` into a fresh data directory and serve it; yields (base URL, data dir, import s)."""
     work = Path(tempfile.mkdtemp(prefix="trousse-bench-"))
     data = work / "data"
@@ -84,7 +85,7 @@ def served_trousse(corpus: str | None, *, workers: int = 1, keep: bool = False, 
     port = free_port()
     log = work / "server.log"
     env = environment(TROUSSE_SITE_BASE_URL=f"http://127.0.0.1:{port}",
-                      TROUSSE_STORAGE_FSYNC="true" if fsync else "false")
+                      TROUSSE_STORAGE_FSYNC="true" if fsync else "false", **(settings or {}))
     with open(log, "wb") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",

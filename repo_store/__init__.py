@@ -1,4 +1,14 @@
-"""Trousse's page store: Markdown pages and their files in a bare git repository."""
+"""Trousse's page store: Markdown pages and their files in a bare git repository.
+
+The names below load lazily, so that importing one small module of the
+package (paths, pages, the log parser) does not load GitPython: the git hook
+starts in the time of a push.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
 
 from .errors import (
     Conflict,
@@ -12,7 +22,22 @@ from .errors import (
     RevisionNotFound,
     StoreError,
 )
-from .store import Change, CommitRecord, FileChange, Identity, PageBlob, PageStore, SaveResult
+
+if TYPE_CHECKING:
+    from .changes import Change, CommitRecord
+    from .store import FileChange, Identity, PageBlob, PageStore, SaveResult
+
+_LAZY = {
+    "Change": "changes", "CommitRecord": "changes", "FileChange": "store", "Identity": "store",
+    "PageBlob": "store", "PageStore": "store", "SaveResult": "store",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(name)
+
 
 __all__ = [
     "Change",

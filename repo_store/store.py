@@ -23,6 +23,7 @@ from zoneinfo import ZoneInfo
 import git
 
 from . import refs
+from .changes import Change, CommitRecord
 from .errors import (
     Conflict,
     InvalidContent,
@@ -79,30 +80,6 @@ class PageBlob:
     markdown: str
     blob: str
     commit: str
-
-
-@dataclass(frozen=True, slots=True)
-class Change:
-    """One file changed by one commit (``git log --raw`` says the same)."""
-
-    path: str
-    status: str  # A added, M modified, D deleted, R renamed from old_path
-    blob: str | None
-    old_path: str | None = None
-    old_blob: str | None = None
-    size: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class CommitRecord:
-    """A commit with the files it changed: what derived indexes need to catch up."""
-
-    info: CommitInfo
-    changes: tuple[Change, ...]
-
-    @property
-    def sha(self) -> str:
-        return self.info.sha
 
 
 @dataclass(frozen=True, slots=True)

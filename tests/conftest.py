@@ -144,3 +144,81 @@ def editor(auth: Auth) -> Auth:
     response = auth.login()
     assert response.status_code == 302
     return auth
+
+
+# -- a real server, for git clients and browsers ------------------------------
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def run_cli(data: Path, *args: str, input: str | None = None) -> str:
+    import sys
+
+    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT)})
+    result = subprocess.run([sys.executable, "-m", "wiki", "--data", str(data), *args], input=input,
+                            capture_output=True, text=True, env=env)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+@pytest.fixture
+def serve_wiki(tmp_path, initialised_template):
+    """Start ``trousse serve`` on a copy of the template; its output is shown if it fails to start."""
+    import sys
+    import time
+    import urllib.request
+
+    servers = []
+
+    def start(config: str = "", name: str = "data", workers: int = 1):
+        data = tmp_path / name
+        shutil.copytree(initialised_template, data)
+        if config:
+            (data / "config.toml").write_text(config + "\n", encoding="utf-8")
+        run_cli(data, "user", "add", "camille", "--role", "editor", "--display-name", "Camille Été",
+                "--password-stdin", input=PASSWORD + "\n")
+        port = free_port()
+        log = tmp_path / f"{name}.log"
+        env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false",
+                               "TROUSSE_SITE_BASE_URL": f"http://127.0.0.1:{port}"})
+        with open(log, "wb") as output:
+            server = subprocess.Popen(
+                [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
+                 "--port", str(port), "--workers", str(workers)],
+                stdout=output, stderr=subprocess.STDOUT, env=env,
+            )
+        servers.append(server)
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return base, data
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("the server did not start:\n" + log.read_text(errors="replace"))
+            time.sleep(0.2)
+
+    yield start
+    for server in servers:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+@pytest.fixture
+def live_server(serve_wiki):
+    return serve_wiki()

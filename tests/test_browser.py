@@ -4,21 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, git
 
-from repo_store.gitcmd import git_environment
-
 pytestmark = pytest.mark.browser
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM_FLAGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
     "--disable-background-networking", "--disable-component-update", "--disable-sync",
@@ -28,12 +20,6 @@ CHROMIUM_FLAGS = [
 def find_chromium() -> str | None:
     candidates = [os.environ.get("TROUSSE_CHROMIUM"), shutil.which("chromium"), shutil.which("chromium-browser")]
     return next((c for c in candidates if c and Path(c).exists()), None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -49,52 +35,6 @@ def browser():
         instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
         yield instance
         instance.close()
-
-
-def run_cli(data: Path, *args: str, input: str | None = None) -> str:
-    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT)})
-    result = subprocess.run([sys.executable, "-m", "wiki", "--data", str(data), *args], input=input,
-                            capture_output=True, text=True, env=env)
-    assert result.returncode == 0, result.stderr
-    return result.stdout
-
-
-@pytest.fixture
-def live_server(tmp_path):
-    """``trousse serve`` on a free port; its output is shown if it fails to start."""
-    data = tmp_path / "data"
-    run_cli(data, "init")
-    run_cli(data, "user", "add", "camille", "--role", "editor", "--display-name", "Camille Été",
-            "--password-stdin", input=PASSWORD + "\n")
-    port = free_port()
-    log = tmp_path / "server.log"
-    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false",
-                           "TROUSSE_SITE_BASE_URL": f"http://127.0.0.1:{port}"})
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", "1"],
-            stdout=output, stderr=subprocess.STDOUT, env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                if response.status == 200:
-                    break
-        except OSError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            pytest.fail("the server did not start:\n" + log.read_text(errors="replace"))
-        time.sleep(0.2)
-    yield base, data
-    server.terminate()
-    try:
-        server.wait(timeout=15)
-    except subprocess.TimeoutExpired:
-        server.kill()
 
 
 def log_in(page, base):

@@ -5,12 +5,10 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from flask import Flask, g, request
-
-from .config import LANGUAGES, load_settings, resolve_data_dir
-from .datadir import DataDir
+if TYPE_CHECKING:
+    from flask import Flask
 
 __all__ = ["close_app", "create_app"]
 
@@ -28,11 +26,15 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     by section) and any Flask setting; the CLI, the WSGI server and the tests
     all come through here.
     """
+    from flask import Flask, g, request
+
     from . import auth, errors, i18n
     from .accounts import Accounts
+    from .config import LANGUAGES, load_settings, resolve_data_dir
+    from .datadir import DataDir
     from .extensions import csrf, login_manager
     from .service import Wiki
-    from .views import api, files, history, pages, search, sessions
+    from .views import api, files, git_http, history, pages, search, sessions
 
     config = dict(config or {})
     data = DataDir(resolve_data_dir(config.pop("DATA_DIR", None)))
@@ -89,6 +91,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(search.blueprint)
     app.register_blueprint(files.blueprint)
     app.register_blueprint(history.blueprint)
+    app.register_blueprint(git_http.blueprint)
 
     @app.context_processor
     def _endpoints() -> dict:

@@ -58,6 +58,8 @@ CREATE TABLE IF NOT EXISTS invitations (
     used_by INTEGER REFERENCES users (id)
 );
 CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS pushes (name TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS pushes_by_name ON pushes (name, at);
 CREATE INDEX IF NOT EXISTS login_failures_by_key ON login_failures (key, at);
 """
 
@@ -391,6 +393,20 @@ class Accounts:
 
     def clear_login_failures(self, key: str) -> None:
         self._db().execute("DELETE FROM login_failures WHERE key=?", (key,))
+
+    # -- push throttling ----------------------------------------------------
+
+    def push_blocked(self, name: str, per_minute: int) -> bool:
+        (count,) = self._db().execute(
+            "SELECT COUNT(*) FROM pushes WHERE name=? AND at > ?", (name.casefold(), time.time() - 60)
+        ).fetchone()
+        return count >= per_minute
+
+    def record_push(self, name: str) -> None:
+        now = time.time()
+        db = self._db()
+        db.execute("INSERT INTO pushes VALUES (?, ?)", (name.casefold(), now))
+        db.execute("DELETE FROM pushes WHERE at < ?", (now - 3600,))
 
     def integrity_problems(self) -> list[str]:
         rows = self._db().execute("PRAGMA integrity_check").fetchall()

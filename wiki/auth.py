@@ -21,7 +21,10 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Endpoints that anyone may reach, even on a private wiki.
 # git's smart HTTP authenticates every request with Basic credentials, never a cookie.
 CSRF_EXEMPT_BLUEPRINTS = {"git_http"}
-PUBLIC_ENDPOINTS = {"static", "sessions.login", "sessions.register", "pages.healthz", "pages.language"}
+# git's endpoint checks its own Basic credentials (wiki.views.git_http).
+PUBLIC_ENDPOINTS = {
+    "static", "sessions.login", "sessions.register", "pages.healthz", "pages.language", "git_http.backend",
+}
 
 
 class Unauthorized(Exception):

@@ -42,6 +42,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits", "max_page_bytes", 1_048_576, "Largest page, in bytes."),
     Setting("limits", "max_file_bytes", 20_971_520, "Largest attachment, in bytes."),
     Setting("limits", "login_attempts", 5, "Failed logins allowed per account and per address in 15 minutes."),
+    Setting("limits", "max_push_bytes", 209_715_200, "Largest git push, in bytes (compressed, as sent)."),
+    Setting("limits", "pushes_per_minute", 12, "git pushes allowed per account and minute."),
     Setting("storage", "fsync", True, "Flush each commit to disk before answering (survives power loss)."),
     Setting("server", "host", "127.0.0.1", "Address `trousse serve` listens on."),
     Setting("server", "port", 8080, "Port `trousse serve` listens on."),
@@ -164,7 +166,7 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
     if not str(settings["site"]["base_url"]).startswith(("http://", "https://")):
         raise ConfigError("[site] base_url must start with http:// or https://")
     settings["site"]["base_url"] = str(settings["site"]["base_url"]).rstrip("/")
-    for key in ("max_page_bytes", "max_file_bytes", "login_attempts"):
+    for key in ("max_page_bytes", "max_file_bytes", "login_attempts", "max_push_bytes", "pushes_per_minute"):
         if settings["limits"][key] <= 0:
             raise ConfigError(f"[limits] {key} must be positive")
 

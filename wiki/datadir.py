@@ -121,8 +121,11 @@ def initialise(data: DataDir, source: str | None = None) -> None:
     else:
         _create_with_starter_pages(data.repository)
     _configure(data.repository)
+    pack_for_clones(data.repository)
+    from . import hooks
     from .accounts import Accounts
 
+    hooks.install(data)
     Accounts(data.database).close()
 
 
@@ -159,6 +162,16 @@ def _clone(source: str, repository: Path) -> None:
         run_git(repository, "remote", "remove", "origin")
     except GitError:
         pass
+
+
+def pack_for_clones(repository: Path) -> None:
+    """One pack with a reachability bitmap and a commit graph: clones then reuse the pack as it is.
+
+    With a bitmap the server's side of a clone costs almost nothing; the
+    client's ``index-pack`` is what remains.
+    """
+    run_git(repository, "repack", "-a", "-d", "-b", "-q")
+    run_git(repository, "commit-graph", "write", "--reachable", "--changed-paths")
 
 
 def _configure(repository: Path) -> None:

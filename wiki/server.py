@@ -15,6 +15,7 @@ from gunicorn.app.base import BaseApplication
 
 from repo_store.refs import remove_stale_locks
 
+from . import hooks
 from .datadir import DataDir
 
 
@@ -41,6 +42,7 @@ def _bind_address(host: str, port: int) -> str:
 def serve(data: DataDir, *, host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
     def on_starting(_arbiter: Any) -> None:
         remove_stale_locks(data.repository)
+        hooks.install(data)
         from .cli import build_derived
 
         build_derived(data)

@@ -25,8 +25,8 @@ from repo_store.paths import check_new_page_path, check_path, is_slug_path, page
 
 from ..auth import require_editor, safe_next, settings, user, wiki
 from ..content_rules import ContentRejected
-from ..errors import path_message, problem_message
 from ..i18n import LANGUAGE_COOKIE
+from ..messages import path_message, problem_message
 
 blueprint = Blueprint("pages", __name__)
 

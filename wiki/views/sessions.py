@@ -8,7 +8,7 @@ from flask_login import login_user, logout_user
 
 from ..accounts import AccountError
 from ..auth import Unauthorized, accounts, safe_next, settings, user
-from ..errors import account_message
+from ..messages import account_message
 
 blueprint = Blueprint("sessions", __name__)
 

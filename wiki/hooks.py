@@ -1,0 +1,208 @@
+"""git hooks of the wiki's repository: a push is checked like a web edit before it lands.
+
+``git receive-pack`` runs ``pre-receive`` with the pushed objects still in
+quarantine; this module reads them with git (keeping the environment git set
+up), checks every pushed commit with the rules the editor uses, and explains
+each refusal on stderr, which the contributor's git prints as ``remote:``
+lines. Run as ``python -m wiki.hooks pre-receive``.
+"""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from babel.support import Translations
+
+from repo_store.errors import InvalidPath
+from repo_store.paths import check_attachment_name, check_new_page_path, check_path, page_path_of
+from repo_store.rawlog import LOG_FORMAT, parse_raw_log
+
+from .config import load_settings
+from .content_rules import page_problems
+from .messages import path_message, problem_message
+
+if TYPE_CHECKING:
+    from .datadir import DataDir
+
+TRANSLATIONS = Path(__file__).parent / "translations"
+
+ZERO = "0" * 40
+BRANCH = "refs/heads/main"
+
+
+def install(data: DataDir) -> None:
+    """Write the hook scripts, pointing at this Python (atomically: other processes may be pushing)."""
+    hooks = data.repository / "hooks"
+    hooks.mkdir(exist_ok=True)
+    package_root = Path(__file__).resolve().parent.parent
+    script = (
+        "#!/bin/sh\n"
+        f'PYTHONPATH="{package_root}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -m wiki.hooks pre-receive\n'
+    )
+    target = hooks / "pre-receive"
+    if target.exists() and target.read_text(encoding="utf-8") == script:
+        return
+    temporary = hooks / f".pre-receive.{os.getpid()}"
+    temporary.write_text(script, encoding="utf-8")
+    temporary.chmod(0o755)
+    os.replace(temporary, target)
+
+
+def _git(*args: str, input: bytes | None = None) -> bytes:
+    """git in the hook's environment: GIT_DIR and the quarantine directories are kept."""
+    result = subprocess.run(["git", "-c", "core.quotepath=false", *args], input=input, capture_output=True,
+                            check=False)
+    if result.returncode != 0:
+        raise RuntimeError(result.stderr.decode("utf-8", "replace").strip())
+    return result.stdout
+
+
+def _is_ancestor(old: str, new: str) -> bool:
+    return subprocess.run(["git", "merge-base", "--is-ancestor", old, new], capture_output=True).returncode == 0
+
+
+def _objects(names: list[str]) -> dict[str, tuple[str, bytes]]:
+    """``git cat-file --batch`` for many names at once: name → (type, content)."""
+    if not names:
+        return {}
+    output = _git("cat-file", "--batch", input="\n".join(names).encode("utf-8") + b"\n")
+    found: dict[str, tuple[str, bytes]] = {}
+    position = 0
+    for name in names:
+        end = output.index(b"\n", position)
+        line = output[position:end].decode("utf-8", "replace")
+        position = end + 1
+        if line.endswith(" missing") or line.endswith(" ambiguous"):
+            continue
+        header = line.split()
+        size = int(header[2])
+        found[name] = (header[1], output[position : position + size])
+        position += size + 1
+    return found
+
+
+def catalogue(language: str):  # type: ignore[no-untyped-def]
+    """``gettext(text, **values)`` from the wiki's catalogue, without a Flask application."""
+    translations = Translations.load(str(TRANSLATIONS), [language])
+
+    def gettext(text: str, **values: object) -> str:
+        translated = translations.ugettext(text)
+        return translated % values if values else translated
+
+    return gettext
+
+
+class Checker:
+    """The rules of the web editor, applied to pushed commits; collects sentences for the pusher."""
+
+    def __init__(self, limits: dict, gettext) -> None:  # type: ignore[no-untyped-def]
+        self.limits = limits
+        self._ = gettext
+        self.problems: list[str] = []
+
+    def refuse(self, commit: str, path: str, reason: str) -> None:
+        self.problems.append(f"{commit[:7]} {path}: {reason}" if path else f"{commit[:7]}: {reason}")
+
+    def check_update(self, old: str, new: str, ref: str) -> None:
+        if ref != BRANCH:
+            self.problems.append(self._("Only the branch main can be pushed (not %(ref)s).", ref=ref))
+        elif new == ZERO:
+            self.problems.append(self._("The branch main cannot be deleted."))
+        elif old == ZERO or not _is_ancestor(old, new):
+            self.problems.append(self._(
+                "This push would replace history (not a fast-forward): pull, merge or rebase, then push again."))
+        else:
+            self.check_commits(old, new)
+
+    def check_commits(self, old: str, new: str) -> None:
+        output = _git("log", "--reverse", "--topo-order", "-c", "--raw", "--no-renames", "--no-abbrev", "-z",
+                      "--date=iso-strict", f"--format={LOG_FORMAT}", f"{old}..{new}", "--")
+        commits = list(parse_raw_log(output))
+        wanted: list[str] = []
+        for record in commits:
+            for change in record.changes:
+                if change.blob:
+                    wanted.append(change.blob)
+                    if page_path_of(change.path) is None:
+                        wanted.append(f"{record.sha}:{posixpath.dirname(change.path)}.md")
+        objects = _objects(list(dict.fromkeys(wanted)))
+        for record in commits:
+            for change in record.changes:
+                if change.blob is not None:
+                    self.check_file(record.sha, change.path, change.status, objects.get(change.blob), objects)
+
+    def check_file(self, commit: str, path: str, status: str, blob: tuple[str, bytes] | None,
+                   objects: dict) -> None:
+        try:
+            check_path(path)
+        except InvalidPath as error:
+            self.refuse(commit, path, path_message(error, self._))
+            return
+        data = blob[1] if blob else b""
+        page = page_path_of(path)
+        if page is not None:
+            if status == "A":
+                try:
+                    check_new_page_path(page)
+                except InvalidPath as error:
+                    self.refuse(commit, path, path_message(error, self._))
+                    return
+            try:
+                markdown = data.decode("utf-8")
+            except UnicodeDecodeError:
+                self.refuse(commit, path, self._("a page must be UTF-8 text."))
+                return
+            for problem in page_problems(markdown, max_bytes=self.limits["max_page_bytes"]):
+                self.refuse(commit, path, problem_message(problem, self._))
+            return
+        if len(data) > self.limits["max_file_bytes"]:
+            self.refuse(commit, path, self._("the file is larger than the limit of %(limit)s bytes.",
+                                               limit=str(self.limits["max_file_bytes"])))
+        try:
+            check_attachment_name(posixpath.basename(path))
+        except InvalidPath as error:
+            self.refuse(commit, path, path_message(error, self._))
+            return
+        if f"{commit}:{posixpath.dirname(path)}.md" not in objects:
+            self.refuse(commit, path, self._("an attached file must sit in the folder of an existing page."))
+
+
+def pre_receive(lines: list[str], environ: dict[str, str]) -> int:
+    """Check every ref update; print the reasons and return 1 to refuse the whole push."""
+    root = Path(environ.get("TROUSSE_DATA") or Path(environ.get("GIT_DIR", ".")).resolve().parent)
+    settings = load_settings(root)
+    gettext = catalogue(environ.get("TROUSSE_LANGUAGE") or settings["site"]["language"])
+    checker = Checker(settings["limits"], gettext)
+    for line in lines:
+        parts = line.split()
+        if len(parts) == 3:
+            checker.check_update(*parts)
+    if not checker.problems:
+        return 0
+    print(gettext("Push refused by the wiki:"), file=sys.stderr)
+    for problem in checker.problems[:50]:
+        print("  " + problem, file=sys.stderr)
+    if len(checker.problems) > 50:
+        print(gettext("  … and %(count)d more.", count=len(checker.problems) - 50), file=sys.stderr)
+    print(gettext("Nothing was changed. Fix these commits and push again."), file=sys.stderr)
+    return 1
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) < 2 or argv[1] != "pre-receive":
+        print("usage: python -m wiki.hooks pre-receive", file=sys.stderr)
+        return 2
+    try:
+        return pre_receive(sys.stdin.read().splitlines(), dict(os.environ))
+    except Exception as error:  # noqa: BLE001 - refuse rather than let an unchecked push through
+        print(f"Push refused: the wiki could not check it ({type(error).__name__}: {error}).", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,208 @@
+"""``/wiki.git``: the repository over git's smart HTTP protocol, served by ``git http-backend``.
+
+git itself speaks the protocol (clone, fetch, shallow clones, protocol v2,
+push), so this module only bridges WSGI and CGI: it streams the request body
+into the backend from a thread and streams the backend's output back, never
+holding a pack in memory. Measured traps it avoids: ``Content-Encoding`` must
+reach the backend (gzip bodies), the ``Git-Protocol`` header must become
+``GIT_PROTOCOL`` (v2), and the server's workers are threaded so a long clone
+is not killed at a timeout.
+
+Authentication is HTTP Basic with the account name and a token; reading
+follows the wiki's read access, pushing needs an editor and passes the
+``pre-receive`` checks of ``wiki.hooks``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+import subprocess
+import threading
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, current_app, request
+from flask_babel import gettext as _
+
+from repo_store.gitcmd import git_environment
+
+from ..accounts import User
+from ..auth import accounts, settings, wiki
+
+blueprint = Blueprint("git_http", __name__)
+log = logging.getLogger(__name__)
+
+CHUNK = 64 * 1024
+_SERVICES = {"git-upload-pack", "git-receive-pack"}
+
+
+def _challenge(status: int, message: str) -> Response:
+    response = Response(message + "\n", status=status, mimetype="text/plain")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Basic realm="Trousse", charset="UTF-8"'
+    return response
+
+
+def basic_user() -> tuple[User | None, bool]:
+    """(the account, whether credentials were presented at all)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _space, value = header.partition(" ")
+    if scheme.lower() != "basic":
+        return None, False
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None, True
+    name, _colon, secret = decoded.partition(":")
+    found = accounts().user_for_token(secret)
+    if found is None or found.name.casefold() != name.casefold():
+        return None, True
+    return found, True
+
+
+def _wants_push(rest: str) -> bool:
+    return rest == "git-receive-pack" or request.args.get("service") == "git-receive-pack"
+
+
+@blueprint.route("/wiki.git", defaults={"rest": ""}, methods=["GET"])
+@blueprint.route("/wiki.git/<path:rest>", methods=["GET", "POST"])
+def backend(rest: str) -> Response:
+    if rest in ("", "/"):
+        return Response(status=301, headers={"Location": "/wiki.git/info/refs"})
+    who, presented = basic_user()
+    if presented and who is None:
+        return _challenge(401, _("Wrong user name or token."))
+    if _wants_push(rest):
+        if who is None:
+            return _challenge(401, _("Pushing needs your user name and a token (see your account page)."))
+        if not who.can_edit:
+            return _challenge(403, _("Your account may read the wiki but not push to it."))
+        if request.method == "POST" and accounts().push_blocked(who.name, settings()["limits"]["pushes_per_minute"]):
+            return _challenge(429, _("Too many pushes; please wait a minute."))
+    elif settings()["access"]["read"] == "accounts" and who is None:
+        return _challenge(401, _("This wiki is private: use your user name and a token."))
+    service = rest if rest in _SERVICES else None
+    if request.method == "POST" and service is None:
+        return _challenge(404, _("There is nothing at this address."))
+    if service == "git-receive-pack":
+        request.max_content_length = settings()["limits"]["max_push_bytes"]
+        accounts().record_push(who.name)  # type: ignore[union-attr]
+    else:
+        request.max_content_length = None
+    return _run_backend(rest, who)
+
+
+def _backend_environment(rest: str, who: User | None) -> dict[str, str]:
+    data = wiki().data
+    env = git_environment({
+        "GIT_PROJECT_ROOT": str(data.root),
+        "GIT_HTTP_EXPORT_ALL": "1",
+        "PATH_INFO": "/wiki.git/" + rest,
+        "QUERY_STRING": request.query_string.decode("latin-1"),
+        "REQUEST_METHOD": request.method,
+        "REMOTE_ADDR": request.remote_addr or "",
+        "TROUSSE_DATA": str(data.root),
+        "TROUSSE_PUSHER": who.name if who else "",
+    })
+    if who is not None:
+        env["REMOTE_USER"] = who.name
+    for header, variable in (("Content-Type", "CONTENT_TYPE"), ("Content-Encoding", "HTTP_CONTENT_ENCODING")):
+        if request.headers.get(header):
+            env[variable] = request.headers[header]
+    if request.content_length is not None:
+        env["CONTENT_LENGTH"] = str(request.content_length)
+    protocol = request.headers.get("Git-Protocol")
+    if protocol:
+        env["GIT_PROTOCOL"] = protocol
+    # Pushes run the pre-receive checks in the site's language.
+    env["TROUSSE_LANGUAGE"] = settings()["site"]["language"]
+    return env
+
+
+def _run_backend(rest: str, who: User | None) -> Response:
+    process = subprocess.Popen(
+        ["git", "-c", "http.receivepack=true", "-c", "core.quotepath=false", "http-backend"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        env=_backend_environment(rest, who), cwd=str(wiki().data.root),
+    )
+    feeder = threading.Thread(target=_feed, args=(process, request.stream), daemon=True)
+    feeder.start()
+    errors: list[bytes] = []
+    threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True).start()  # type: ignore[union-attr]
+    status, headers = _read_cgi_headers(process)
+    is_push = rest == "git-receive-pack"
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return Response(
+        _stream(process, feeder, errors, is_push, app), status=status, headers=headers, direct_passthrough=True
+    )
+
+
+def _feed(process: subprocess.Popen, stream) -> None:  # type: ignore[no-untyped-def]
+    try:
+        while True:
+            chunk = stream.read(CHUNK)
+            if not chunk:
+                break
+            process.stdin.write(chunk)  # type: ignore[union-attr]
+    except (BrokenPipeError, OSError, ValueError):
+        pass
+    except Exception:  # noqa: BLE001 - a body too large or cut: the backend sees the end
+        log.info("git request body ended early", exc_info=True)
+    finally:
+        try:
+            process.stdin.close()  # type: ignore[union-attr]
+        except OSError:
+            pass
+
+
+def _read_cgi_headers(process: subprocess.Popen) -> tuple[int, list[tuple[str, str]]]:
+    status = 200
+    headers: list[tuple[str, str]] = []
+    stdout = process.stdout
+    assert stdout is not None
+    while True:
+        line = stdout.readline()
+        if not line or line in (b"\r\n", b"\n"):
+            break
+        name, _colon, value = line.decode("latin-1").rstrip("\r\n").partition(":")
+        if name.lower() == "status":
+            try:
+                status = int(value.strip().split()[0])
+            except (ValueError, IndexError):
+                status = 500
+        else:
+            headers.append((name.strip(), value.strip()))
+    return status, headers
+
+
+def _stream(process: subprocess.Popen, feeder: threading.Thread, errors: list[bytes], is_push: bool,
+            app) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+    stdout = process.stdout
+    assert stdout is not None
+    finished = False
+    try:
+        while True:
+            chunk = stdout.read1(CHUNK)
+            if not chunk:
+                break
+            yield chunk
+        process.wait()
+        feeder.join(timeout=5)
+        finished = True
+        if is_push:
+            # The push returns only when this response ends: bring the catalog, the search
+            # index and the render caches up to date first, so the push is visible at once.
+            with app.app_context():
+                app.extensions["trousse"].sync()
+    finally:
+        if not finished and process.poll() is None:
+            process.kill()  # the client went away: stop the backend
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        stdout.close()
+        if process.returncode not in (0, None) and errors and errors[0].strip():
+            log.info("git http-backend: %s", errors[0].decode("utf-8", "replace").strip()[:500])
+
