@@ -13,19 +13,19 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .gitcmd import GitError, run_git
+from .links import extract_links, title_key
 from .pages import page_tags, page_title, parse_page
 from .paths import page_path_of
 from .rawlog import LOG_FORMAT, parse_raw_log
 from .store import CommitRecord, PageStore
 
-SCHEMA_VERSION = "5"
+SCHEMA_VERSION = "6"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -71,13 +71,18 @@ CREATE TABLE IF NOT EXISTS pages (
     seq INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS pages_by_title ON pages (title_key);
+CREATE TABLE IF NOT EXISTS links (
+    source TEXT NOT NULL,
+    target_path TEXT NOT NULL,
+    target_key TEXT NOT NULL,
+    target_slug TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS links_by_source ON links (source);
+CREATE INDEX IF NOT EXISTS links_by_path ON links (target_path);
+CREATE INDEX IF NOT EXISTS links_by_key ON links (target_key);
+CREATE INDEX IF NOT EXISTS links_by_slug ON links (target_slug);
 """
 
-
-
-def title_key(title: str) -> str:
-    """How titles are compared when a wikilink names one: case, spacing and form folded."""
-    return " ".join(unicodedata.normalize("NFC", title).casefold().split())
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,7 +168,9 @@ class Catalog:
             self._reset(db)
 
     def _reset(self, db: sqlite3.Connection) -> None:
-        drops = "".join(f"DROP TABLE IF EXISTS {table};" for table in ("meta", "commits", "changes", "files", "pages"))
+        drops = "".join(
+            f"DROP TABLE IF EXISTS {table};" for table in ("meta", "commits", "changes", "files", "pages", "links")
+        )
         try:
             db.executescript(
                 f"BEGIN IMMEDIATE; {drops} {_SCHEMA}"
@@ -213,7 +220,7 @@ class Catalog:
             if commits is None:
                 report.rebuilt = True
                 report.old_head = None
-                for table in ("commits", "changes", "files", "pages"):
+                for table in ("commits", "changes", "files", "pages", "links"):
                     db.execute(f"DELETE FROM {table}")
                 commits = list(self._log(None, head)) if head else []
             self._apply(db, commits, report)
@@ -311,8 +318,10 @@ class Catalog:
             ).fetchone()[0] or 0
             if blob is None:
                 db.execute("DELETE FROM files WHERE path=?", (path,))
-                if page is not None and db.execute("DELETE FROM pages WHERE path=?", (page,)).rowcount:
-                    report.pages_changed = True
+                if page is not None:
+                    db.execute("DELETE FROM links WHERE source=?", (page,))
+                    if db.execute("DELETE FROM pages WHERE path=?", (page,)).rowcount:
+                        report.pages_changed = True
                 continue
             size = sizes.get(blob)
             if page is None:
@@ -328,6 +337,11 @@ class Catalog:
             old = db.execute("SELECT title FROM pages WHERE path=?", (page,)).fetchone()
             if old is None or old[0] != title:
                 report.pages_changed = True
+            db.execute("DELETE FROM links WHERE source=?", (page,))
+            db.executemany(
+                "INSERT INTO links VALUES (?, ?, ?, ?)",
+                [(page, link.path, link.title_key, link.slug) for link in extract_links(parsed.body, page)],
+            )
             db.execute(
                 "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (page, blob, title, title_key(title), json.dumps(page_tags(parsed.meta), ensure_ascii=False),

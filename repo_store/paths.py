@@ -85,9 +85,15 @@ def check_path(path: str) -> str:
     return path
 
 
+TEMPLATES_FOLDER = "_templates"
+
+
 def is_slug_path(path: str) -> bool:
-    """True for canonical page paths: lowercase ASCII slugs joined by ``/``."""
-    return all(_SLUG_SEGMENT.match(segment) for segment in path.split("/"))
+    """True for canonical page paths: lowercase ASCII slugs joined by ``/`` (or new-page templates)."""
+    segments = path.split("/")
+    if segments[0] == TEMPLATES_FOLDER and len(segments) > 1:
+        segments = segments[1:]
+    return all(_SLUG_SEGMENT.match(segment) for segment in segments)
 
 
 def check_new_page_path(path: str) -> str:

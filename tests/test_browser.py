@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -138,4 +141,37 @@ def test_edit_twice_compare_and_restore_the_first(browser, live_server):
     subjects = git(data / "wiki.git", "log", "-3", "--format=%s").strip().splitlines()
     assert subjects[0].startswith("Restaure « Historique » à la révision ")
     assert len(git(data / "wiki.git", "rev-list", "main").split()) == 4
+    context.close()
+
+
+def test_document_a_lease_attach_the_agreement_and_download_the_csv(browser, live_server, tmp_path):
+    base, _data = live_server
+    context = browser.new_context(locale="fr-FR", accept_downloads=True)
+    page = context.new_page()
+    log_in(page, base)
+    page.goto(base + "/new")
+    page.get_by_label("Titre de la page").fill("Loyer de la maison des associations de Hourtin")
+    page.get_by_label("Dossier").select_option("loyers")
+    page.get_by_label("Partir d’un modèle").select_option("fiche-loyer")
+    page.get_by_role("button", name="Continuer").click()
+    editor = page.get_by_label("Texte de la page (Markdown)")
+    text = editor.input_value()
+    for field, value in (("commune", '"Hourtin"'), ("surface_m2", "85"), ("loyer_mensuel_eur", "150"),
+                         ("type_de_bail", '"convention d\'occupation précaire"')):
+        text = "\n".join(f"{field}: {value}" if line.startswith(f"{field}:") else line for line in text.split("\n"))
+    editor.fill(text)
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_url(base + "/wiki/loyers/loyer-de-la-maison-des-associations-de-hourtin")
+    agreement = tmp_path / "Convention signée.pdf"
+    agreement.write_bytes(b"%PDF-1.4\n% convention\n%%EOF\n")
+    page.get_by_label(re.compile("Joindre un document")).set_input_files(str(agreement))
+    page.get_by_role("button", name="Joindre", exact=True).click()
+    page.wait_for_load_state()
+    assert page.get_by_role("link", name="convention-signee.pdf").is_visible()
+    page.goto(base + "/collections/loyers")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="CSV").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
+    row = next(r for r in rows if r["path"] == "loyers/loyer-de-la-maison-des-associations-de-hourtin")
+    assert (row["commune"], row["surface_m2"], row["loyer_mensuel_eur"], row["licence"]) == ("Hourtin", "85", "150", "CC0-1.0")
     context.close()

@@ -34,7 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .datadir import DataDir
     from .extensions import csrf, login_manager
     from .service import Wiki
-    from .views import api, files, git_http, history, pages, search, sessions
+    from .views import api, collections, exports, files, git_http, history, navigation, pages, search, sessions
 
     config = dict(config or {})
     data = DataDir(resolve_data_dir(config.pop("DATA_DIR", None)))
@@ -92,6 +92,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(files.blueprint)
     app.register_blueprint(history.blueprint)
     app.register_blueprint(git_http.blueprint)
+    app.register_blueprint(collections.blueprint)
+    app.register_blueprint(navigation.blueprint)
+    app.register_blueprint(exports.blueprint)
 
     @app.context_processor
     def _endpoints() -> dict:

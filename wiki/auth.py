@@ -152,5 +152,6 @@ def init_app(app: Flask) -> None:
             "viewer": who,
             "can_edit": bool(who and who.can_edit),
             "site": settings()["site"],
+            "site_limits": settings()["limits"],
         }
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from pathlib import Path
 
 import click
 
@@ -239,3 +240,21 @@ def invite(ctx: click.Context, role: str) -> None:
     base_url = load_settings(data.root)["site"]["base_url"]
     click.echo(f"Registration link ({role}, valid 14 days, usable once):")
     click.echo(f"{base_url}/register/{code}")
+
+
+@main.command("export-site")
+@click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.pass_context
+def export_site(ctx: click.Context, out: Path) -> None:
+    """Write a static HTML copy of the wiki into OUT (relative links: it opens from a USB stick)."""
+    from . import close_app, create_app
+    from .export import export_static_site
+
+    data = _data(ctx)
+    _require_wiki(data)
+    app = create_app({"DATA_DIR": str(data.root)})
+    try:
+        count = export_static_site(app.extensions["trousse"], app, out)
+    finally:
+        close_app(app)
+    click.echo(f"{count} pages written to {out} (open index.html)")

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, current_app, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from repo_store.errors import (
     Conflict,
+    ContentTooLarge,
     InvalidContent,
     InvalidPath,
     InvalidRevision,
@@ -26,9 +27,10 @@ from repo_store.errors import (
 )
 
 from .accounts import AccountError
+from .attachments import AttachmentRefused
 from .auth import Forbidden, Unauthorized, is_api_request, login_redirect
 from .content_rules import ContentRejected
-from .messages import account_message, path_message, problem_message
+from .messages import account_message, attachment_message, path_message, problem_message
 
 log = logging.getLogger(__name__)
 
@@ -69,12 +71,19 @@ def _store_error(error: StoreError):  # type: ignore[no-untyped-def]
             current_markdown=error.current_markdown,
             conflict_markdown=error.conflict_markdown,
         )
+    if isinstance(error, ContentTooLarge):
+        return error_response(413, _("This file is larger than the limit of %(limit)s bytes.",
+                                     limit=current_app.config["TROUSSE_SETTINGS"]["limits"]["max_file_bytes"]))
     if isinstance(error, InvalidContent):
         return error_response(400, _("This file is not UTF-8 text."))
     if isinstance(error, RepositoryBusy):
         return error_response(503, _("The wiki is very busy; please try again in a moment."), "busy")
     log.exception("store error")
     return error_response(500, _("Something went wrong on our side; nothing was lost."))
+
+
+def _attachment_refused(error: AttachmentRefused):  # type: ignore[no-untyped-def]
+    return error_response(400, attachment_message(error))
 
 
 def _unauthorized(_error: Unauthorized):  # type: ignore[no-untyped-def]
@@ -130,5 +139,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(CSRFError, _csrf)
     app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(AccountError, _account_error)
+    app.register_error_handler(AttachmentRefused, _attachment_refused)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

@@ -74,3 +74,14 @@ def account_message(error: AccountError, _: Gettext = flask_gettext) -> str:
         "bad_invitation": _("This invitation is not valid any more."),
     }
     return messages.get(error.code, _("This account change is not possible."))
+
+
+def attachment_message(error, _: Gettext = flask_gettext) -> str:  # type: ignore[no-untyped-def]
+    if error.code == "type":
+        return _("This kind of file cannot be attached. Accepted: PDF, OpenDocument (odt, ods, odp, odg), "
+                 "Word, Excel and PowerPoint files, images (png, jpg, gif, webp, svg), CSV and text.")
+    if error.code == "mismatch":
+        return _("This file's content does not match its “.%(extension)s” extension.", extension=error.detail)
+    if error.code == "empty":
+        return _("The file is empty or missing.")
+    return _("This file cannot be attached.")

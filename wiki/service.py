@@ -8,6 +8,7 @@ before the request returns, so what a user just saved is what everyone sees.
 from __future__ import annotations
 
 import logging
+import posixpath
 import threading
 import unicodedata
 import urllib.parse
@@ -19,6 +20,7 @@ from typing import Any
 from repo_store import (
     CommitRecord,
     Conflict,
+    ContentTooLarge,
     FileChange,
     Identity,
     InvalidContent,
@@ -29,11 +31,14 @@ from repo_store import (
 )
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.history import BlameLine, History
+from repo_store.linkgraph import LinkGraph
+from repo_store.objects import object_id
 from repo_store.pages import page_tags, page_title, parse_page
-from repo_store.paths import check_new_page_path, check_path, page_file, slugify
+from repo_store.paths import check_attachment_name, check_new_page_path, check_path, page_file, slugify
 from search import SearchIndex
 
 from .accounts import User
+from .attachments import Attachment, check_content, mimetype_of
 from .content_rules import check_page
 from .datadir import DataDir
 from .licences import Licence, find_licence
@@ -107,6 +112,7 @@ class Wiki:
             self.search, self.store, self.catalog, settings["site"]["default_licence"]
         )
         self.history = History(self.catalog, self.store)
+        self.links = LinkGraph(self.catalog, self.history)
         self.listeners: list[SyncListener] = [self.search_updater]
         self._stopping = threading.Event()
         self._sync_lock = threading.Lock()
@@ -207,12 +213,13 @@ class Wiki:
         key = (blob, path, self.generation)
         rendered = self._renders.get_item(key)
         if rendered is None:
-            rendered = render(text(), path=path, resolve_link=self.resolve_link)
+            rendered = render(text(), path=path, resolve_link=self.resolve_link,
+                              rewrite_url=relative_url_rewriter(path))
             self._renders.put(key, rendered)
         return rendered
 
     def preview(self, path: str, markdown: str) -> Rendered:
-        return render(markdown, path=path, resolve_link=self.resolve_link)
+        return render(markdown, path=path, resolve_link=self.resolve_link, rewrite_url=relative_url_rewriter(path))
 
     def resolve_link(self, target: str) -> LinkTarget:
         """Where ``[[target]]`` leads: a page by path, by title, or by slug; else its creation."""
@@ -378,6 +385,48 @@ class Wiki:
 
         return self._commit_on(build, user=user, message=clean_message(message))
 
+    # -- attachments -------------------------------------------------------
+
+    def attachments(self, page: str) -> list[Attachment]:
+        """The documents attached to a page, by name."""
+        return [
+            Attachment(path, path.rsplit("/", 1)[-1], size, mimetype_of(path))
+            for path, _blob, size in self.catalog.files_under(page)
+        ]
+
+    def put_file(self, page: str, name: str, data: bytes, *, user: User,
+                 message: Callable[[str, bool], str]) -> tuple[CommitRecord | None, bool]:
+        """Attach (or replace) a document; returns the commit (None if identical) and whether it is new."""
+        page = check_path(page)
+        name = check_attachment_name(name)
+        if len(data) > self.settings["limits"]["max_file_bytes"]:
+            raise ContentTooLarge(name)
+        check_content(name, data)
+        path = f"{page}/{name}"
+        existing = self.store.lookup(self.store.head(), path)
+        if existing is not None and existing.sha == object_id(b"blob", data):
+            return None, False
+        record = self.catalog.page(page)
+
+        def build(head: str | None) -> list[FileChange]:
+            if head is None or not self.store.page_exists(page, head):
+                raise PageNotFound(page)
+            return [FileChange(path, data=data)]
+
+        commit = self._commit_on(build, user=user, message=message(record.title if record else page, existing is None))
+        return commit, existing is None
+
+    def delete_file(self, path: str, *, user: User, message: str) -> CommitRecord:
+        path = check_path(path)
+
+        def build(head: str | None) -> list[FileChange]:
+            entry = self.store.lookup(head, path)
+            if entry is None or not entry.is_blob or path.endswith(".md"):
+                raise PageNotFound(path)
+            return [FileChange(path)]
+
+        return self._commit_on(build, user=user, message=clean_message(message))
+
     # -- reading the past --------------------------------------------------
 
     def text_at(self, path: str, revision: str) -> tuple[str, str]:
@@ -398,6 +447,30 @@ class Wiki:
             cached = self.history.blame(page_file(path))
             self._blames.put(key, cached)
         return cached
+
+
+def relative_url_rewriter(path: str, files_prefix: str = "/files/", pages_prefix: str = "/wiki/"):  # type: ignore[no-untyped-def]
+    """Links and images written relative to a page point at its attachments or at pages.
+
+    ``![](plan.png)`` in ``lieux/cafe`` shows ``/files/lieux/cafe/plan.png``;
+    ``[statuts](statuts.odt)`` downloads it; ``[voir](../guides/x.md)`` opens
+    the page. Absolute URLs and anchors are left as they are.
+    """
+    folder = path.rsplit("/", 1)[0] if "/" in path else ""
+
+    def rewrite(url: str, kind: str) -> str:
+        if not url or url.startswith(("#", "/", "?")) or ":" in url.split("/", 1)[0]:
+            return url
+        target, hash_mark, fragment = url.partition("#")
+        if "/" not in target and "." in target and not target.endswith(".md"):
+            return files_prefix + urllib.parse.quote(f"{path}/{target}") + hash_mark + fragment
+        if kind == "link" and target.endswith(".md"):
+            joined = posixpath.normpath(posixpath.join(folder, target[:-3]))
+            if not joined.startswith(".."):
+                return pages_prefix + urllib.parse.quote(joined) + hash_mark + fragment
+        return url
+
+    return rewrite
 
 
 def page_url(path: str) -> str:

@@ -17,6 +17,7 @@ from repo_store.paths import check_path, check_revision, page_file, page_path_of
 from ..auth import require_editor, wiki
 from ..diffs import unified
 from ..errors import error_response
+from .files import attach_message
 from .history import site_message
 from .pages import commit_message, commit_time, conflict_labels
 
@@ -270,3 +271,37 @@ def recent_changes():  # type: ignore[no-untyped-def]
          "message": change.message.strip(), "paths": list(change.paths)}
         for change in found
     ]})
+
+
+# -- attachments -----------------------------------------------------------
+
+
+@blueprint.route("/files/<path:path>", methods=["PUT"])
+def put_file(path: str):  # type: ignore[no-untyped-def]
+    """Store the raw request body as ``path``: a page's folder and a file name."""
+    who = require_editor()
+    path = check_path(path)
+    page, _slash, name = path.rpartition("/")
+    if not page:
+        raise PageNotFound(path)
+    data = request.get_data(cache=False)
+    commit, created = wiki().put_file(page, name, data, user=who, message=attach_message(name))
+    if commit is not None:
+        revision = commit.sha
+    else:  # identical to what is stored: nothing to commit
+        last = wiki().history.revision(path, wiki().store.head() or "")
+        revision = last.revision if last else wiki().store.head()
+    response = jsonify({"revision": revision})
+    response.status_code = 201 if created else 200
+    return response
+
+
+@blueprint.route("/files/<path:path>", methods=["DELETE"])
+def delete_file(path: str):  # type: ignore[no-untyped-def]
+    who = require_editor()
+    path = check_path(path)
+    page, _slash, name = path.rpartition("/")
+    record = wiki().catalog.page(page)
+    commit = wiki().delete_file(path, user=who, message=site_message(
+        "Remove « %(name)s » from « %(title)s »", name=name, title=record.title if record else page))
+    return jsonify({"revision": commit.sha})

@@ -6,12 +6,15 @@ import io
 import mimetypes
 import posixpath
 
-from flask import Blueprint, Response, request, send_file
+from flask import Blueprint, Response, flash, redirect, request, send_file, url_for
+from flask_babel import gettext as _
 
 from repo_store import PageNotFound
-from repo_store.paths import check_path, page_path_of
+from repo_store.paths import check_attachment_name, check_path, page_path_of
 
-from ..auth import wiki
+from ..attachments import AttachmentRefused, attachment_name
+from ..auth import require_editor, settings, wiki
+from .history import site_message
 
 blueprint = Blueprint("files", __name__)
 
@@ -51,3 +54,44 @@ def serve(path: str) -> Response:
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cross-Origin-Resource-Policy"] = "same-origin"
     return response.make_conditional(request)
+
+
+def attach_message(name: str):  # type: ignore[no-untyped-def]
+    def message(title: str, created: bool) -> str:
+        if created:
+            return site_message("Attach « %(name)s » to « %(title)s »", name=name, title=title)
+        return site_message("Replace « %(name)s » in « %(title)s »", name=name, title=title)
+
+    return message
+
+
+@blueprint.route("/attachments/<path:page>", methods=["POST"])
+def upload(page: str) -> Response:
+    who = require_editor()
+    page = check_path(page)
+    uploaded = request.files.get("file")
+    if uploaded is None or not uploaded.filename:
+        raise AttachmentRefused("empty", "")
+    name = attachment_name(uploaded.filename)
+    data = uploaded.read(settings()["limits"]["max_file_bytes"] + 1)
+    commit, created = wiki().put_file(page, name, data, user=who, message=attach_message(name))
+    if commit is None:
+        flash(_("This document was already attached, identical; nothing changed."), "info")
+    elif created:
+        flash(_("The document “%(name)s” is attached.", name=name), "success")
+    else:
+        flash(_("The document “%(name)s” is replaced; the previous version stays in the history.", name=name),
+              "success")
+    return redirect(url_for("pages.view", path=page) + "#attachments")
+
+
+@blueprint.route("/attachments/<path:page>/delete", methods=["POST"])
+def remove(page: str) -> Response:
+    who = require_editor()
+    page = check_path(page)
+    name = check_attachment_name(request.form.get("name", ""))
+    record = wiki().catalog.page(page)
+    wiki().delete_file(f"{page}/{name}", user=who, message=site_message(
+        "Remove « %(name)s » from « %(title)s »", name=name, title=record.title if record else page))
+    flash(_("The document “%(name)s” is removed; it stays in the history.", name=name), "success")
+    return redirect(url_for("pages.view", path=page) + "#attachments")

@@ -21,12 +21,21 @@ from flask_babel import force_locale, get_locale
 from flask_babel import gettext as _
 
 from repo_store import Conflict, InvalidPath, PageNotFound
-from repo_store.paths import check_new_page_path, check_path, is_slug_path, page_file, page_path_of, slugify
+from repo_store.paths import (
+    TEMPLATES_FOLDER,
+    check_new_page_path,
+    check_path,
+    is_slug_path,
+    page_file,
+    page_path_of,
+    slugify,
+)
 
 from ..auth import require_editor, safe_next, settings, user, wiki
 from ..content_rules import ContentRejected
 from ..i18n import LANGUAGE_COOKIE
 from ..messages import path_message, problem_message
+from ..page_templates import instantiate, templates
 
 blueprint = Blueprint("pages", __name__)
 
@@ -87,17 +96,53 @@ def view(path: str):  # type: ignore[no-untyped-def]
     record = page.record
     updated = commit_time(record.updated, record.updated_offset) if record and not page.old else None
     old_commit = wiki().store.commit_info(page.revision) if page.old else None
+    authors = wiki().authors(path) if not page.old else []
     html = render_template(
         "page.html",
         page=page,
+        attachments=wiki().attachments(path) if not page.old else [],
+        backlinks=wiki().links.backlinks(path) if not page.old else [],
         updated=updated,
-        authors=wiki().authors(path) if not page.old else [],
+        authors=authors,
+        attribution=attribution(page.title, authors, page.licence, path),
+        linked_data=linked_data(page, authors, updated),
         old_commit=old_commit,
         old_time=commit_time(old_commit.author_time, old_commit.author_offset) if old_commit else None,
     )
     if cache_key is not None:
         wiki().page_html.put(cache_key, html)
     return html
+
+
+def absolute_url(path: str) -> str:
+    """Links given away (attributions, feeds) use the configured address, never the request's Host."""
+    return settings()["site"]["base_url"] + path
+
+
+def attribution(title: str, authors: list[str], licence, path: str) -> str:  # type: ignore[no-untyped-def]
+    """A ready-to-paste credit line, as the licence asks for."""
+    by = _(" by %(authors)s", authors=", ".join(authors)) if authors else ""
+    licence_name = licence.short if licence else ""
+    return f"« {title} »{by} — {settings()['site']['name']}, {licence_name}, {absolute_url(url_for('pages.view', path=path))}"
+
+
+def linked_data(page, authors: list[str], updated) -> dict:  # type: ignore[no-untyped-def]
+    """schema.org description of the page, for search engines and harvesters of open content."""
+    data = {
+        "@context": "https://schema.org",
+        "@type": "Article",
+        "headline": page.title,
+        "url": absolute_url(url_for("pages.view", path=page.path)),
+        "inLanguage": str(page.rendered.meta.get("lang") or settings()["site"]["language"]),
+        "author": [{"@type": "Person", "name": name} for name in authors],
+        "publisher": {"@type": "Organization", "name": settings()["site"]["name"]},
+        "keywords": page.tags,
+    }
+    if page.licence:
+        data["license"] = page.licence.url
+    if updated:
+        data["dateModified"] = updated.isoformat()
+    return data
 
 
 def missing_page(path: str):  # type: ignore[no-untyped-def]
@@ -138,7 +183,7 @@ def edit(path: str):  # type: ignore[no-untyped-def]
         except PageNotFound:
             check_new_page_path(path)
             title = " ".join(request.args.get("title", "").split())[:200]
-            markdown, base, is_new = (f"# {title}\n\n" if title else ""), "", True
+            markdown, base, is_new = _new_page_text(title, request.args.get("template", "")), "", True
         return render_template("edit.html", path=path, markdown=markdown, base_revision=base,
                                message="", is_new=is_new, preview=None, problems=[])
     markdown = request.form.get("markdown", "")
@@ -173,12 +218,26 @@ def edit(path: str):  # type: ignore[no-untyped-def]
     return redirect(url_for("pages.view", path=outcome.path))
 
 
+def _new_page_text(title: str, template: str) -> str:
+    """The editor's first text for a new page: from a template if one was chosen."""
+    if template:
+        try:
+            source = wiki().store.read_page(f"{TEMPLATES_FOLDER}/{check_path(template)}").markdown
+        except (PageNotFound, InvalidPath):
+            source = None
+        if source is not None:
+            return instantiate(source, title or template)
+    return f"# {title}\n\n" if title else ""
+
+
 @blueprint.route("/new")
 def new_page():  # type: ignore[no-untyped-def]
     require_editor()
     title = " ".join(request.args.get("title", "").split())[:200]
     folder = request.args.get("folder", "").strip().strip("/")
+    template = request.args.get("template", "").strip()
     folders = sorted({record.path.split("/")[0] for record in wiki().catalog.pages() if "/" in record.path})
+    choices = templates(wiki().catalog)
     error = None
     if title:
         slug = slugify(title)
@@ -193,12 +252,12 @@ def new_page():  # type: ignore[no-untyped-def]
             else:
                 if wiki().store.page_exists(path):
                     error = _("A page already exists at this name.")
-                    return render_template("new.html", title=title, folder=folder, folders=folders,
-                                           error=error, existing=path), 409
-                query = urllib.parse.urlencode({"title": title})
+                    return render_template("new.html", title=title, folder=folder, folders=folders, error=error,
+                                           existing=path, templates=choices, template=template), 409
+                query = urllib.parse.urlencode({"title": title, **({"template": template} if template else {})})
                 return redirect(url_for("pages.edit", path=path) + "?" + query)
     return render_template("new.html", title=title, folder=folder, folders=folders, error=error,
-                           existing=None), (400 if error else 200)
+                           existing=None, templates=choices, template=template), (400 if error else 200)
 
 
 @blueprint.route("/pages")

@@ -1,0 +1,142 @@
+"""Documents attached to pages: what is accepted, judged by content, not by name alone.
+
+A file is accepted only when its bytes are what its extension says (a ``.pdf``
+that is really HTML is refused), from a short allow-list of open and office
+formats, images and text. Names become lowercase slugs with their extension,
+the form the repository layout requires.
+"""
+
+from __future__ import annotations
+
+import io
+import posixpath
+import zipfile
+from dataclasses import dataclass
+
+from repo_store.paths import check_attachment_name, slugify
+
+# extension → (description key, MIME type)
+TYPES: dict[str, tuple[str, str]] = {
+    "pdf": ("pdf", "application/pdf"),
+    "odt": ("odf", "application/vnd.oasis.opendocument.text"),
+    "ods": ("odf", "application/vnd.oasis.opendocument.spreadsheet"),
+    "odp": ("odf", "application/vnd.oasis.opendocument.presentation"),
+    "odg": ("odf", "application/vnd.oasis.opendocument.graphics"),
+    "docx": ("ooxml", "application/vnd.openxmlformats-officedocument.wordprocessingml.document"),
+    "xlsx": ("ooxml", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"),
+    "pptx": ("ooxml", "application/vnd.openxmlformats-officedocument.presentationml.presentation"),
+    "doc": ("ole", "application/msword"),
+    "xls": ("ole", "application/vnd.ms-excel"),
+    "ppt": ("ole", "application/vnd.ms-powerpoint"),
+    "png": ("png", "image/png"),
+    "jpg": ("jpeg", "image/jpeg"),
+    "jpeg": ("jpeg", "image/jpeg"),
+    "gif": ("gif", "image/gif"),
+    "webp": ("webp", "image/webp"),
+    "svg": ("svg", "image/svg+xml"),
+    "csv": ("text", "text/csv"),
+    "txt": ("text", "text/plain"),
+}
+IMAGES = {"png", "jpg", "jpeg", "gif", "webp", "svg"}
+_OOXML_PARTS = {"docx": "word/", "xlsx": "xl/", "pptx": "ppt/"}
+
+
+class AttachmentRefused(ValueError):
+    """A file the wiki will not store; ``code`` says why (type, mismatch, name, empty)."""
+
+    def __init__(self, code: str, detail: str = "") -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class Attachment:
+    path: str
+    name: str
+    size: int
+    mimetype: str
+
+    @property
+    def extension(self) -> str:
+        return self.name.rsplit(".", 1)[-1]
+
+    @property
+    def is_image(self) -> bool:
+        return self.extension in IMAGES
+
+
+def attachment_name(filename: str) -> str:
+    """A repository name for an uploaded file: ``Modèle de Statuts.ODT`` → ``modele-de-statuts.odt``."""
+    base = posixpath.basename((filename or "").replace("\\", "/")).strip()
+    stem, dot, extension = base.rpartition(".")
+    if not dot:
+        raise AttachmentRefused("type", base)
+    extension = extension.lower()
+    name = f"{slugify(stem) or 'document'}.{extension}"
+    check_attachment_name(name)
+    return name
+
+
+def mimetype_of(name: str) -> str:
+    return TYPES.get(name.rsplit(".", 1)[-1].lower(), ("", "application/octet-stream"))[1]
+
+
+def check_content(name: str, data: bytes) -> None:
+    """Raise ``AttachmentRefused`` unless ``data`` really is a file of ``name``'s type."""
+    extension = name.rsplit(".", 1)[-1].lower()
+    if extension not in TYPES:
+        raise AttachmentRefused("type", extension)
+    if not data:
+        raise AttachmentRefused("empty", name)
+    kind = TYPES[extension][0]
+    if not _looks_like(kind, extension, data):
+        raise AttachmentRefused("mismatch", extension)
+
+
+def _looks_like(kind: str, extension: str, data: bytes) -> bool:
+    head = data[:16]
+    if kind == "pdf":
+        return data[:1024].lstrip().startswith(b"%PDF-")
+    if kind == "png":
+        return head.startswith(b"\x89PNG\r\n\x1a\n")
+    if kind == "jpeg":
+        return head.startswith(b"\xff\xd8\xff")
+    if kind == "gif":
+        return head.startswith((b"GIF87a", b"GIF89a"))
+    if kind == "webp":
+        return head[:4] == b"RIFF" and head[8:12] == b"WEBP"
+    if kind == "ole":
+        return head.startswith(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1")
+    if kind in ("odf", "ooxml"):
+        return _zip_is(kind, extension, data)
+    if kind == "svg":
+        text = _text(data)
+        return text is not None and "<svg" in text[:4096].lower()
+    if kind == "text":
+        text = _text(data)
+        return text is not None and not text.lstrip().lower().startswith(("<!doctype html", "<html", "<script"))
+    return False
+
+
+def _zip_is(kind: str, extension: str, data: bytes) -> bool:
+    if not data.startswith(b"PK"):
+        return False
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = archive.namelist()
+            if kind == "odf":
+                declared = archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in names else ""
+                return declared == TYPES[extension][1]
+            return "[Content_Types].xml" in names and any(n.startswith(_OOXML_PARTS[extension]) for n in names)
+    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
+        return False
+
+
+def _text(data: bytes) -> str | None:
+    if b"\x00" in data:
+        return None
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        return None

@@ -1,0 +1,126 @@
+"""Taking the commons away: a page as standalone HTML or ODT, the whole wiki as a static site.
+
+The static copy opens from a USB stick: every link is relative, documents sit
+beside the pages that hold them, and each page states its licence, its
+authors and how to credit it, as the open licences require.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import posixpath
+import shutil
+import urllib.parse
+from collections import defaultdict
+from pathlib import Path
+
+from flask import Flask, render_template
+
+from repo_store.pages import split_front_matter
+
+from .rendering import LinkTarget, render
+from .service import Wiki
+
+STATIC = Path(__file__).parent / "static"
+
+
+def relative(from_page: str, to_path: str) -> str:
+    """The relative URL from the HTML file of ``from_page`` to the file ``to_path`` (both repository-relative)."""
+    start = posixpath.dirname(from_page) or "."
+    return urllib.parse.quote(posixpath.relpath(to_path, start))
+
+
+def attribution_line(title: str, authors: list[str], site_name: str, licence_short: str, url: str, by: str) -> str:
+    credit = f" {by} {', '.join(authors)}" if authors else ""
+    return f"« {title} »{credit} — {site_name}, {licence_short}, {url}"
+
+
+def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
+    """Write every page as ``OUT/<path>.html`` with its documents; return the number of pages."""
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "static").mkdir(exist_ok=True)
+    shutil.copyfile(STATIC / "trousse.css", out / "static" / "trousse.css")
+    settings = wiki.settings
+    site = settings["site"]
+    base_url = site["base_url"]
+    records = [record for record in wiki.catalog.pages() if not record.path.startswith("_templates/")]
+    existing = {record.path for record in records}
+    folders: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    with app.test_request_context(base_url=base_url):
+        from flask_babel import gettext as _
+
+        for record in records:
+            path = record.path
+            markdown = wiki.store.blob(record.blob).decode("utf-8", "replace")
+            rendered = render(markdown, path=path, resolve_link=_static_resolver(wiki, path, existing),
+                              rewrite_url=_static_rewriter(path))
+            authors = wiki.authors(path)
+            licence = wiki.licence_of(record.meta)
+            attachments = []
+            for file_path, blob, _size in wiki.catalog.files_under(path):
+                target = out / file_path
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_bytes(wiki.store.blob(blob))
+                attachments.append((file_path.rsplit("/", 1)[-1], relative(path, file_path)))
+            page_url = f"{base_url}/wiki/{urllib.parse.quote(path)}"
+            html = render_template(
+                "export_page.html", language=str(record.meta.get("lang") or site["language"]),
+                title=record.title, site_name=site["name"], html=rendered.html, tags=record.tags,
+                authors=authors, licence=licence, attachments=attachments, source_url=page_url,
+                attribution=attribution_line(record.title, authors, site["name"],
+                                             licence.short if licence else "", page_url, _("by")),
+                stylesheet=relative(path, "static/trousse.css"), home_href=relative(path, "index.html"),
+                index_href=relative(path, "index.html"),
+            )
+            target = out / (path + ".html")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(html, encoding="utf-8")
+            folder = path.rsplit("/", 1)[0] if "/" in path else ""
+            folders[folder].append((urllib.parse.quote(path + ".html"), record.title))
+        home = site["home"]
+        index = render_template(
+            "export_index.html", language=site["language"], site_name=site["name"],
+            date=_dt.date.today().isoformat(), home=urllib.parse.quote(home + ".html") if home in existing else None,
+            folders=sorted(folders.items()),
+        )
+    (out / "index.html").write_text(index, encoding="utf-8")
+    return len(records)
+
+
+def _static_resolver(wiki: Wiki, from_page: str, existing: set[str]):  # type: ignore[no-untyped-def]
+    def resolve(target: str) -> LinkTarget:
+        found = wiki.resolve_link(target)
+        if found.exists and found.path in existing:
+            fragment = found.href.partition("#")[2]
+            href = relative(from_page, found.path + ".html") + ("#" + fragment if fragment else "")
+            return LinkTarget(href, True, found.path)
+        return LinkTarget("#", False, found.path)
+
+    return resolve
+
+
+def _static_rewriter(from_page: str):  # type: ignore[no-untyped-def]
+    """Site-absolute links (``/wiki/…``, ``/files/…``) and page-relative ones become file-relative."""
+    from .service import relative_url_rewriter
+
+    web = relative_url_rewriter(from_page)
+
+    def rewrite(url: str, kind: str) -> str:
+        url = web(url, kind)
+        target, hash_mark, fragment = url.partition("#")
+        if target.startswith("/wiki/"):
+            return relative(from_page, urllib.parse.unquote(target[len("/wiki/"):]) + ".html") + hash_mark + fragment
+        if target.startswith("/files/"):
+            return relative(from_page, urllib.parse.unquote(target[len("/files/"):])) + hash_mark + fragment
+        return url
+
+    return rewrite
+
+
+def page_markdown_body(markdown: str) -> str:
+    return split_front_matter(markdown)[1]
+
+
+def odt_filename(path: str) -> str:
+    return posixpath.basename(path) + ".odt"
+

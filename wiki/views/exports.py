@@ -1,0 +1,110 @@
+"""Downloads in open formats: a page as Markdown, standalone HTML or ODT; the whole wiki as a zip."""
+
+from __future__ import annotations
+
+import subprocess
+import urllib.parse
+from collections.abc import Iterator
+
+from flask import Blueprint, Response, render_template, url_for
+from flask_babel import gettext as _
+
+from repo_store import PageNotFound
+from repo_store.gitcmd import git_command, git_environment
+from repo_store.paths import check_path
+
+from ..auth import settings, wiki
+from ..export import STATIC, attribution_line, page_markdown_body
+from ..odt import page_odt
+
+blueprint = Blueprint("exports", __name__)
+
+
+def _download(body, mimetype: str, filename: str) -> Response:  # type: ignore[no-untyped-def]
+    response = Response(body, mimetype=mimetype)
+    quoted = urllib.parse.quote(filename)
+    response.headers["Content-Disposition"] = f"attachment; filename=\"{quoted}\"; filename*=UTF-8''{quoted}"
+    return response
+
+
+@blueprint.route("/export/wiki.zip")
+def whole_wiki() -> Response:
+    """The repository's current files as a zip, streamed by ``git archive`` (nothing held in memory)."""
+    head = wiki().store.head()
+    if head is None:
+        raise PageNotFound("wiki.zip")
+    process = subprocess.Popen(
+        git_command(wiki().data.repository, "archive", "--format=zip", "--prefix=wiki/", head),
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_environment(),
+    )
+
+    def stream() -> Iterator[bytes]:
+        assert process.stdout is not None
+        try:
+            while chunk := process.stdout.read(65536):
+                yield chunk
+        finally:
+            if process.poll() is None:
+                process.kill()
+            process.wait()
+            process.stdout.close()
+
+    return _download(stream(), "application/zip", "wiki.zip")
+
+
+@blueprint.route("/export/<path:path>")
+def page(path: str) -> Response:
+    for suffix, export in ((".html", _as_html), (".odt", _as_odt), (".md", _as_markdown)):
+        if path.endswith(suffix):
+            return export(check_path(path[: -len(suffix)]))
+    raise PageNotFound(path)
+
+
+def _context(path: str):  # type: ignore[no-untyped-def]
+    record = wiki().catalog.page(path)
+    if record is None:
+        raise PageNotFound(path)
+    site = settings()["site"]
+    authors = wiki().authors(path)
+    licence = wiki().licence_of(record.meta)
+    url = site["base_url"] + url_for("pages.view", path=path)
+    credit = attribution_line(record.title, authors, site["name"], licence.short if licence else "", url, _("by"))
+    return record, authors, licence, url, credit
+
+
+def _as_markdown(path: str) -> Response:
+    record, *_rest = _context(path)
+    return _download(wiki().store.blob(record.blob), "text/markdown", path.rsplit("/", 1)[-1] + ".md")
+
+
+def _as_html(path: str) -> Response:
+    record, authors, licence, url, credit = _context(path)
+    view = wiki().view(path)
+    base = settings()["site"]["base_url"]
+    attachments = [(item.name, base + url_for("files.serve", path=item.path)) for item in wiki().attachments(path)]
+    html = render_template(
+        "export_page.html", language=str(record.meta.get("lang") or settings()["site"]["language"]),
+        title=record.title, site_name=settings()["site"]["name"], html=_absolute_links(view.rendered.html, base),
+        tags=record.tags, authors=authors, licence=licence, attachments=attachments, source_url=url,
+        attribution=credit, stylesheet=None, inline_css=(STATIC / "trousse.css").read_text(encoding="utf-8"),
+        home_href=None, index_href=None,
+    )
+    response = _download(html, "text/html", path.rsplit("/", 1)[-1] + ".html")
+    response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:"
+    return response
+
+
+def _absolute_links(html: str, base: str) -> str:
+    """Standalone files are opened anywhere: site-relative links must carry the wiki's address."""
+    return html.replace('href="/', f'href="{base}/').replace('src="/', f'src="{base}/')
+
+
+def _as_odt(path: str) -> Response:
+    record, authors, licence, url, credit = _context(path)
+    markdown = wiki().store.blob(record.blob).decode("utf-8", "replace")
+    data = page_odt(
+        title=record.title, markdown_body=page_markdown_body(markdown), authors=authors,
+        licence_name=licence.name if licence else "", licence_url=licence.url if licence else "",
+        credit=credit, source_url=url, language=str(record.meta.get("lang") or settings()["site"]["language"]),
+    )
+    return _download(data, "application/vnd.oasis.opendocument.text", path.rsplit("/", 1)[-1] + ".odt")

@@ -1,0 +1,38 @@
+"""Finding one's way: tags, orphan pages and wanted pages."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from flask import Blueprint, render_template
+
+from repo_store import PageNotFound
+
+from ..auth import settings, wiki
+
+blueprint = Blueprint("navigation", __name__)
+
+
+@blueprint.route("/tags")
+def tags():  # type: ignore[no-untyped-def]
+    counts: Counter[str] = Counter()
+    for record in wiki().catalog.pages():
+        counts.update({tag.casefold(): 1 for tag in record.tags})
+    return render_template("tags.html", tags=sorted(counts.items(), key=lambda item: item[0]))
+
+
+@blueprint.route("/tags/<tag>")
+def tag(tag: str):  # type: ignore[no-untyped-def]
+    wanted = tag.casefold()
+    records = [record for record in wiki().catalog.pages() if wanted in (t.casefold() for t in record.tags)]
+    if not records:
+        raise PageNotFound(tag)
+    return render_template("tag.html", tag=tag, records=sorted(records, key=lambda r: r.title.casefold()))
+
+
+@blueprint.route("/curation")
+def curation():  # type: ignore[no-untyped-def]
+    """Pages nobody links to, and links that lead to no page yet."""
+    graph = wiki().links
+    return render_template("curation.html", orphans=graph.orphans(settings()["site"]["home"]),
+                           wanted=graph.wanted()[:500])
