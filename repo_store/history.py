@@ -124,28 +124,33 @@ class History:
 
     # -- a file's history --------------------------------------------------
 
-    def revisions(self, file_path: str, *, limit: int = 50, offset: int = 0) -> list[Revision]:
-        """The file's revisions, newest first, across renames; ``size_change`` against the one before."""
+    def _rows(self, file_path: str, *, until: int = FOREVER, limit: int = 1, offset: int = 0) -> list[tuple]:
+        """The file's changes (under all its names) up to ``until``, newest first."""
         names = self.names(file_path)
         where = " OR ".join("(ch.path = ? AND ch.seq <= ?)" for _ in names)
-        params: list = [value for pair in names for value in pair]
-        rows = self._db().execute(
+        params = [value for name, last in names for value in (name, min(last, until))]
+        return self._db().execute(
             "SELECT ch.seq, c.sha, c.author_name, c.author_email, c.author_time, c.author_offset, c.message,"
             " ch.path, ch.status, ch.blob, ch.size, ch.old_path"
             f" FROM changes ch JOIN commits c ON c.seq = ch.seq WHERE {where}"
             " ORDER BY ch.seq DESC LIMIT ? OFFSET ?",
-            (*params, limit + 1, offset),
+            (*params, limit, offset),
         ).fetchall()
-        revisions = []
-        for index, row in enumerate(rows[:limit]):
-            size = row[10] or 0
-            # One row more than asked was read, so every row but the very first revision has its predecessor.
-            older = (rows[index + 1][10] or 0) if index + 1 < len(rows) else 0
-            revisions.append(Revision(
-                row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], size,
-                size - older, row[11],
-            ))
-        return revisions
+
+    @staticmethod
+    def _revision(row: tuple, older_size: int) -> Revision:
+        size = row[10] or 0
+        return Revision(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+                        size, size - older_size, row[11])
+
+    def revisions(self, file_path: str, *, limit: int = 50, offset: int = 0) -> list[Revision]:
+        """The file's revisions, newest first, across renames; ``size_change`` against the one before."""
+        rows = self._rows(file_path, limit=limit + 1, offset=offset)
+        # One row more than asked was read, so every row but the very first revision has its predecessor.
+        return [
+            self._revision(row, (rows[index + 1][10] or 0) if index + 1 < len(rows) else 0)
+            for index, row in enumerate(rows[:limit])
+        ]
 
     def count(self, file_path: str) -> int:
         names = self.names(file_path)
@@ -163,19 +168,10 @@ class History:
         return self._revision_until(file_path, seq - 1)
 
     def _revision_until(self, file_path: str, seq: int) -> Revision | None:
-        names = self.names(file_path)
-        where = " OR ".join("(ch.path = ? AND ch.seq <= ?)" for _ in names)
-        params = [value for name, until in names for value in (name, min(until, seq))]
-        row = self._db().execute(
-            "SELECT ch.seq, c.sha, c.author_name, c.author_email, c.author_time, c.author_offset, c.message,"
-            " ch.path, ch.status, ch.blob, ch.size, ch.old_path"
-            f" FROM changes ch JOIN commits c ON c.seq = ch.seq WHERE {where} ORDER BY ch.seq DESC LIMIT 1",
-            params,
-        ).fetchone()
-        if row is None:
+        rows = self._rows(file_path, until=seq, limit=2)
+        if not rows:
             return None
-        return Revision(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
-                        row[10] or 0, 0, row[11])
+        return self._revision(rows[0], (rows[1][10] or 0) if len(rows) > 1 else 0)
 
     def last_change(self, file_path: str) -> Revision | None:
         head = self.catalog.indexed_head()

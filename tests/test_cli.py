@@ -192,3 +192,11 @@ def test_python_dash_m_is_the_same_program(tmp_path):
     result = subprocess.run([sys.executable, "-m", "wiki", "--help"], capture_output=True, text=True)
     assert result.returncode == 0 and "trousse" in result.stdout.lower()
     assert "init" in result.stdout and "serve" in result.stdout
+
+
+def test_every_setting_is_documented_in_the_readme():
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    for setting in SETTINGS:
+        assert f"`{setting.section}.{setting.key}`" in readme, f"{setting.section}.{setting.key} is not in the README"

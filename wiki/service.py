@@ -437,6 +437,22 @@ class Wiki:
             return "", commit
         return self.store.blob(old.blob).decode("utf-8", "replace"), commit
 
+    def diff_range(self, path: str, since: str | None, to: str | None) -> tuple[str | None, str]:
+        """Full commit ids (from, to) to compare a page: as given, else its last change and the revision before."""
+        file_path = page_file(check_path(path))
+        if to:
+            to = self.store.resolve_revision(to)
+        else:
+            latest = self.history.revisions(file_path, limit=1)
+            if not latest:
+                raise PageNotFound(path)
+            to = latest[0].revision
+        if since:
+            return self.store.resolve_revision(since), to
+        newer = self.history.revision(file_path, to)
+        older = self.history.revision_before(file_path, newer.seq) if newer else None
+        return (older.revision if older else None), to
+
     def blame(self, path: str) -> list[BlameLine]:
         record = self.catalog.page(check_path(path))
         if record is None:

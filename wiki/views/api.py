@@ -207,21 +207,8 @@ def page_diff(path: str):  # type: ignore[no-untyped-def]
     """A unified diff of the page between ``from`` and ``to`` (default: its last change)."""
     path = check_path(path)
     file_path = page_file(path)
-    to = request.args.get("to") or None
-    since = request.args.get("from") or None
-    if to:
-        to = wiki().store.resolve_revision(check_revision(to))
-    else:
-        latest = wiki().history.revisions(file_path, limit=1)
-        if not latest:
-            raise PageNotFound(path)
-        to = latest[0].revision
-    if since:
-        since = wiki().store.resolve_revision(check_revision(since))
-    else:
-        newer = wiki().history.revision(file_path, to)
-        older = wiki().history.revision_before(file_path, newer.seq) if newer else None
-        since = older.revision if older else None
+    since, to = request.args.get("from") or None, request.args.get("to") or None
+    since, to = wiki().diff_range(path, check_revision(since) if since else None, check_revision(to) if to else None)
     old_text = wiki().text_at(path, since)[0] if since else ""
     new_text = wiki().text_at(path, to)[0]
     labels = (f"a/{file_path}@{since[:7]}" if since else "/dev/null", f"b/{file_path}@{to[:7]}")

@@ -73,22 +73,8 @@ def diff(path: str):  # type: ignore[no-untyped-def]
 
 
 def _diff_range(path: str) -> tuple[str | None, str]:
-    """(from, to): as given, else the page's last change and the revision before it."""
-    to = request.args.get("to") or None
-    since = request.args.get("from") or None
-    file_path = page_file(path)
-    if to:
-        to = wiki().store.resolve_revision(check_revision(to))
-    else:
-        latest = wiki().history.revisions(file_path, limit=1)
-        if not latest:
-            raise PageNotFound(path)
-        to = latest[0].revision
-    if since:
-        return wiki().store.resolve_revision(check_revision(since)), to
-    newer = wiki().history.revision(file_path, to)
-    older = wiki().history.revision_before(file_path, newer.seq) if newer else None
-    return (older.revision if older else None), to
+    since, to = request.args.get("from") or None, request.args.get("to") or None
+    return wiki().diff_range(path, check_revision(since) if since else None, check_revision(to) if to else None)
 
 
 @blueprint.route("/blame/<path:path>")
