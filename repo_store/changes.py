@@ -17,6 +17,7 @@ class Change:
     old_path: str | None = None
     old_blob: str | None = None
     size: int | None = None
+    mode: str | None = None  # the new file mode, as git writes it (100644, 120000…)
 
 
 @dataclass(frozen=True, slots=True)

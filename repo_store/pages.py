@@ -88,6 +88,10 @@ def load_front_matter(front: str) -> dict[str, Any]:
         raise FrontMatterError(f"{problem}{where}") from None
     except RecursionError:
         raise FrontMatterError("the front matter is nested too deeply") from None
+    except (ValueError, OverflowError, TypeError) as error:
+        # PyYAML builds dates and numbers with Python's own types, which refuse
+        # 2024-02-30 or a 5,000-digit integer with plain ValueErrors.
+        raise FrontMatterError(f"a value cannot be read ({str(error).splitlines()[0][:120]})") from None
     if data is None:
         return {}
     if not isinstance(data, dict):

@@ -29,46 +29,57 @@ def parse_raw_log(output: bytes) -> Iterator[CommitRecord]:
         sha, parents, name, email, when, _date, message = (
             field.decode("utf-8", "replace") for field in fields
         )
-        position = stop + 1
-        changes: list[Change] = []
-        while position < end and output[position] in (0, 10):
-            position += 1
-        while position < end and output[position] == ord(":"):
-            nul = output.index(b"\0", position)
-            meta = output[position:nul].decode("ascii")
-            position = nul + 1
-            colons = len(meta) - len(meta.lstrip(":"))
-            parts = meta[colons:].split(" ")
-            status = parts[-1]
-            new_blob = parts[2 * (colons + 1) - 1] if colons == 1 else parts[-2]
-            old_blob = parts[colons + 1] if colons == 1 else None
-            nul = output.index(b"\0", position)
-            path = output[position:nul].decode("utf-8", "surrogateescape")
-            position = nul + 1
-            old_path = None
-            if colons == 1 and status[:1] in ("R", "C"):
-                nul = output.index(b"\0", position)
-                old_path, path = path, output[position:nul].decode("utf-8", "surrogateescape")
-                position = nul + 1
-            letter = status[0] if colons == 1 else ("D" if new_blob == ZERO else "M")
-            if letter == "C":
-                letter, old_path = "A", None
-            changes.append(
-                Change(
-                    unicodedata.normalize("NFC", path),
-                    letter,
-                    None if new_blob == ZERO else new_blob,
-                    unicodedata.normalize("NFC", old_path) if old_path else None,
-                    None if not old_blob or old_blob == ZERO else old_blob,
-                )
-            )
-            while position < end and output[position] in (0, 10):
-                position += 1
+        changes, position = parse_raw_entries(output, stop + 1)
         info = CommitInfo(
             sha, "", tuple(parents.split()), name, email, int(when or 0),
             _offset_of(_date), message,
         )
         yield CommitRecord(info, tuple(changes))
+
+
+def parse_raw_entries(output: bytes, position: int = 0) -> tuple[list[Change], int]:
+    """Raw diff entries (``:mode mode sha sha status\0path\0``, ``-z``) from ``position``; also where they end.
+
+    Combined entries of merges (``::…``) count as modifications, or deletions.
+    """
+    end = len(output)
+    changes: list[Change] = []
+    while position < end and output[position] in (0, 10):
+        position += 1
+    while position < end and output[position] == ord(":"):
+        nul = output.index(b"\0", position)
+        meta = output[position:nul].decode("ascii")
+        position = nul + 1
+        colons = len(meta) - len(meta.lstrip(":"))
+        parts = meta[colons:].split(" ")
+        status = parts[-1]
+        new_mode = parts[colons]  # the modes come first, the result's last of them
+        new_blob = parts[2 * (colons + 1) - 1] if colons == 1 else parts[-2]
+        old_blob = parts[colons + 1] if colons == 1 else None
+        nul = output.index(b"\0", position)
+        path = output[position:nul].decode("utf-8", "surrogateescape")
+        position = nul + 1
+        old_path = None
+        if colons == 1 and status[:1] in ("R", "C"):
+            nul = output.index(b"\0", position)
+            old_path, path = path, output[position:nul].decode("utf-8", "surrogateescape")
+            position = nul + 1
+        letter = status[0] if colons == 1 else ("D" if new_blob == ZERO else "M")
+        if letter == "C":
+            letter, old_path = "A", None
+        changes.append(
+            Change(
+                unicodedata.normalize("NFC", path),
+                letter,
+                None if new_blob == ZERO else new_blob,
+                unicodedata.normalize("NFC", old_path) if old_path else None,
+                None if not old_blob or old_blob == ZERO else old_blob,
+                mode=new_mode,
+            )
+        )
+        while position < end and output[position] in (0, 10):
+            position += 1
+    return changes, position
 
 
 def _offset_of(date: str) -> str:

@@ -98,8 +98,12 @@ def compare_and_swap(
         os.write(fd, new.encode("ascii") + b"\n")
         if fsync:
             os.fsync(fd)
+        ours = os.fstat(fd).st_ino
         os.close(fd)
         fd = -1
+        if _inode(lock_path) != ours:
+            # We stalled so long that another writer took the lock over as stale.
+            raise RefLockTimeout(str(lock_path))
         os.replace(lock_path, ref_path)
         if fsync:
             _fsync_directory(ref_path.parent)
@@ -129,17 +133,37 @@ def _acquire(lock_path: Path, wait_seconds: float) -> int:
             delay = min(delay * 2, 0.05)
 
 
+def _inode(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_ino
+    except FileNotFoundError:
+        return None
+
+
 def _remove_if_stale(lock_path: Path) -> bool:
+    """Take over a lock left by a killed writer; True when the caller should try again.
+
+    The lock is renamed away rather than deleted, so that of several waiters
+    judging it stale only one removes it, never a fresh lock another just took.
+    """
     try:
         age = time.time() - lock_path.stat().st_mtime
     except FileNotFoundError:
         return True
     if age < STALE_LOCK_SECONDS:
         return False
+    aside = lock_path.with_name(f"{lock_path.name}.stale-{os.getpid()}-{time.monotonic_ns()}")
     try:
-        os.unlink(lock_path)
+        os.rename(lock_path, aside)
     except FileNotFoundError:
-        pass
+        return True
+    if time.time() - aside.stat().st_mtime < STALE_LOCK_SECONDS:
+        # Somebody replaced it with a fresh lock in between: give it back.
+        try:
+            os.link(aside, lock_path)
+        except FileExistsError:
+            pass
+    aside.unlink(missing_ok=True)
     return True
 
 

@@ -465,19 +465,23 @@ class PageStore:
         entries = dict(self.tree(tree_sha)) if tree_sha else {}
         for name, change in changes.items():
             existing = entries.get(name)
+            if existing is None and not name.isascii():
+                # An imported file stored in another Unicode form (NFD from macOS) is the same file.
+                existing = _lookup_unnormalised(entries, name.decode("utf-8", "surrogateescape"))
+            stored = existing.name if existing is not None else name
             path = prefix + name.decode("utf-8")
             if isinstance(change, dict):
                 if existing is not None and not existing.is_tree:
                     raise InvalidPath(f"{name.decode()!r} is a file, not a folder")
                 sub = self._apply(existing.sha if existing else None, change, written, path + "/", applied)
                 if sub is None:
-                    entries.pop(name, None)
+                    entries.pop(stored, None)
                 else:
-                    entries[name] = TreeEntry(MODE_TREE, name, sub)
+                    entries[stored] = TreeEntry(MODE_TREE, stored, sub)
             elif change.deletes:
                 if existing is not None and existing.is_blob:
                     applied.append(Change(path, "D", None, old_blob=existing.sha))
-                entries.pop(name, None)
+                entries.pop(stored, None)
             else:
                 if existing is not None and existing.is_tree:
                     raise InvalidPath(f"{name.decode()!r} is a folder, not a file")
@@ -486,6 +490,7 @@ class PageStore:
                     size = len(change.data) if change.data is not None else None
                     old = existing.sha if existing is not None else None
                     applied.append(Change(path, "M" if old else "A", blob, old_blob=old, size=size))
+                entries.pop(stored, None)  # a file rewritten is stored under its NFC name
                 entries[name] = TreeEntry(MODE_FILE, name, blob)
         if not entries:
             return None

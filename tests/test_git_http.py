@@ -205,3 +205,37 @@ def test_unauthenticated_requests_get_a_basic_challenge(serve_wiki):
         assert error.code == 401 and error.headers["WWW-Authenticate"].startswith("Basic")
     else:
         pytest.fail("a private wiki answered an anonymous clone")
+
+
+def test_push_refused_for_links_submodules_and_fake_documents(live_server, tmp_path):
+    base, data = live_server
+    token = token_for(data)
+    clone = tmp_path / "clone"
+    client_git(None, "clone", "-q", f"{base}/wiki.git", str(clone))
+    (clone / "guides" / "lien.md").symlink_to("/etc/passwd")
+    client_git(clone, "add", "guides/lien.md")
+    head = client_git(clone, "rev-parse", "HEAD").stdout.strip()
+    client_git(clone, "update-index", "--add", "--cacheinfo", f"160000,{head},guides/module.md")
+    (clone / "home").mkdir()
+    (clone / "home" / "faux.pdf").write_bytes(b"<!doctype html><script>alert(1)</script>")
+    client_git(clone, "add", "home/faux.pdf")
+    client_git(clone, "commit", "-q", "-m", "liens")
+    before = git(data / "wiki.git", "rev-parse", "main")
+    result = client_git(clone, "push", with_credentials(base, "camille", token), "main", check=False)
+    assert result.returncode != 0
+    for path in ("guides/lien.md", "guides/module.md", "home/faux.pdf"):
+        assert path in result.stderr, result.stderr
+    assert git(data / "wiki.git", "rev-parse", "main") == before
+
+
+def test_push_refused_for_a_bad_name_brought_by_a_merge(live_server, tmp_path):
+    base, data = live_server
+    clone = tmp_path / "clone"
+    client_git(None, "clone", "-q", f"{base}/wiki.git", str(clone))
+    client_git(clone, "checkout", "-q", "-b", "cote")
+    commit_file(clone, "guides/Nom Interdit.md", "# X\n", "côté")
+    client_git(clone, "checkout", "-q", "main")
+    commit_file(clone, "guides/ok.md", "# OK\n", "principal")
+    client_git(clone, "merge", "-q", "--no-ff", "--no-edit", "cote")
+    result = client_git(clone, "push", with_credentials(base, "camille", token_for(data)), "main", check=False)
+    assert result.returncode != 0 and "guides/Nom Interdit.md" in result.stderr

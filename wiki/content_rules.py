@@ -30,7 +30,10 @@ class ContentRejected(InvalidContent):
 
 def page_problems(markdown: str, *, max_bytes: int) -> list[Problem]:
     """Everything wrong with a page's text, or an empty list."""
-    size = len(markdown.encode("utf-8", "surrogatepass"))
+    try:
+        size = len(markdown.encode("utf-8"))
+    except UnicodeEncodeError:  # a lone surrogate, as JSON can carry ("\ud800")
+        return [Problem("not_text")]
     if size > max_bytes:
         return [Problem("too_large", str(max_bytes))]
     if "\0" in markdown:

@@ -18,13 +18,15 @@ from typing import TYPE_CHECKING
 
 from babel.support import Translations
 
+from repo_store.changes import Change
 from repo_store.errors import InvalidPath
 from repo_store.paths import check_attachment_name, check_new_page_path, check_path, page_path_of
-from repo_store.rawlog import LOG_FORMAT, parse_raw_log
+from repo_store.rawlog import LOG_FORMAT, parse_raw_entries, parse_raw_log
 
+from .attachments import AttachmentRefused, check_content
 from .config import load_settings
 from .content_rules import page_problems
-from .messages import path_message, problem_message
+from .messages import attachment_message, path_message, problem_message
 
 if TYPE_CHECKING:
     from .datadir import DataDir
@@ -33,6 +35,7 @@ TRANSLATIONS = Path(__file__).parent / "translations"
 
 ZERO = "0" * 40
 BRANCH = "refs/heads/main"
+REGULAR_FILES = ("100644", "100755")
 
 
 def install(data: DataDir) -> None:
@@ -120,33 +123,46 @@ class Checker:
             self.check_commits(old, new)
 
     def check_commits(self, old: str, new: str) -> None:
+        """Every pushed commit, and the pushed result as a whole.
+
+        Merge commits only list the files that differ from all their parents,
+        so the overall ``old..new`` difference is checked too: nothing reaches
+        ``main`` that a web edit could not have written.
+        """
         output = _git("log", "--reverse", "--topo-order", "-c", "--raw", "--no-renames", "--no-abbrev", "-z",
                       "--date=iso-strict", f"--format={LOG_FORMAT}", f"{old}..{new}", "--")
-        commits = list(parse_raw_log(output))
+        commits = [(record.sha, list(record.changes)) for record in parse_raw_log(output)]
+        overall, _end = parse_raw_entries(_git("diff-tree", "-r", "--raw", "-z", "--no-renames", "--no-abbrev", old, new))
+        checks = commits + [(new, overall)]
         wanted: list[str] = []
-        for record in commits:
-            for change in record.changes:
+        for commit, changes in checks:
+            for change in changes:
                 if change.blob:
                     wanted.append(change.blob)
                     if page_path_of(change.path) is None:
-                        wanted.append(f"{record.sha}:{posixpath.dirname(change.path)}.md")
+                        wanted.append(f"{commit}:{posixpath.dirname(change.path)}.md")
         objects = _objects(list(dict.fromkeys(wanted)))
-        for record in commits:
-            for change in record.changes:
+        for commit, changes in checks:
+            for change in changes:
                 if change.blob is not None:
-                    self.check_file(record.sha, change.path, change.status, objects.get(change.blob), objects)
+                    self.check_file(commit, change, objects)
+        self.problems = list(dict.fromkeys(self.problems))
 
-    def check_file(self, commit: str, path: str, status: str, blob: tuple[str, bytes] | None,
-                   objects: dict) -> None:
+    def check_file(self, commit: str, change: Change, objects: dict) -> None:
+        path = change.path
+        if change.mode not in REGULAR_FILES:
+            self.refuse(commit, path, self._("only plain files can be pushed (no links, submodules or folders)."))
+            return
         try:
             check_path(path)
         except InvalidPath as error:
             self.refuse(commit, path, path_message(error, self._))
             return
+        blob = objects.get(change.blob)
         data = blob[1] if blob else b""
         page = page_path_of(path)
         if page is not None:
-            if status == "A":
+            if change.status == "A":
                 try:
                     check_new_page_path(page)
                 except InvalidPath as error:
@@ -162,11 +178,16 @@ class Checker:
             return
         if len(data) > self.limits["max_file_bytes"]:
             self.refuse(commit, path, self._("the file is larger than the limit of %(limit)s bytes.",
-                                               limit=str(self.limits["max_file_bytes"])))
+                                             limit=str(self.limits["max_file_bytes"])))
+            return
         try:
             check_attachment_name(posixpath.basename(path))
+            check_content(posixpath.basename(path), data)
         except InvalidPath as error:
             self.refuse(commit, path, path_message(error, self._))
+            return
+        except AttachmentRefused as error:
+            self.refuse(commit, path, attachment_message(error, self._))
             return
         if f"{commit}:{posixpath.dirname(path)}.md" not in objects:
             self.refuse(commit, path, self._("an attached file must sit in the folder of an existing page."))

@@ -23,11 +23,11 @@ from repo_store import (
     ContentTooLarge,
     FileChange,
     Identity,
-    InvalidContent,
     PageExists,
     PageNotFound,
     PageStore,
     RepositoryBusy,
+    StoreError,
 )
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.history import BlameLine, History
@@ -380,7 +380,7 @@ class Wiki:
                     for name, blob in self._attachments(commit, folder_then) if name not in present
                 ]
             elif current.sha == old.blob:
-                raise InvalidContent("the page already has this content")
+                raise NothingToRestore(path)
             return changes
 
         return self._commit_on(build, user=user, message=clean_message(message))
@@ -463,6 +463,10 @@ class Wiki:
             cached = self.history.blame(page_file(path))
             self._blames.put(key, cached)
         return cached
+
+
+class NothingToRestore(StoreError):
+    """The page already has the content of the revision to restore."""
 
 
 def relative_url_rewriter(path: str, files_prefix: str = "/files/", pages_prefix: str = "/wiki/"):  # type: ignore[no-untyped-def]

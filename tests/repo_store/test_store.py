@@ -285,3 +285,49 @@ def test_killed_writer_leaves_a_consistent_repository(bare_repo):
             before = store.head()
             store.commit([FileChange("after.md", b"still works\n")], author=ME, message="after crash")
             assert store.head() != before
+
+
+def test_a_lock_left_by_a_killed_writer_is_taken_over(store, bare_repo):
+    save(store, "a", "x\n")
+    lock = bare_repo / "refs" / "heads" / "main.lock"
+    lock.write_text("garbage\n")
+    old = time.time() - 120
+    os.utime(lock, (old, old))
+    assert save(store, "b", "y\n").commit == store.head()
+    assert not lock.exists()
+
+
+def test_a_fresh_lock_is_respected(bare_repo):
+    from repo_store import refs
+
+    with PageStore(bare_repo, fsync=False) as page_store:
+        save(page_store, "a", "x\n")
+        head = page_store.head()
+    lock = bare_repo / "refs" / "heads" / "main.lock"
+    lock.write_text("")
+    with pytest.raises(refs.RefLockTimeout):
+        refs.compare_and_swap(bare_repo, "refs/heads/main", "1" * 40, head, wait_seconds=0.2)
+    assert lock.exists()
+    lock.unlink()
+
+
+def test_nfd_named_imported_files_are_saved_and_deleted_as_one(bare_repo, tmp_path):
+    import unicodedata
+
+    work = tmp_path / "work"
+    env = git_environment({"GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x",
+                           "GIT_COMMITTER_EMAIL": "x@x"})
+    subprocess.run(["git", "clone", "-q", str(bare_repo), str(work)], check=True, env=env)
+    nfd = unicodedata.normalize("NFD", "élus.md")
+    (work / nfd).write_text("# Élus\n", encoding="utf-8")
+    subprocess.run(["git", "-C", str(work), "add", "-A"], check=True, env=env)
+    subprocess.run(["git", "-C", str(work), "commit", "-qm", "nfd"], check=True, env=env)
+    subprocess.run(["git", "-C", str(work), "push", "-q", "origin", "HEAD:main"], check=True, env=env)
+    with PageStore(bare_repo, fsync=False) as page_store:
+        assert page_store.read_page("élus").markdown == "# Élus\n"
+        save(page_store, "élus", "# Élus\n\nmodifié\n", base=page_store.head())
+        names = git(bare_repo, "ls-tree", "-z", "--name-only", "main").strip("\0").split("\0")
+        assert names == ["élus.md"]
+        page_store.commit([FileChange("élus.md")], author=ME, message="delete")
+        with pytest.raises(PageNotFound):
+            page_store.read_page("élus")

@@ -296,3 +296,16 @@ def test_orphans_and_wanted_pages(client, token):
     wanted, orphans = html.split('id="orphans-title"')
     assert "Une page à écrire" in wanted and "guides/isolee" in wanted
     assert "/wiki/guides/isolee" in orphans
+
+
+def test_csv_file_name_cannot_break_the_header(app, client):
+    from repo_store import FileChange, Identity
+
+    app.extensions["trousse"].store.commit(
+        [FileChange('dossier "x"; filename=pirate.html/fiche.md', b"---\ntitle: Fiche\n---\n")],
+        author=Identity("x", "x@x"), message="imported")
+    response = client.get('/collections/dossier "x"; filename=pirate.html.csv')
+    assert response.status_code == 200
+    disposition = response.headers["Content-Disposition"]
+    assert disposition.count('"') == 2 and "\r" not in disposition and "\n" not in disposition
+    assert 'filename="dossier%20%22x%22%3B%20filename%3Dpirate.html.csv"' in disposition

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from conftest import csrf_token, form_value, git
 
 
@@ -231,3 +232,33 @@ def test_display_name_with_markup_is_escaped(client, auth):
     page = client.get("/wiki/home").text
     assert "<img src=x onerror=alert(1)>" not in page
     assert "&lt;img src=x onerror=alert(1)&gt;Mallory" in page
+
+
+@pytest.mark.parametrize("value", ["2024-02-30", "0000-01-01", "1" * 5000])
+def test_values_python_cannot_build_are_refused_not_crashing(client, editor, value):
+    response = save_form(client, "home", f"---\ndate_debut: {value}\n---\n\nTexte\n")
+    assert response.status_code == 400 and "Traceback" not in response.text
+
+
+def test_a_page_with_an_impossible_date_in_git_does_not_break_the_wiki(app, client):
+    from repo_store import FileChange, Identity
+
+    app.extensions["trousse"].store.commit(
+        [FileChange("loyers/date-impossible.md", b"---\ndate_debut: 2024-02-30\n---\n\n# Date impossible\n")],
+        author=Identity("x", "x@x"), message="imported")
+    assert client.get("/healthz").status_code == 200
+    page = client.get("/wiki/loyers/date-impossible")
+    assert page.status_code == 200 and 'role="alert"' in page.text
+    assert client.get("/collections/loyers.json").status_code == 200
+
+
+def test_lone_surrogates_are_refused(client, auth):
+    auth.create()
+    response = client.put("/api/v1/pages/x", data='{"markdown": "hi \\ud800"}',
+                          headers={"Authorization": f"Bearer {auth.token()}", "Content-Type": "application/json"})
+    assert response.status_code == 400 and response.json["error"] == "invalid"
+
+
+def test_git_endpoint_refuses_control_characters(client):
+    assert client.get("/wiki.git/%00").status_code == 404
+    assert client.get("/wiki.git/../x").status_code in (404, 400)

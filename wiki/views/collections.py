@@ -12,6 +12,7 @@ from repo_store.paths import check_path
 
 from ..auth import settings, wiki
 from ..collections import Collection, build, cell_text, to_csv, to_geojson, to_json
+from ..downloads import download
 
 blueprint = Blueprint("collections", __name__)
 
@@ -60,9 +61,7 @@ def _sort_key(value):  # type: ignore[no-untyped-def]
 
 def as_csv(folder: str) -> Response:
     collection = _collection(folder)
-    response = Response(to_csv(collection), mimetype="text/csv")
-    response.headers["Content-Type"] = "text/csv; charset=utf-8"
-    response.headers["Content-Disposition"] = f'attachment; filename="{collection.folder.replace("/", "-")}.csv"'
+    response = download(to_csv(collection), "text/csv", collection.folder.replace("/", "-") + ".csv")
     response.headers["Link"] = _licence_links(collection)
     return response
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import subprocess
-import urllib.parse
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, render_template, url_for
@@ -14,17 +13,11 @@ from repo_store.gitcmd import git_command, git_environment
 from repo_store.paths import check_path
 
 from ..auth import settings, wiki
+from ..downloads import download
 from ..export import STATIC, attribution_line, page_markdown_body
 from ..odt import page_odt
 
 blueprint = Blueprint("exports", __name__)
-
-
-def _download(body, mimetype: str, filename: str) -> Response:  # type: ignore[no-untyped-def]
-    response = Response(body, mimetype=mimetype)
-    quoted = urllib.parse.quote(filename)
-    response.headers["Content-Disposition"] = f"attachment; filename=\"{quoted}\"; filename*=UTF-8''{quoted}"
-    return response
 
 
 @blueprint.route("/export/wiki.zip")
@@ -49,7 +42,7 @@ def whole_wiki() -> Response:
             process.wait()
             process.stdout.close()
 
-    return _download(stream(), "application/zip", "wiki.zip")
+    return download(stream(), "application/zip", "wiki.zip")
 
 
 @blueprint.route("/export/<path:path>")
@@ -74,7 +67,7 @@ def _context(path: str):  # type: ignore[no-untyped-def]
 
 def _as_markdown(path: str) -> Response:
     record, *_rest = _context(path)
-    return _download(wiki().store.blob(record.blob), "text/markdown", path.rsplit("/", 1)[-1] + ".md")
+    return download(wiki().store.blob(record.blob), "text/markdown", path.rsplit("/", 1)[-1] + ".md")
 
 
 def _as_html(path: str) -> Response:
@@ -89,7 +82,7 @@ def _as_html(path: str) -> Response:
         attribution=credit, stylesheet=None, inline_css=(STATIC / "trousse.css").read_text(encoding="utf-8"),
         home_href=None, index_href=None,
     )
-    response = _download(html, "text/html", path.rsplit("/", 1)[-1] + ".html")
+    response = download(html, "text/html", path.rsplit("/", 1)[-1] + ".html")
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:"
     return response
 
@@ -107,4 +100,4 @@ def _as_odt(path: str) -> Response:
         licence_name=licence.name if licence else "", licence_url=licence.url if licence else "",
         credit=credit, source_url=url, language=str(record.meta.get("lang") or settings()["site"]["language"]),
     )
-    return _download(data, "application/vnd.oasis.opendocument.text", path.rsplit("/", 1)[-1] + ".odt")
+    return download(data, "application/vnd.oasis.opendocument.text", path.rsplit("/", 1)[-1] + ".odt")

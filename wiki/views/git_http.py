@@ -70,6 +70,8 @@ def _wants_push(rest: str) -> bool:
 def backend(rest: str) -> Response:
     if rest in ("", "/"):
         return Response(status=301, headers={"Location": "/wiki.git/info/refs"})
+    if ".." in rest.split("/") or any(ord(char) < 32 or ord(char) == 127 for char in rest):
+        return _challenge(404, _("There is nothing at this address."))
     who, presented = basic_user()
     if presented and who is None:
         return _challenge(401, _("Wrong user name or token."))

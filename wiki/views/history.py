@@ -15,6 +15,7 @@ from repo_store.paths import check_path, check_revision, page_file
 
 from ..auth import require_editor, settings, wiki
 from ..diffs import rows
+from ..service import NothingToRestore
 from .pages import commit_time
 
 blueprint = Blueprint("history", __name__)
@@ -91,9 +92,14 @@ def restore(path: str) -> Response:
     revision = check_revision(request.form.get("revision", ""))
     old_text, commit = wiki().text_at(path, revision)
     title = _title_of(old_text, path)
-    wiki().restore_page(path, commit, user=who,
-                        message=site_message("Restore « %(title)s » to revision %(revision)s",
-                                             title=title, revision=commit[:7]))
+    try:
+        wiki().restore_page(path, commit, user=who,
+                            message=site_message("Restore « %(title)s » to revision %(revision)s",
+                                                 title=title, revision=commit[:7]))
+    except NothingToRestore:
+        flash(_("The page already has the text of revision %(revision)s; nothing changed.", revision=commit[:7]),
+              "info")
+        return redirect(url_for("pages.view", path=path))
     flash(_("The page is back as it was at revision %(revision)s; this is a new change in its history.",
             revision=commit[:7]), "success")
     return redirect(url_for("pages.view", path=path))
