@@ -138,6 +138,25 @@ def auth(app, client) -> Auth:
 
 
 @pytest.fixture
+def token(auth: Auth) -> str:
+    """An API token of an editor, Camille."""
+    auth.create("camille", "editor", "Camille Été")
+    return auth.token("camille")
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def api_save(client, token: str, path: str, markdown: str, base: str | None = None, message: str = "") -> str:
+    """Save a page through the API, insist it worked, and give its new revision."""
+    body = {"markdown": markdown, "message": message, **({"base_revision": base} if base else {})}
+    response = client.put(f"/api/v1/pages/{path}", json=body, headers=bearer(token))
+    assert response.status_code in (200, 201), response.text
+    return response.json["revision"]
+
+
+@pytest.fixture
 def editor(auth: Auth) -> Auth:
     """A logged-in editor."""
     auth.create("camille", "editor", "Camille Été")

@@ -3,17 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import csrf_token, git
-
-
-@pytest.fixture
-def token(auth):
-    auth.create("camille", "editor", "Camille Été")
-    return auth.token("camille")
-
-
-def bearer(token: str) -> dict:
-    return {"Authorization": f"Bearer {token}"}
+from conftest import bearer, csrf_token, git
 
 
 def put(client, path, token, **body):

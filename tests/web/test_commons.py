@@ -8,24 +8,7 @@ import json
 import re
 
 import pytest
-from conftest import csrf_token, git
-
-
-@pytest.fixture
-def token(auth):
-    auth.create("camille", "editor", "Camille Été")
-    return auth.token("camille")
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-def put_page(client, token, path, markdown, base=None):
-    body = {"markdown": markdown, **({"base_revision": base} if base else {})}
-    response = client.put(f"/api/v1/pages/{path}", json=body, headers=bearer(token))
-    assert response.status_code in (200, 201), response.text
-    return response.json["revision"]
+from conftest import api_save, bearer, csrf_token, git
 
 
 def put_file(client, token, path, data):
@@ -40,7 +23,7 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
 def test_licence_is_shown_machine_readable_and_in_the_api(client, token):
-    put_page(client, token, "guides/ouvert", "---\ntitle: Ouvert\nlicence: CC0-1.0\n---\n\nTexte.\n")
+    api_save(client, token, "guides/ouvert", "---\ntitle: Ouvert\nlicence: CC0-1.0\n---\n\nTexte.\n")
     html = client.get("/wiki/guides/ouvert").text
     assert '<link rel="license" href="https://creativecommons.org/publicdomain/zero/1.0/deed.fr">' in html
     assert "CC0 1.0" in html
@@ -51,7 +34,7 @@ def test_licence_is_shown_machine_readable_and_in_the_api(client, token):
 
 
 def test_default_licence_and_attribution(client, token):
-    put_page(client, token, "guides/defaut", "# Par défaut\n\nTexte.\n")
+    api_save(client, token, "guides/defaut", "# Par défaut\n\nTexte.\n")
     html = client.get("/wiki/guides/defaut").text
     assert "CC BY-SA 4.0" in html
     attribution = re.search(r'<textarea id="attribution"[^>]*>(.*?)</textarea>', html, re.S).group(1)
@@ -123,7 +106,7 @@ def test_size_limit(app_factory, auth):
     auth.create()
     client = app.test_client()
     response = client.put("/api/v1/files/licence/gros.pdf", data=PDF + b"0" * 2000,
-                          headers={"Authorization": f"Bearer {auth.token()}"})
+                          headers=bearer(auth.token()))
     assert response.status_code == 413 and response.json["error"] == "too_large"
 
 
@@ -165,7 +148,7 @@ def test_svg_with_script_cannot_run(client, token):
 
 def test_images_embed_relative_to_the_page(client, token):
     assert put_file(client, token, "licence/plan.png", PNG).status_code == 201
-    put_page(client, token, "licence", "# Licence\n\n![Le plan](plan.png) et [la convention](convention.pdf)\n",
+    api_save(client, token, "licence", "# Licence\n\n![Le plan](plan.png) et [la convention](convention.pdf)\n",
              client.get("/api/v1/pages/licence").json["revision"])
     html = client.get("/wiki/licence").text
     assert '<img src="/files/licence/plan.png" alt="Le plan"' in html
@@ -214,7 +197,7 @@ FICHES = {
 def fiches(client, token):
     for path, fields in FICHES.items():
         front = "\n".join(f"{key}: {json.dumps(value, ensure_ascii=False)}" for key, value in fields.items())
-        put_page(client, token, path, f"---\ntitle: Fiche {path.split('/')[1]}\nlicence: CC0-1.0\n{front}\n---\n\nTexte.\n")
+        api_save(client, token, path, f"---\ntitle: Fiche {path.split('/')[1]}\nlicence: CC0-1.0\n{front}\n---\n\nTexte.\n")
     return FICHES
 
 
@@ -282,8 +265,8 @@ def test_tags_index_and_tag_pages(client):
 
 
 def test_backlinks_survive_a_rename(client, token):
-    put_page(client, token, "guides/cible", "# Cible\n")
-    put_page(client, token, "guides/source", "# Source\n\nVoir [[guides/cible]].\n")
+    api_save(client, token, "guides/cible", "# Cible\n")
+    api_save(client, token, "guides/source", "# Source\n\nVoir [[guides/cible]].\n")
     assert "guides/source" in client.get("/wiki/guides/cible").text.split('id="backlinks-title"')[1]
     client.post("/api/v1/pages/guides/cible/move", json={"to": "guides/nouvelle-cible"}, headers=bearer(token))
     section = client.get("/wiki/guides/nouvelle-cible").text.split('id="backlinks-title"')[1]
@@ -291,7 +274,7 @@ def test_backlinks_survive_a_rename(client, token):
 
 
 def test_orphans_and_wanted_pages(client, token):
-    put_page(client, token, "guides/isolee", "# Isolée\n\nVoir [[Une page à écrire]].\n")
+    api_save(client, token, "guides/isolee", "# Isolée\n\nVoir [[Une page à écrire]].\n")
     html = client.get("/curation").text
     wanted, orphans = html.split('id="orphans-title"')
     assert "Une page à écrire" in wanted and "guides/isolee" in wanted

@@ -4,31 +4,12 @@ from __future__ import annotations
 
 import feedparser
 import pytest
-from conftest import csrf_token, git
-
-
-@pytest.fixture
-def token(auth):
-    auth.create("camille", "editor", "Camille Été")
-    return auth.token("camille")
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
-
-
-def put(client, token, path, markdown, base=None, message=""):
-    body = {"markdown": markdown, "message": message}
-    if base:
-        body["base_revision"] = base
-    response = client.put(f"/api/v1/pages/{path}", json=body, headers=bearer(token))
-    assert response.status_code in (200, 201), response.text
-    return response.json["revision"]
+from conftest import api_save, bearer, csrf_token, git
 
 
 def test_history_page_lists_revisions(client, token):
-    first = put(client, token, "guides/essai", "# Essai\n\nÉlus\n", message="Crée l'essai")
-    second = put(client, token, "guides/essai", "# Essai\n\nÉlus et mairies\n", first, "Complète l'essai")
+    first = api_save(client, token, "guides/essai", "# Essai\n\nÉlus\n", message="Crée l'essai")
+    second = api_save(client, token, "guides/essai", "# Essai\n\nÉlus et mairies\n", first, "Complète l'essai")
     html = client.get("/history/guides/essai").text
     assert html.index(second[:7]) < html.index(first[:7])
     assert "Complète l&#39;essai" in html and "Camille Été" in html and "<time datetime=" in html
@@ -36,8 +17,8 @@ def test_history_page_lists_revisions(client, token):
 
 
 def test_diff_of_accented_text_marks_changed_words(client, token):
-    first = put(client, token, "guides/essai", "# Essai\n\nLes élus ont négocié un loyer.\n")
-    second = put(client, token, "guides/essai", "# Essai\n\nLes élues ont négocié un bail précaire.\n", first)
+    first = api_save(client, token, "guides/essai", "# Essai\n\nLes élus ont négocié un loyer.\n")
+    second = api_save(client, token, "guides/essai", "# Essai\n\nLes élues ont négocié un bail précaire.\n", first)
     html = client.get(f"/diff/guides/essai?from={first}&to={second}").text
     assert "<del>élus</del>" in html and "<ins>élues</ins>" in html
     assert "<ins>bail précaire</ins>" in html or ("<ins>bail</ins>" in html and "précaire" in html)
@@ -48,8 +29,8 @@ def test_diff_of_accented_text_marks_changed_words(client, token):
 
 
 def test_front_matter_changes_are_in_the_diff(client, token):
-    first = put(client, token, "p", "---\ntitle: Avant\n---\n\ntexte\n")
-    second = put(client, token, "p", "---\ntitle: Après\n---\n\ntexte\n", first)
+    first = api_save(client, token, "p", "---\ntitle: Avant\n---\n\ntexte\n")
+    second = api_save(client, token, "p", "---\ntitle: Après\n---\n\ntexte\n", first)
     assert "title: Après" in client.get(f"/api/v1/pages/p/diff?from={first}&to={second}").json["diff"]
 
 
@@ -72,8 +53,8 @@ def test_unknown_revisions_are_not_found(client):
 def test_restore_makes_a_new_commit_and_rewrites_nothing(client, editor, data_dir):
     repo = data_dir / "wiki.git"
     token = editor.token()
-    first = put(client, token, "guides/r", "# R\n\nversion une\n")
-    put(client, token, "guides/r", "# R\n\nversion deux\n", first)
+    first = api_save(client, token, "guides/r", "# R\n\nversion une\n")
+    api_save(client, token, "guides/r", "# R\n\nversion deux\n", first)
     before = git(repo, "rev-list", "main").split()
     page = client.get(f"/diff/guides/r?from={first}")
     response = client.post("/restore/guides/r", data={"csrf_token": csrf_token(page.text), "revision": first})
@@ -86,7 +67,7 @@ def test_restore_makes_a_new_commit_and_rewrites_nothing(client, editor, data_di
 
 def test_delete_then_restore(client, editor, data_dir):
     token = editor.token()
-    put(client, token, "guides/d", "# À supprimer\n\ncontenu précieux\n")
+    api_save(client, token, "guides/d", "# À supprimer\n\ncontenu précieux\n")
     page = client.get("/delete/guides/d")
     response = client.post("/delete/guides/d", data={"csrf_token": csrf_token(page.text),
                                                     "base_revision": client.get("/api/v1/pages/guides/d").json["revision"]})
@@ -101,9 +82,9 @@ def test_delete_then_restore(client, editor, data_dir):
 
 
 def test_api_delete_needs_a_current_base_revision(client, token):
-    first = put(client, token, "x", "# X\n")
+    first = api_save(client, token, "x", "# X\n")
     assert client.delete("/api/v1/pages/x", headers=bearer(token)).status_code == 409
-    second = put(client, token, "x", "# X\n\nchangé\n", first)
+    second = api_save(client, token, "x", "# X\n\nchangé\n", first)
     stale = client.delete(f"/api/v1/pages/x?base_revision={first}", headers=bearer(token))
     assert stale.status_code == 409 and stale.json["error"] == "conflict"
     done = client.delete(f"/api/v1/pages/x?base_revision={second}", headers=bearer(token))
@@ -112,8 +93,8 @@ def test_api_delete_needs_a_current_base_revision(client, token):
 
 
 def test_move_keeps_links_and_old_urls_working(client, token, data_dir):
-    put(client, token, "guides/ancien", "# Ancien nom\n")
-    put(client, token, "guides/lien", "# Lien\n\nVoir [[guides/ancien]].\n")
+    api_save(client, token, "guides/ancien", "# Ancien nom\n")
+    api_save(client, token, "guides/lien", "# Lien\n\nVoir [[guides/ancien]].\n")
     moved = client.post("/api/v1/pages/guides/ancien/move", json={"to": "guides/nouveau"}, headers=bearer(token))
     assert moved.status_code == 200 and moved.json["path"] == "guides/nouveau"
     status = git(data_dir / "wiki.git", "show", "--name-status", "-M", "--format=", "main").strip()
@@ -130,7 +111,7 @@ def test_move_keeps_links_and_old_urls_working(client, token, data_dir):
 def test_move_carries_attachments(app, client, token, data_dir):
     from repo_store import FileChange, Identity
 
-    put(client, token, "guides/doc", "# Doc\n")
+    api_save(client, token, "guides/doc", "# Doc\n")
     wiki = app.extensions["trousse"]
     wiki.store.commit([FileChange("guides/doc/modele.odt", b"PK fake")], author=Identity("x", "x@x"), message="pj")
     client.post("/api/v1/pages/guides/doc/move", json={"to": "juridique/doc"}, headers=bearer(token))
@@ -139,8 +120,8 @@ def test_move_carries_attachments(app, client, token, data_dir):
 
 
 def test_move_refuses_to_overwrite(client, token):
-    put(client, token, "a", "# A\n")
-    put(client, token, "b", "# B\n")
+    api_save(client, token, "a", "# A\n")
+    api_save(client, token, "b", "# B\n")
     response = client.post("/api/v1/pages/a/move", json={"to": "b"}, headers=bearer(token))
     assert response.status_code == 409 and response.json["error"] == "conflict"
     assert "# B" in client.get("/raw/b").text and "# A" in client.get("/raw/a").text
@@ -149,14 +130,14 @@ def test_move_refuses_to_overwrite(client, token):
 
 
 def test_blame_page(client, token):
-    first = put(client, token, "bl", "# B\n\nligne une\n")
-    put(client, token, "bl", "# B\n\nligne une\nligne deux\n", first)
+    first = api_save(client, token, "bl", "# B\n\nligne une\n")
+    api_save(client, token, "bl", "# B\n\nligne une\nligne deux\n", first)
     html = client.get("/blame/bl").text
     assert "ligne deux" in html and "Camille Été" in html
 
 
 def test_recent_changes_page_and_filters(client, token):
-    put(client, token, "loyers/test-loyer", "# Test loyer\n", message="Ajoute un loyer")
+    api_save(client, token, "loyers/test-loyer", "# Test loyer\n", message="Ajoute un loyer")
     html = client.get("/changes").text
     assert "Ajoute un loyer" in html and "/wiki/loyers/test-loyer" in html
     assert "Ajoute un loyer" in client.get("/changes?folder=loyers").text
@@ -168,8 +149,8 @@ def test_recent_changes_page_and_filters(client, token):
 
 
 def test_atom_feed_is_valid_and_newest_first(client, token):
-    put(client, token, "guides/flux", "# Flux\n", message="Premier changement")
-    put(client, token, "guides/flux-2", "# Flux 2\n", message="Dernier changement")
+    api_save(client, token, "guides/flux", "# Flux\n", message="Premier changement")
+    api_save(client, token, "guides/flux-2", "# Flux 2\n", message="Dernier changement")
     response = client.get("/changes.atom")
     assert response.headers["Content-Type"].startswith("application/atom+xml")
     feed = feedparser.parse(response.data)
@@ -183,8 +164,8 @@ def test_atom_feed_is_valid_and_newest_first(client, token):
 
 
 def test_api_history_shape(client, token):
-    first = put(client, token, "h", "# H\n", message="un")
-    put(client, token, "h", "# H\n\n2\n", first, "deux")
+    first = api_save(client, token, "h", "# H\n", message="un")
+    api_save(client, token, "h", "# H\n\n2\n", first, "deux")
     revisions = client.get("/api/v1/pages/h/history").json["revisions"]
     assert [r["message"] for r in revisions] == ["deux", "un"]
     assert set(revisions[0]) == {"revision", "author", "date", "message"}
