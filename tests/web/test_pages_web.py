@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from conftest import csrf_token, form_value, git
 
@@ -194,6 +196,10 @@ def test_all_pages_by_folder(client):
     response = client.get("/pages")
     assert response.status_code == 200
     assert "/pages/guides" in response.text and "Accueil" in response.text
+    title = re.search(r"<title>(.*?)</title>", response.text, re.S).group(1)
+    assert title.startswith("Toutes les pages") and "<" not in title
+    clone = re.search(r'<section aria-labelledby="clone-title".*?</section>', response.text, re.S).group(0)
+    assert re.search(r"git clone https?://\S+/wiki.git", clone)
     folder = client.get("/pages/guides")
     assert "Se former autrement" in folder.text
     assert client.get("/pages/absent").status_code == 404
