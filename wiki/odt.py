@@ -14,7 +14,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from markdown_it.token import Token
 
-from .rendering import _drop_leading_title, _parser
+from .rendering import body_tokens
 
 _NS = (
     'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
@@ -42,36 +42,40 @@ _STYLES = "<office:automatic-styles>" + "".join((
     _style("Small", "paragraph", '<style:text-properties fo:font-size="9pt"/>'),
 )) + "</office:automatic-styles>"
 _SPAN_STYLES = {"strong_open": "Strong", "em_open": "Emphasis", "s_open": "Struck"}
+# Tokens that always become the same markup, whatever they hold.
+_INLINE_MARKUP = {
+    "strong_close": "</text:span>", "em_close": "</text:span>", "s_close": "</text:span>",
+    "link_close": "</text:a>", "softbreak": " ", "hardbreak": "<text:line-break/>", "html_inline": "",
+}
+_BLOCK_MARKUP = {
+    "bullet_list_open": "<text:list>", "ordered_list_open": "<text:list>",
+    "bullet_list_close": "</text:list>", "ordered_list_close": "</text:list>",
+    "list_item_open": "<text:list-item>", "list_item_close": "</text:list-item>",
+    "table_close": "</table:table>", "tr_open": "<table:table-row>", "tr_close": "</table:table-row>",
+    "hr": '<text:p text:style-name="Text_20_body"/>',
+}
 
 
 def _inline(children: list[Token]) -> str:
     out: list[str] = []
     for token in children:
         kind = token.type
-        if kind == "text":
+        if kind in _INLINE_MARKUP:
+            out.append(_INLINE_MARKUP[kind])
+        elif kind == "text":
             out.append(escape(token.content))
         elif kind == "code_inline":
             out.append(f'<text:span text:style-name="Code">{escape(token.content)}</text:span>')
         elif kind in _SPAN_STYLES:
             out.append(f'<text:span text:style-name="{_SPAN_STYLES[kind]}">')
-        elif kind in ("strong_close", "em_close", "s_close"):
-            out.append("</text:span>")
         elif kind == "link_open":
             out.append(f"<text:a xlink:type=\"simple\" xlink:href={quoteattr(str(token.attrGet('href') or ''))}>")
-        elif kind == "link_close":
-            out.append("</text:a>")
-        elif kind == "softbreak":
-            out.append(" ")
-        elif kind == "hardbreak":
-            out.append("<text:line-break/>")
         elif kind == "image":
             out.append(escape(f"[{token.content or token.attrGet('alt') or 'image'}]"))
         elif kind == "wikilink":
             out.append(escape(token.meta.get("label", "")))
         elif kind == "footnote_ref":
             out.append(escape(f"[{token.meta.get('id', 0) + 1}]"))
-        elif kind == "html_inline":
-            continue
         elif token.content:
             out.append(escape(token.content))
     return "".join(out)
@@ -83,7 +87,9 @@ def _body(tokens: list[Token]) -> str:
     in_cell = False
     for index, token in enumerate(tokens):
         kind = token.type
-        if kind == "heading_open":
+        if kind in _BLOCK_MARKUP:
+            out.append(_BLOCK_MARKUP[kind])
+        elif kind == "heading_open":
             level = int(token.tag[1])
             out.append(f'<text:h text:outline-level="{level}">{_inline(tokens[index + 1].children or [])}</text:h>')
         elif kind == "paragraph_open" and not in_cell:
@@ -92,14 +98,6 @@ def _body(tokens: list[Token]) -> str:
                 prefix = "☑ " if tokens[index - 1].meta["checked"] else "☐ "
             children = tokens[index + 1].children or []
             out.append(f'<text:p text:style-name="{paragraph_style[-1]}">{escape(prefix)}{_inline(children)}</text:p>')
-        elif kind in ("bullet_list_open", "ordered_list_open"):
-            out.append("<text:list>")
-        elif kind in ("bullet_list_close", "ordered_list_close"):
-            out.append("</text:list>")
-        elif kind == "list_item_open":
-            out.append("<text:list-item>")
-        elif kind == "list_item_close":
-            out.append("</text:list-item>")
         elif kind == "blockquote_open":
             paragraph_style.append("Quotation")
         elif kind == "blockquote_close":
@@ -116,12 +114,6 @@ def _body(tokens: list[Token]) -> str:
                 if following.type == "tr_close":
                     break
             out.append("<table:table>" + "<table:table-column/>" * max(1, columns))
-        elif kind == "table_close":
-            out.append("</table:table>")
-        elif kind == "tr_open":
-            out.append("<table:table-row>")
-        elif kind == "tr_close":
-            out.append("</table:table-row>")
         elif kind in ("th_open", "td_open"):
             in_cell = True
             cell = _inline(tokens[index + 1].children or [])
@@ -129,16 +121,13 @@ def _body(tokens: list[Token]) -> str:
         elif kind in ("th_close", "td_close"):
             in_cell = False
             out.append("</table:table-cell>")
-        elif kind == "hr":
-            out.append('<text:p text:style-name="Text_20_body"/>')
     return "".join(out)
 
 
 def page_odt(*, title: str, markdown_body: str, authors: list[str], licence_name: str, licence_url: str,
              credit: str, source_url: str, language: str = "fr") -> bytes:
     """The ODT file of a page (front matter already removed from ``markdown_body``)."""
-    tokens = _parser().parse(markdown_body)
-    _drop_leading_title(tokens, title)
+    tokens = body_tokens(markdown_body, title)
     closing = (f'<text:p text:style-name="Small">{escape(credit)}</text:p>'
                f'<text:p text:style-name="Small"><text:a xlink:type="simple" xlink:href={quoteattr(licence_url)}>'
                f"{escape(licence_name)}</text:a> — <text:a xlink:type=\"simple\" xlink:href={quoteattr(source_url)}>"

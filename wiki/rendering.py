@@ -139,7 +139,18 @@ def _parser() -> MarkdownIt:
     md.use(gfm_plugin)
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=_heading_slug)
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
+    md.add_render_rule("wikilink", _render_wikilink)
     return md
+
+
+def body_tokens(body: str, title: str, env: dict[str, Any] | None = None) -> list[Token]:
+    """The Markdown tokens of a page's body, for the web page and the exports alike.
+
+    The page template shows the title; a first ``# heading`` saying the same is dropped.
+    """
+    tokens = _parser().parse(body, {} if env is None else env)
+    _drop_leading_title(tokens, title)
+    return tokens
 
 
 def _inline_text(token: Token) -> str:
@@ -156,10 +167,8 @@ def render(
     """Render a page (front matter included) to sanitised HTML with its table of contents."""
     parsed = parse_page(markdown)
     title = page_title(parsed.meta, parsed.body, path)
-    md = _parser()
     env: dict[str, Any] = {}
-    tokens = md.parse(parsed.body, env)
-    _drop_leading_title(tokens, title)
+    tokens = body_tokens(parsed.body, title, env)
     links: dict[str, bool] = {}
     toc: list[TocEntry] = []
     for index, token in enumerate(tokens):
@@ -176,7 +185,7 @@ def render(
                     child.attrSet("href", rewrite_url(str(child.attrGet("href") or ""), "link"))
                 elif rewrite_url and child.type == "image":
                     child.attrSet("src", rewrite_url(str(child.attrGet("src") or ""), "image"))
-    md.add_render_rule("wikilink", _render_wikilink)
+    md = _parser()
     html = md.renderer.render(tokens, md.options, env)
     return Rendered(_sanitise(html), title, toc, parsed.meta, parsed.error, links)
 
@@ -189,7 +198,6 @@ def _render_wikilink(self: Any, tokens: list[Token], idx: int, options: Any, env
 
 
 def _drop_leading_title(tokens: list[Token], title: str) -> None:
-    """The page template shows the title; a first ``# heading`` saying the same is dropped."""
     if len(tokens) >= 3 and tokens[0].type == "heading_open" and tokens[0].tag == "h1":
         if " ".join(_inline_text(tokens[1]).split()) == title:
             del tokens[0:3]
