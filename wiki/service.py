@@ -177,6 +177,13 @@ class Wiki:
     def page(self, path: str) -> PageRecord | None:
         return self.catalog.page(check_path(path))
 
+    def existing_page(self, path: str) -> PageRecord:
+        """The current page at ``path``, or PageNotFound (the 404 the views want)."""
+        record = self.page(path)
+        if record is None:
+            raise PageNotFound(path)
+        return record
+
     def view(self, path: str, revision: str | None = None) -> PageView:
         """The rendered page, current or as it was at ``revision``."""
         path = check_path(path)

@@ -222,9 +222,7 @@ def delete_page(path: str):  # type: ignore[no-untyped-def]
     base_revision = request.args.get("base_revision") or None
     if base_revision:
         check_revision(base_revision)
-    record = wiki().catalog.page(path)
-    if record is None:
-        raise PageNotFound(path)
+    record = wiki().existing_page(path)
     commit = wiki().delete_page(path, user=who, base_revision=base_revision,
                                 message=site_message("Delete « %(title)s »", title=record.title))
     return jsonify({"revision": commit.sha})
@@ -237,9 +235,7 @@ def move_page(path: str):  # type: ignore[no-untyped-def]
     target = json_body().get("to")
     if not isinstance(target, str):
         raise InvalidJSON()
-    record = wiki().catalog.page(path)
-    if record is None:
-        raise PageNotFound(path)
+    record = wiki().existing_page(path)
     target = target.strip().strip("/")
     commit = wiki().move_page(path, target, user=who,
                               message=site_message("Move « %(title)s » to %(path)s", title=record.title, path=target))

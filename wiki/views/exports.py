@@ -54,9 +54,7 @@ def page(path: str) -> Response:
 
 
 def _context(path: str):  # type: ignore[no-untyped-def]
-    record = wiki().catalog.page(path)
-    if record is None:
-        raise PageNotFound(path)
+    record = wiki().existing_page(path)
     site = settings()["site"]
     authors = wiki().authors(path)
     licence = wiki().licence_of(record.meta)

@@ -15,7 +15,7 @@ from repo_store.paths import check_path, check_revision, page_file
 
 from ..auth import require_editor, settings, wiki
 from ..diffs import rows
-from ..service import NothingToRestore
+from ..service import NothingToRestore, render_title
 from .pages import commit_time
 
 blueprint = Blueprint("history", __name__)
@@ -91,7 +91,7 @@ def restore(path: str) -> Response:
     path = check_path(path)
     revision = check_revision(request.form.get("revision", ""))
     old_text, commit = wiki().text_at(path, revision)
-    title = _title_of(old_text, path)
+    title = render_title(old_text, path)
     try:
         wiki().restore_page(path, commit, user=who,
                             message=site_message("Restore « %(title)s » to revision %(revision)s",
@@ -105,19 +105,11 @@ def restore(path: str) -> Response:
     return redirect(url_for("pages.view", path=path))
 
 
-def _title_of(markdown: str, path: str) -> str:
-    from ..service import render_title
-
-    return render_title(markdown, path)
-
-
 @blueprint.route("/move/<path:path>", methods=["GET", "POST"])
 def move(path: str):  # type: ignore[no-untyped-def]
     who = require_editor()
     path = check_path(path)
-    record = wiki().catalog.page(path)
-    if record is None:
-        raise PageNotFound(path)
+    record = wiki().existing_page(path)
     if request.method == "GET":
         return render_template("move.html", path=path, record=record, target=path, error=None)
     target = request.form.get("to", "").strip().strip("/")
@@ -131,9 +123,7 @@ def move(path: str):  # type: ignore[no-untyped-def]
 def delete(path: str):  # type: ignore[no-untyped-def]
     who = require_editor()
     path = check_path(path)
-    record = wiki().catalog.page(path)
-    if record is None:
-        raise PageNotFound(path)
+    record = wiki().existing_page(path)
     if request.method == "GET":
         return render_template("delete.html", path=path, record=record, base_revision=wiki().store.head())
     wiki().delete_page(path, user=who, base_revision=request.form.get("base_revision") or None,
