@@ -88,17 +88,17 @@ def compare_and_swap(
     lock_path = ref_path.with_name(ref_path.name + ".lock")
     ref_path.parent.mkdir(parents=True, exist_ok=True)
     fd = _acquire(lock_path, wait_seconds)
+    ours = os.fstat(fd).st_ino
     try:
         current = read_ref(git_dir, name)
         if current != expected:
             os.close(fd)
             fd = -1
-            os.unlink(lock_path)
+            _release(lock_path, ours)
             return False
         os.write(fd, new.encode("ascii") + b"\n")
         if fsync:
             os.fsync(fd)
-        ours = os.fstat(fd).st_ino
         os.close(fd)
         fd = -1
         if _inode(lock_path) != ours:
@@ -111,11 +111,17 @@ def compare_and_swap(
     except BaseException:
         if fd != -1:
             os.close(fd)
+        _release(lock_path, ours)
+        raise
+
+
+def _release(lock_path: Path, ours: int) -> None:
+    """Remove our lock, never one that another writer took over from us."""
+    if _inode(lock_path) == ours:
         try:
             os.unlink(lock_path)
         except FileNotFoundError:
             pass
-        raise
 
 
 def _acquire(lock_path: Path, wait_seconds: float) -> int:

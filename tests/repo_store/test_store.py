@@ -311,6 +311,34 @@ def test_a_fresh_lock_is_respected(bare_repo):
     lock.unlink()
 
 
+@pytest.mark.parametrize("ref_moved", [True, False])
+def test_a_writer_whose_lock_was_taken_over_leaves_the_new_lock_alone(bare_repo, monkeypatch, ref_moved):
+    """A writer stalled past the stale limit must not delete the lock its successor now holds."""
+    from repo_store import refs
+
+    with PageStore(bare_repo, fsync=False) as page_store:
+        save(page_store, "a", "x\n")
+        head = page_store.head()
+    lock = bare_repo / "refs" / "heads" / "main.lock"
+    real_read_ref = refs.read_ref
+
+    def read_ref_while_another_takes_over(git_dir, name):
+        lock.unlink()  # what a waiter judging our lock stale does (rename, then unlink)
+        lock.write_text("")  # and then its own, fresh lock
+        return "2" * 40 if ref_moved else real_read_ref(git_dir, name)
+
+    monkeypatch.setattr(refs, "read_ref", read_ref_while_another_takes_over)
+    if ref_moved:
+        assert refs.compare_and_swap(bare_repo, "refs/heads/main", "1" * 40, head) is False
+    else:
+        with pytest.raises(refs.RefLockTimeout):
+            refs.compare_and_swap(bare_repo, "refs/heads/main", "1" * 40, head)
+    assert lock.exists(), "the successor's lock was removed"
+    monkeypatch.undo()
+    assert refs.read_ref(bare_repo, "refs/heads/main") == head
+    lock.unlink()
+
+
 def test_nfd_named_imported_files_are_saved_and_deleted_as_one(bare_repo, tmp_path):
     import unicodedata
 
