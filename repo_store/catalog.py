@@ -26,6 +26,7 @@ from .rawlog import LOG_FORMAT, parse_raw_log
 from .store import CommitRecord, PageStore
 
 SCHEMA_VERSION = "6"
+FOREVER = 2**62  # a commit sequence number later than any
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT);
@@ -132,7 +133,8 @@ class Catalog:
 
     # -- connections -------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection to the catalog (history and link queries share it)."""
         connection = getattr(self._local, "connection", None)
         if connection is None:
             connection = sqlite3.connect(
@@ -154,16 +156,18 @@ class Catalog:
 
     def _prepare(self) -> None:
         try:
-            db = self._connect()
+            db = self.connection()
             version = db.execute("SELECT value FROM meta WHERE key='schema'").fetchone()
-        except sqlite3.OperationalError:
-            version = None  # no tables yet
+        except sqlite3.OperationalError as error:
+            if "no such table" not in str(error):
+                raise  # locked or unreadable for now: not a reason to throw the catalog away
+            version = None
         except sqlite3.DatabaseError:
             # Not a database any more: it is derived data, so start again from git.
             self.close()
             for suffix in ("", "-wal", "-shm"):
                 self.db_path.with_name(self.db_path.name + suffix).unlink(missing_ok=True)
-            db, version = self._connect(), None
+            db, version = self.connection(), None
         if version is None or version[0] != SCHEMA_VERSION:
             self._reset(db)
 
@@ -191,12 +195,12 @@ class Catalog:
     # -- state -------------------------------------------------------------
 
     def indexed_head(self) -> str | None:
-        return self._meta(self._connect(), "head")
+        return self._meta(self.connection(), "head")
 
     def state(self) -> tuple[str | None, int]:
         """(commit the catalog reflects, generation of the set of pages and titles)."""
         rows = dict(
-            self._connect().execute("SELECT key, value FROM meta WHERE key IN ('head', 'generation')")
+            self.connection().execute("SELECT key, value FROM meta WHERE key IN ('head', 'generation')")
         )
         return rows.get("head"), int(rows.get("generation") or 0)
 
@@ -205,7 +209,7 @@ class Catalog:
     def sync(self, known: Iterable[CommitRecord] = ()) -> SyncReport:
         """Bring the catalog to ``main``. ``known`` commits skip running ``git log``."""
         head = self.store.head()
-        db = self._connect()
+        db = self.connection()
         if self._meta(db, "head") == head:
             return SyncReport(head, head)
         db.execute("BEGIN IMMEDIATE")
@@ -237,7 +241,7 @@ class Catalog:
 
     def rebuild(self) -> SyncReport:
         """Forget everything and read the whole history again."""
-        db = self._connect()
+        db = self.connection()
         db.execute("BEGIN IMMEDIATE")
         self._set_meta(db, "head", None)
         db.execute("COMMIT")
@@ -377,7 +381,7 @@ class Catalog:
         )
 
     def page(self, path: str) -> PageRecord | None:
-        row = self._connect().execute(
+        row = self.connection().execute(
             f"SELECT {self._PAGE_COLUMNS} FROM pages p LEFT JOIN commits c ON c.seq = p.seq"
             " WHERE p.path = ?",
             (path,),
@@ -393,26 +397,26 @@ class Catalog:
             query += " WHERE substr(p.path, 1, ?) = ?"
             params = (len(prefix), prefix)
         query += " ORDER BY p.path"
-        return [self._page_record(row) for row in self._connect().execute(query, params)]
+        return [self._page_record(row) for row in self.connection().execute(query, params)]
 
     def titles(self) -> dict[str, str]:
         """Every current page path with its title."""
-        return dict(self._connect().execute("SELECT path, title FROM pages"))
+        return dict(self.connection().execute("SELECT path, title FROM pages"))
 
     def path_for_title(self, title: str) -> str | None:
-        row = self._connect().execute(
+        row = self.connection().execute(
             "SELECT path FROM pages WHERE title_key = ? ORDER BY path LIMIT 1", (title_key(title),)
         ).fetchone()
         return row[0] if row else None
 
     def file(self, path: str) -> tuple[str, int] | None:
-        row = self._connect().execute("SELECT blob, size FROM files WHERE path=?", (path,)).fetchone()
+        row = self.connection().execute("SELECT blob, size FROM files WHERE path=?", (path,)).fetchone()
         return (row[0], row[1]) if row else None
 
     def files_under(self, folder: str) -> list[tuple[str, str, int]]:
         """Non-page files directly inside ``folder`` as (path, blob, size)."""
         prefix = folder.rstrip("/") + "/"
-        rows = self._connect().execute(
+        rows = self.connection().execute(
             "SELECT path, blob, size FROM files WHERE substr(path, 1, ?) = ? ORDER BY path",
             (len(prefix), prefix),
         )
@@ -423,7 +427,7 @@ class Catalog:
         seq = self.seq_of(commit)
         if seq is None:
             return None
-        rows = self._connect().execute(
+        rows = self.connection().execute(
             "SELECT path, old_path FROM changes WHERE seq > ?", (seq,)
         )
         paths: set[str] = set()
@@ -435,35 +439,32 @@ class Catalog:
 
     def files(self) -> list[tuple[str, str, int]]:
         """Every current non-page file as (path, blob, size)."""
-        return list(self._connect().execute("SELECT path, blob, size FROM files ORDER BY path"))
+        return list(self.connection().execute("SELECT path, blob, size FROM files ORDER BY path"))
 
     def seq_of(self, sha: str) -> int | None:
-        row = self._connect().execute("SELECT seq FROM commits WHERE sha=?", (sha,)).fetchone()
+        row = self.connection().execute("SELECT seq FROM commits WHERE sha=?", (sha,)).fetchone()
         return row[0] if row else None
 
     def revision_at(self, file_path: str, commit: str) -> str | None:
-        """The commit that last changed ``file_path`` at or before ``commit``."""
+        """The commit that last changed ``file_path`` (under any of its names) at or before ``commit``."""
         seq = self.seq_of(commit)
         if seq is None:
             return None
-        names = self.names_of(file_path)
-        marks = ",".join("?" * len(names))
-        row = self._connect().execute(
-            f"SELECT c.sha FROM changes ch JOIN commits c ON c.seq = ch.seq"
-            f" WHERE ch.path IN ({marks}) AND ch.seq <= ? ORDER BY ch.seq DESC LIMIT 1",
-            (*names, seq),
+        where, params = changes_of(self.name_spans(file_path), until=seq)
+        row = self.connection().execute(
+            f"SELECT c.sha FROM changes ch JOIN commits c ON c.seq = ch.seq WHERE {where}"
+            " ORDER BY ch.seq DESC LIMIT 1",
+            params,
         ).fetchone()
         return row[0] if row else None
 
     def authors(self, file_path: str, until: str | None = None) -> list[str]:
         """Display names of everyone who changed the file, first contributor first."""
         limit = self.seq_of(until) if until else None
-        names = self.names_of(file_path)
-        marks = ",".join("?" * len(names))
-        rows = self._connect().execute(
-            f"SELECT c.author_name FROM changes ch JOIN commits c ON c.seq = ch.seq"
-            f" WHERE ch.path IN ({marks}) AND ch.seq <= ? ORDER BY ch.seq",
-            (*names, limit if limit is not None else 2**62),
+        where, params = changes_of(self.name_spans(file_path), until=FOREVER if limit is None else limit)
+        rows = self.connection().execute(
+            f"SELECT c.author_name FROM changes ch JOIN commits c ON c.seq = ch.seq WHERE {where} ORDER BY ch.seq",
+            params,
         )
         authors: list[str] = []
         for (name,) in rows:
@@ -473,18 +474,36 @@ class Catalog:
 
     def names_of(self, file_path: str) -> list[str]:
         """A file's earlier names (through renames), oldest first, ending with ``file_path``."""
-        names = [file_path]
-        db = self._connect()
-        seen = {file_path}
-        current = file_path
+        return [name for name, _since, _until in reversed(self.name_spans(file_path))]
+
+    def name_spans(self, file_path: str) -> list[tuple[str, int, int]]:
+        """The file's names, newest first, each with the commits (seq, since < seq <= until) it bore it.
+
+        Both bounds matter: a name given up in a rename may be taken by another
+        page later, or may have been another page's before.
+        """
+        db = self.connection()
+        spans = []
+        current, until = file_path, FOREVER
         while True:
-            row = db.execute(
-                "SELECT old_path FROM changes WHERE path = ? AND status = 'R' ORDER BY seq DESC LIMIT 1",
-                (current,),
+            left = db.execute(
+                "SELECT seq FROM changes WHERE old_path = ? AND status = 'R' AND seq <= ? ORDER BY seq DESC LIMIT 1",
+                (current, until),
             ).fetchone()
-            if not row or not row[0] or row[0] in seen:
-                break
-            current = row[0]
-            seen.add(current)
-            names.insert(0, current)
-        return names
+            since = left[0] if left else 0
+            spans.append((current, since, until))
+            came = db.execute(
+                "SELECT old_path, seq FROM changes WHERE path = ? AND status = 'R' AND seq > ? AND seq <= ?"
+                " ORDER BY seq DESC LIMIT 1",
+                (current, since, until),
+            ).fetchone()
+            if not came or not came[0]:
+                return spans
+            # Each step goes strictly back in time, so even names used twice end the walk.
+            current, until = came[0], came[1] - 1
+
+
+def changes_of(spans: list[tuple[str, int, int]], *, until: int = FOREVER, table: str = "ch") -> tuple[str, list]:
+    """A WHERE clause (and its parameters) for a file's changes under each of its names, up to ``until``."""
+    where = " OR ".join(f"({table}.path = ? AND {table}.seq > ? AND {table}.seq <= ?)" for _ in spans)
+    return where, [value for name, since, last in spans for value in (name, since, min(last, until))]

@@ -11,11 +11,9 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
-from .catalog import Catalog
+from .catalog import FOREVER, Catalog, changes_of
 from .paths import page_path_of
 from .store import PageStore
-
-FOREVER = 2**62
 
 
 @dataclass(frozen=True)
@@ -73,34 +71,13 @@ class History:
         self.catalog = catalog
         self.store = store
 
-    def _db(self):  # type: ignore[no-untyped-def]
-        return self.catalog._connect()
-
     # -- names through renames ---------------------------------------------
-
-    def names(self, file_path: str) -> list[tuple[str, int]]:
-        """The file's names, newest first, each with the last commit (seq) it had that name."""
-        db = self._db()
-        names = [(file_path, FOREVER)]
-        seen = {file_path}
-        current, until = file_path, FOREVER
-        while True:
-            row = db.execute(
-                "SELECT old_path, seq FROM changes WHERE path = ? AND status = 'R' AND seq <= ?"
-                " ORDER BY seq DESC LIMIT 1",
-                (current, until),
-            ).fetchone()
-            if not row or not row[0] or row[0] in seen:
-                return names
-            current, until = row[0], row[1] - 1
-            seen.add(current)
-            names.append((current, until))
 
     def renamed_to(self, file_path: str) -> str | None:
         """Where a file that no longer exists went, following renames to an existing file."""
-        db = self._db()
+        db = self.catalog.connection()
         current, seen = file_path, {file_path}
-        for _hop in range(20):
+        while True:
             last = db.execute(
                 "SELECT status, seq FROM changes WHERE path = ? ORDER BY seq DESC LIMIT 1", (current,)
             ).fetchone()
@@ -109,14 +86,13 @@ class History:
                 (current,),
             ).fetchone()
             if moved is None or (last is not None and last[1] > moved[1]):
-                return None if current == file_path else current
+                return None  # never moved, or moved and then gone (deleted, or its new name reused)
             current = moved[0]
             if current in seen:
                 return None
             seen.add(current)
             if self.catalog.file(current) is not None or self._page_exists(current):
                 return current
-        return None
 
     def _page_exists(self, file_path: str) -> bool:
         page = page_path_of(file_path)
@@ -126,10 +102,8 @@ class History:
 
     def _rows(self, file_path: str, *, until: int = FOREVER, limit: int = 1, offset: int = 0) -> list[tuple]:
         """The file's changes (under all its names) up to ``until``, newest first."""
-        names = self.names(file_path)
-        where = " OR ".join("(ch.path = ? AND ch.seq <= ?)" for _ in names)
-        params = [value for name, last in names for value in (name, min(last, until))]
-        return self._db().execute(
+        where, params = changes_of(self.catalog.name_spans(file_path), until=until)
+        return self.catalog.connection().execute(
             "SELECT ch.seq, c.sha, c.author_name, c.author_email, c.author_time, c.author_offset, c.message,"
             " ch.path, ch.status, ch.blob, ch.size, ch.old_path"
             f" FROM changes ch JOIN commits c ON c.seq = ch.seq WHERE {where}"
@@ -153,10 +127,8 @@ class History:
         ]
 
     def count(self, file_path: str) -> int:
-        names = self.names(file_path)
-        where = " OR ".join("(path = ? AND seq <= ?)" for _ in names)
-        params = [value for pair in names for value in pair]
-        return self._db().execute(f"SELECT COUNT(*) FROM changes WHERE {where}", params).fetchone()[0]
+        where, params = changes_of(self.catalog.name_spans(file_path), table="changes")
+        return self.catalog.connection().execute(f"SELECT COUNT(*) FROM changes WHERE {where}", params).fetchone()[0]
 
     def revision(self, file_path: str, commit: str) -> Revision | None:
         """The file's revision made by ``commit``, or the last one before it."""
@@ -192,7 +164,7 @@ class History:
         author: str | None = None,
     ) -> list[ChangeSet]:
         """Commits newest first, optionally touching ``folder/`` or by ``author``."""
-        db = self._db()
+        db = self.catalog.connection()
         columns = "c.seq, c.sha, c.author_name, c.author_email, c.author_time, c.author_offset, c.message"
         if folder:
             prefix = folder.strip("/") + "/"
@@ -216,7 +188,7 @@ class History:
         seqs = [row[0] for row in commits]
         marks = ",".join("?" * len(seqs))
         touched: dict[int, list[tuple[str, str]]] = {seq: [] for seq in seqs}
-        for seq, path, status in self._db().execute(
+        for seq, path, status in self.catalog.connection().execute(
             f"SELECT seq, path, status FROM changes WHERE seq IN ({marks}) ORDER BY path", seqs
         ):
             touched[seq].append((page_path_of(path) or path, status))
@@ -228,7 +200,7 @@ class History:
 
     def authors_list(self, limit: int = 200, window: int = 5000) -> list[str]:
         """Names of the recent authors (in the last ``window`` commits), for the recent-changes filter."""
-        rows = self._db().execute(
+        rows = self.catalog.connection().execute(
             "SELECT author_name FROM (SELECT author_name, seq FROM commits ORDER BY seq DESC LIMIT ?)"
             " GROUP BY author_name ORDER BY MAX(seq) DESC LIMIT ?",
             (window, limit),

@@ -28,17 +28,14 @@ class LinkGraph:
         self.catalog = catalog
         self.history = history
 
-    def _db(self):  # type: ignore[no-untyped-def]
-        return self.catalog._connect()
-
     def backlinks(self, path: str) -> list[tuple[str, str]]:
         """(path, title) of the pages linking to ``path``, by any of its names."""
         record = self.catalog.page(path)
         if record is None:
             return []
-        names = [name[:-3] for name, _until in self.history.names(page_file(path)) if name.endswith(".md")]
+        names = [name[:-3] for name, _since, _until in self.catalog.name_spans(page_file(path)) if name.endswith(".md")]
         marks = ",".join("?" * len(names))
-        rows = self._db().execute(
+        rows = self.catalog.connection().execute(
             "SELECT DISTINCT l.source, p.title FROM links l JOIN pages p ON p.path = l.source"
             f" WHERE (l.target_path IN ({marks}) OR l.target_slug IN ({marks}) OR l.target_key = ?)"
             " AND l.source != ? AND substr(l.source, 1, 11) != '_templates/' ORDER BY p.title",
@@ -48,7 +45,7 @@ class LinkGraph:
 
     def _resolved_targets(self) -> tuple[set[str], dict[tuple[str, str, str], list[str]]]:
         """Pages that receive at least one link, and the targets that lead nowhere (with their sources)."""
-        db = self._db()
+        db = self.catalog.connection()
         paths = {row[0] for row in db.execute("SELECT path FROM pages")}
         by_title = {row[0]: row[1] for row in db.execute("SELECT title_key, MIN(path) FROM pages GROUP BY title_key")}
         linked: set[str] = set()

@@ -61,6 +61,34 @@ def test_a_reused_old_name_keeps_its_own_history(store, history):
     assert history.renamed_to("old.md") is None
 
 
+def test_authors_and_revisions_of_a_renamed_page_ignore_a_later_page_with_its_old_name(store, history):
+    save(store, history, "old", "# Premier\n", who=LEA)
+    moved = move(store, history, "old", "new", who=HUGO)
+    zoe = Identity("Zoé Martin", "zoe@noreply.example")
+    reused = save(store, history, "old", "# Une autre page\n", who=zoe)
+    catalog = history.catalog
+    assert catalog.authors("new.md") == ["Léa Dubois", "Hugo Bernard"]
+    assert catalog.revision_at("new.md", reused) == moved
+    assert catalog.authors("old.md") == ["Zoé Martin"]
+
+
+def test_a_page_moved_away_and_back_keeps_its_whole_history(store, history):
+    first = save(store, history, "a", "# A\n")
+    there = move(store, history, "a", "b")
+    back = move(store, history, "b", "a")
+    last = save(store, history, "a", "# A\n\nsuite\n")
+    assert [r.revision for r in history.revisions("a.md")] == [last, back, there, first]
+    assert history.count("a.md") == 4
+
+
+def test_a_page_moved_then_deleted_is_not_said_to_live_elsewhere(store, history):
+    save(store, history, "x", "# X\n")
+    move(store, history, "x", "y")
+    record = store.commit([FileChange("y.md")], author=LEA, message="delete y")
+    history.catalog.sync([record])
+    assert history.renamed_to("x.md") is None
+
+
 def test_pagination(store, history):
     commits = [save(store, history, "p", f"# P\n\n{n}\n") for n in range(7)]
     page = history.revisions("p.md", limit=3, offset=3)
