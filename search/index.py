@@ -13,13 +13,15 @@ git.
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import logging
 import math
 import shutil
 import threading
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -66,6 +68,11 @@ class Plan:
     upserts: Iterable[Document] = field(default_factory=list)
     deletes: list[str] = field(default_factory=list)
     rebuild: bool = False
+
+    def changes_nothing(self, indexed: str | None) -> bool:
+        """True when the index already reflects ``commit`` and nothing is to be written."""
+        return (self.commit == indexed and not self.rebuild and not self.deletes
+                and isinstance(self.upserts, list) and not self.upserts)
 
 
 Planner = Callable[[str | None], Plan]
@@ -121,15 +128,18 @@ class SearchIndex:
 
     def _open_or_create(self) -> whoosh_index.FileIndex:
         self.directory.mkdir(parents=True, exist_ok=True)
-        if any(self.directory.glob("*.toc")):
-            with warnings.catch_warnings():
-                # Whoosh leaves a damaged index's files open when it fails to read them.
-                warnings.simplefilter("ignore", ResourceWarning)
-                ix = self._try_open()
-                gc.collect()
-            if ix is not None:
-                return ix
-        return self._recreate()
+        # Every server process may find the index missing or damaged at once: one
+        # recreates it while the others wait, then they open what it made.
+        with _exclusive(self.directory.with_name(self.directory.name + ".open.lock")):
+            if any(self.directory.glob("*.toc")):
+                with warnings.catch_warnings():
+                    # Whoosh leaves a damaged index's files open when it fails to read them.
+                    warnings.simplefilter("ignore", ResourceWarning)
+                    ix = self._try_open()
+                    gc.collect()
+                if ix is not None:
+                    return ix
+            return self._recreate()
 
     def _try_open(self) -> whoosh_index.FileIndex | None:
         try:
@@ -212,6 +222,11 @@ class SearchIndex:
             # The writer's own reader (not closed here: the writer keeps using it).
             last = _meta_commit(writer.searcher())
             plan = planner(last)
+            if plan.changes_nothing(last):
+                # Another process got there first (every server process catches up
+                # after a save): a commit now would only add a segment.
+                writer.cancel()
+                return plan
             if plan.rebuild:
                 # The lock is let go for a moment; a rebuild indexes main as it is, so any
                 # update made in between is redone or caught up by the next one.
@@ -446,6 +461,17 @@ def tiered_merge(max_tier: int | None = None, max_docs: int | None = None):  # t
         return unchanged
 
     return policy
+
+
+@contextmanager
+def _exclusive(lock_path: Path) -> Iterator[None]:
+    """Hold an exclusive lock between processes (released by the kernel if the process dies)."""
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _meta_commit(searcher: Searcher) -> str | None:

@@ -224,3 +224,64 @@ def test_two_processes_leave_no_lost_or_stale_entry(wiki, data_dir):
     assert all(found(wiki, word) == [] for word in stale)
     # the starter pages, the shared page, then 2 × 20 new pages and 2 × 20 saves of the shared one
     assert git(data_dir / "wiki.git", "rev-list", "--count", "main").strip() == str(1 + 1 + 2 * 2 * 20)
+
+
+def test_other_processes_catching_up_write_nothing(wiki, data_dir):
+    """Every server process catches up after a save; only the first one may write to the index."""
+    other = Wiki(DataDir(data_dir), load_settings(data_dir, {"storage": {"fsync": False}}))
+    try:
+        other.sync()
+        save(wiki, "guides/zythologie", "# Zythologie\n\nBrassage.\n", base=None)
+        generation = wiki.search._index().latest_generation()
+        other.sync()
+        assert other.search.indexed_commit() == wiki.store.head()
+        assert wiki.search._index().latest_generation() == generation
+    finally:
+        other.close()
+
+
+def test_an_update_that_found_the_index_busy_is_caught_up_by_maintenance(wiki):
+    holder = wiki.search._index().writer()  # another process, busy with a long rebuild
+    wiki.search.writer_timeout = 0.1
+    try:
+        save(wiki, "guides/zythologie", "# Zythologie\n\nBrassage.\n", base=None)
+        assert found(wiki, "zythologie") == []
+        wiki.sync()  # a request: main has not moved, nothing to redo here
+    finally:
+        holder.cancel()
+    wiki.maintain()
+    assert found(wiki, "zythologie") == ["guides/zythologie"]
+    assert wiki.search.indexed_commit() == wiki.store.head()
+
+
+def test_processes_finding_the_index_damaged_at_once_rebuild_it_once(tmp_path):
+    """After a crash every server process finds the index unreadable; none may delete another's work."""
+    import threading
+
+    from search import Document, Plan, SearchIndex
+
+    directory = tmp_path / "search"
+    directory.mkdir()
+    (directory / "_MAIN_1.toc").write_bytes(b"damaged")
+    barrier = threading.Barrier(4)
+    errors = []
+
+    def process(n: int) -> None:
+        index = SearchIndex(directory, writer_timeout=30)
+        barrier.wait()
+        try:
+            index.update(lambda _last: Plan(f"c{n}", [Document(f"p{n}", f"T{n}", "texte", kind="page")]))
+        except Exception as error:  # noqa: BLE001 - collected for the assertion
+            errors.append(error)
+        finally:
+            index.close()
+
+    threads = [threading.Thread(target=process, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    index = SearchIndex(directory)
+    assert set(index.document_paths()) == {"p0", "p1", "p2", "p3"}
+    index.close()

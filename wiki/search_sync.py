@@ -42,8 +42,14 @@ class SearchUpdater:
         try:
             return self.index.update(self._plan, procs=self.procs)
         except IndexBusy:
-            log.warning("search index busy; it will catch up at the next change or request")
+            log.warning("search index busy; it will catch up at the next change or maintenance round")
             return None
+
+    def catch_up(self) -> Plan | None:
+        """Update the index if it lags the catalog, as it does after an update gave up on a busy index."""
+        if self.index.indexed_commit() == self.catalog.indexed_head():
+            return None
+        return self.update()
 
     def rebuild(self) -> Plan | None:
         return self.index.update(lambda _last: self._full_plan(self._head()), procs=self.procs)

@@ -130,12 +130,18 @@ class Wiki:
         def loop() -> None:
             while not self._stopping.wait(interval):
                 try:
-                    self.search.maintain()
+                    self.maintain()
                 except Exception:  # noqa: BLE001 - maintenance must never take the server down
                     log.exception("search index maintenance failed")
 
         thread = threading.Thread(target=loop, name="trousse-maintenance", daemon=True)
         thread.start()
+
+    def maintain(self) -> None:
+        """One round of upkeep: catch the search index up if an update gave up on it, then merge segments."""
+        with self._sync_lock:
+            self.search_updater.catch_up()
+        self.search.maintain()
 
     def close(self) -> None:
         self._stopping.set()
