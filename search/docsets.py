@@ -14,7 +14,9 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
+from itertools import islice
 
 import numpy as np
 from whoosh import query as q
@@ -24,7 +26,7 @@ from .segments import POSITION_BITS, SegmentCache, bitmap_to_flags, ids_to_bitma
 
 K1 = 1.2
 B = 0.75
-MAX_PREFIX_TERMS = 64
+MAX_SCORING_PREFIX_TERMS = 64  # matching uses every term a prefix starts; ranking the first ones
 CACHE_TERMS = 2048
 
 
@@ -42,7 +44,7 @@ class View:
         self.size = reader.doc_count_all()
         self.segments = segments
         self._lock = threading.Lock()
-        self._bitmaps: OrderedDict[tuple[str, str], int] = OrderedDict()
+        self._bitmaps: OrderedDict[tuple[str, str, str], int] = OrderedDict()
         live = (1 << self.size) - 1
         if reader.has_deletions():
             data = bytearray((self.size + 7) // 8 + 1)
@@ -59,37 +61,46 @@ class View:
     # -- exact matching ----------------------------------------------------
 
     def term(self, reader: IndexReader, fieldname: str, text: str) -> int:
-        key = (fieldname, text)
+        return self._cached(("term", fieldname, text), lambda: self._union(reader, fieldname, [text]))
+
+    def prefix(self, reader: IndexReader, fieldname: str, prefix: str) -> int:
+        """Every document holding any term that starts with ``prefix``: exact, however many terms."""
+        return self._cached(("prefix", fieldname, prefix),
+                            lambda: self._union(reader, fieldname, self.prefix_terms(reader, fieldname, prefix)))
+
+    def prefix_terms(self, reader: IndexReader, fieldname: str, prefix: str, limit: int | None = None) -> list[str]:
+        return [term.decode("utf-8") if isinstance(term, bytes) else term
+                for term in islice(reader.expand_prefix(fieldname, prefix), limit)]
+
+    def _union(self, reader: IndexReader, fieldname: str, texts: list[str]) -> int:
+        result = 0
+        for segment, offset in reader.leaf_readers():
+            bits = 0
+            for text in texts:
+                bits |= self.segments.bitmap(segment, fieldname, text)
+            result |= bits << offset
+        return result
+
+    def _cached(self, key: tuple[str, str, str], compute: Callable[[], int]) -> int:
+        """A live-documents bitmap, kept (least recently used first out) for this generation."""
         with self._lock:
             cached = self._bitmaps.get(key)
-        if cached is None:
-            cached = 0
-            for segment, offset in reader.leaf_readers():
-                cached |= self.segments.bitmap(segment, fieldname, text) << offset
-            cached &= self.live
-            with self._lock:
-                self._bitmaps[key] = cached
-                if len(self._bitmaps) > CACHE_TERMS:
-                    self._bitmaps.popitem(last=False)
-        return cached
-
-    def prefix_terms(self, reader: IndexReader, fieldname: str, prefix: str) -> list[str]:
-        found = []
-        for term in reader.expand_prefix(fieldname, prefix):
-            found.append(term.decode("utf-8") if isinstance(term, bytes) else term)
-            if len(found) >= MAX_PREFIX_TERMS:
-                break
-        return found
+            if cached is not None:
+                self._bitmaps.move_to_end(key)
+                return cached
+        value = compute() & self.live
+        with self._lock:
+            self._bitmaps[key] = value
+            if len(self._bitmaps) > CACHE_TERMS:
+                self._bitmaps.popitem(last=False)
+        return value
 
     def evaluate(self, reader: IndexReader, query: q.Query) -> int:
         """The exact set of live documents a query built by ``search.query`` matches."""
         if isinstance(query, q.Term):
             return self.term(reader, query.fieldname, query.text)
         if isinstance(query, q.Prefix):
-            result = 0
-            for text in self.prefix_terms(reader, query.fieldname, query.text):
-                result |= self.term(reader, query.fieldname, text)
-            return result
+            return self.prefix(reader, query.fieldname, query.text)
         if isinstance(query, q.AndNot):
             return self.evaluate(reader, query.a) & ~self.evaluate(reader, query.b) & self.live
         if isinstance(query, q.And):
@@ -170,7 +181,8 @@ class View:
             if isinstance(node, q.Term):
                 terms.append((node.fieldname, node.text))
             elif isinstance(node, q.Prefix):
-                terms += [(node.fieldname, t) for t in self.prefix_terms(reader, node.fieldname, node.text)]
+                terms += [(node.fieldname, t)
+                          for t in self.prefix_terms(reader, node.fieldname, node.text, MAX_SCORING_PREFIX_TERMS)]
             elif isinstance(node, q.CompoundQuery):
                 stack.extend(node.subqueries)
         return list(dict.fromkeys(terms))

@@ -62,28 +62,24 @@ def _terms_query(stems: tuple[str, ...], english: list[str]) -> list[q.Query]:
     return subqueries
 
 
-def _word(text: str, highlight: set[str]) -> _Clause | None:
-    groups = stems_by_position(text)
-    if len(groups) > 1:
-        return _phrase(text, highlight)
-    if not groups:
-        return None  # a French stop word or elision: it carries no meaning to search for
-    english = list(dict.fromkeys(english_terms(text)))
-    highlight.update(groups[0])
-    terms = _terms_query(groups[0], english)
-    return _Clause(q.Or(terms), terms)
+def _text(text: str, highlight: set[str]) -> _Clause | None:
+    """A word or a quoted phrase: its words' French stems, next to each other when there are several.
 
-
-def _phrase(text: str, highlight: set[str]) -> _Clause | None:
+    A single word may also be an English one; the English stems of several
+    words (``l'association`` gives ``l`` and ``associ``) are no alternative.
+    """
     groups = stems_by_position(text)
     if not groups:
-        return None
+        return None  # only French stop words or elisions: nothing meaningful to search for
+    for group in groups:
+        highlight.update(group)
     if len(groups) == 1:
-        return _word(text, highlight)
+        english = english_terms(text)
+        terms = _terms_query(groups[0], english if len(english) == 1 else [])
+        return _Clause(q.Or(terms), terms)
     scoring: list[q.Query] = []
     parts: list[q.Query] = []
     for group in groups:
-        highlight.update(group)
         terms = _terms_query(group, [])
         scoring += terms
         parts.append(q.Or(terms))
@@ -146,13 +142,13 @@ def parse_query(text: str) -> ParsedQuery:
             clause = _filter(field_name, phrase if phrase is not None else word)
             parsed.parts.append(Part(match.group(0).lstrip("-"), "filter", negated))
         elif phrase is not None:
-            clause = _phrase(phrase, highlight)
+            clause = _text(phrase, highlight)
             parsed.parts.append(Part(phrase, "phrase", negated))
         elif word.endswith("*"):
-            clause = _prefix(word, parsed.prefixes if not negated else []) or _word(word, highlight)
+            clause = _prefix(word, parsed.prefixes if not negated else []) or _text(word, highlight)
             parsed.parts.append(Part(word, "prefix", negated))
         else:
-            clause = _word(word, highlight)
+            clause = _text(word, highlight)
             parsed.parts.append(Part(word, "word", negated))
         if clause is None:
             continue

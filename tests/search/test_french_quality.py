@@ -119,6 +119,15 @@ def test_prefixes(index):
     assert paths(index, "élu*") == {"guides/elus-mairies"}
 
 
+def test_a_short_prefix_finds_every_page_however_many_words_it_starts(tmp_path):
+    search = SearchIndex(tmp_path)
+    pages = [Document(f"p{n:03d}", f"Page {n}", f"Le mot coq{n:03d}x est unique.") for n in range(150)]
+    search.update(lambda _last: Plan("a" * 40, pages, rebuild=True))
+    assert search.search("coq*").total == 150
+    assert search.search("coq*", limit=100).hits
+    search.close()
+
+
 def test_exclusions(index):
     assert paths(index, "loyers -mairie") == {"loyers/autre"}
     assert paths(index, "commune -convention") == {"guides/elus-mairies"}
@@ -141,6 +150,17 @@ def test_or(index):
 def test_english_pages_use_english_stemming(index):
     assert paths(index, "training") == {"en/training"}
     assert paths(index, "trainer") == {"en/training"}
+
+
+def test_french_words_are_not_matched_through_their_english_pieces(tmp_path):
+    """An elided French word or a quoted phrase is no bag of English words."""
+    search = SearchIndex(tmp_path)
+    english = Document("en/letters", "Letters", "The letter L and the word the, over and over.", language="en")
+    search.update(lambda _last: Plan("a" * 40, [english], rebuild=True))
+    assert search.search("l'association").total == 0
+    assert search.search('"le loyer"').total == 0
+    assert search.search("letters").total == 1
+    search.close()
 
 
 def test_title_match_ranks_above_a_passing_mention(index):
