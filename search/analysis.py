@@ -16,6 +16,7 @@ they must stay importable here under these names.
 from __future__ import annotations
 
 import re
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 
 from whoosh.analysis import Token, Tokenizer
@@ -92,14 +93,16 @@ def english_stem(word: str) -> str | None:
     return stem or None
 
 
-def stems_by_position(text: str) -> list[tuple[str, ...]]:
-    """For a query: the stems of each meaningful word, in order."""
-    groups = []
+def french_positions(text: str) -> Iterator[tuple[str, ...]]:
+    """The stems of each meaningful word, in order: what the index stores and a query looks for."""
     for match in TOKEN.finditer(text):
         stems = french_stems(match.group().lower())
         if stems:
-            groups.append(stems)
-    return groups
+            yield stems
+
+
+def stems_by_position(text: str) -> list[tuple[str, ...]]:
+    return list(french_positions(text))
 
 
 def english_terms(text: str) -> list[str]:
@@ -122,7 +125,7 @@ def iter_tokens(text: str) -> Iterator[tuple[int, int, tuple[str, ...], str]]:
         yield match.start(), match.end(), french_stems(word), fold(word)
 
 
-class _SinglePass(Tokenizer):
+class _SinglePass(Tokenizer, ABC):
     """A Whoosh tokenizer that does the whole analysis in one loop.
 
     ``positions()`` yields, for each word, the terms that stand at its
@@ -135,8 +138,9 @@ class _SinglePass(Tokenizer):
     def __hash__(self) -> int:
         return hash(type(self))
 
+    @abstractmethod
     def positions(self, text: str) -> Iterator[tuple[str, ...]]:
-        raise NotImplementedError
+        """The terms standing at each position of ``text``."""
 
     def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,  # type: ignore[no-untyped-def]
                  start_pos=0, start_char=0, mode="", **kwargs):
@@ -155,10 +159,7 @@ class FrenchTokenizer(_SinglePass):
     """Stems of French text, variants included."""
 
     def positions(self, text: str) -> Iterator[tuple[str, ...]]:
-        for match in TOKEN.finditer(text):
-            stems = french_stems(match.group().lower())
-            if stems:
-                yield stems
+        return french_positions(text)
 
 
 class EnglishTokenizer(_SinglePass):

@@ -11,6 +11,8 @@ from __future__ import annotations
 import pickle
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
@@ -37,89 +39,78 @@ class SegmentCache:
         self._entries: OrderedDict[tuple, tuple] = OrderedDict()
         self._bytes = 0
 
-    def _get(self, key: tuple):  # type: ignore[no-untyped-def]
+    def _cached(self, key: tuple, compute: Callable[[], Any], size: Callable[[Any], int]) -> Any:
+        """The value kept under ``key``, computed (and counted as ``size`` bytes) on first use."""
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
                 self._entries.move_to_end(key)
-            return found
-
-    def _put(self, key: tuple, value: tuple, size: int) -> None:
+                return found[0]
+        value = compute()
+        cost = size(value) + 100
         with self._lock:
-            if key in self._entries:
-                return
-            self._entries[key] = value
-            self._bytes += size
-            while self._bytes > self.max_bytes and len(self._entries) > 1:
-                _old_key, old = self._entries.popitem(last=False)
-                self._bytes -= old[-1]
+            if key not in self._entries:
+                self._entries[key] = (value, cost)
+                self._bytes += cost
+                while self._bytes > self.max_bytes and len(self._entries) > 1:
+                    _old_key, (_old, old_cost) = self._entries.popitem(last=False)
+                    self._bytes -= old_cost
+        return value
 
     def postings(self, reader: SegmentReader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(segment-local doc numbers, term frequencies), deleted documents included."""
-        key = ("p", segment_key(reader), fieldname, text)
-        found = self._get(key)
-        if found is not None:
-            return found[0], found[1]
-        ids, weights = _read_postings(reader, fieldname, text)
-        self._put(key, (ids, weights, ids.nbytes + weights.nbytes + 200), ids.nbytes + weights.nbytes + 200)
-        return ids, weights
+        return self._cached(("p", segment_key(reader), fieldname, text),
+                            lambda: _read_postings(reader, fieldname, text),
+                            lambda pair: pair[0].nbytes + pair[1].nbytes)
 
     def bitmap(self, reader: SegmentReader, fieldname: str, text: str) -> int:
         """The documents of this segment holding the term, as an integer bitmap."""
-        key = ("b", segment_key(reader), fieldname, text)
-        found = self._get(key)
-        if found is not None:
-            return found[0]
-        ids, _weights = self.postings(reader, fieldname, text)
-        bitmap = ids_to_bitmap(ids, reader.doc_count_all())
-        self._put(key, (bitmap, bitmap.bit_length() // 8 + 100), bitmap.bit_length() // 8 + 100)
-        return bitmap
+        return self._cached(("b", segment_key(reader), fieldname, text),
+                            lambda: ids_to_bitmap(self.postings(reader, fieldname, text)[0], reader.doc_count_all()),
+                            lambda bitmap: bitmap.bit_length() // 8)
 
     def positions(self, reader: SegmentReader, fieldname: str, text: str) -> np.ndarray:
         """Where the term stands: sorted keys ``docnum << POSITION_BITS | position``."""
-        key = ("k", segment_key(reader), fieldname, text)
-        found = self._get(key)
-        if found is not None:
-            return found[0]
-        keys = _read_positions(reader, fieldname, text)
-        self._put(key, (keys, keys.nbytes + 100), keys.nbytes + 100)
-        return keys
+        return self._cached(("k", segment_key(reader), fieldname, text),
+                            lambda: _read_positions(reader, fieldname, text), _nbytes)
 
     def lengths(self, reader: SegmentReader, fieldname: str) -> np.ndarray:
         """Each document's length in ``fieldname`` (in terms), for BM25."""
-        key = ("l", segment_key(reader), fieldname)
-        found = self._get(key)
-        if found is not None:
-            return found[0]
-        values = _read_lengths(reader, fieldname)
-        self._put(key, (values, values.nbytes + 100), values.nbytes + 100)
-        return values
+        return self._cached(("l", segment_key(reader), fieldname), lambda: _read_lengths(reader, fieldname), _nbytes)
 
     def numbers(self, reader: SegmentReader, fieldname: str) -> np.ndarray:
         """A sortable numeric column (the page dates) as an array."""
-        key = ("n", segment_key(reader), fieldname)
-        found = self._get(key)
-        if found is not None:
-            return found[0]
-        count = reader.doc_count_all()
-        if reader.has_column(fieldname):
-            column = reader.column_reader(fieldname)
-            values = np.fromiter((column[docnum] or 0 for docnum in range(count)), np.int64, count)
-        else:
-            values = np.zeros(count, np.int64)
-        self._put(key, (values, values.nbytes + 100), values.nbytes + 100)
-        return values
+        return self._cached(("n", segment_key(reader), fieldname), lambda: _read_numbers(reader, fieldname), _nbytes)
 
 
-def _read_postings(reader: SegmentReader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
-    if fieldname not in reader.schema:
-        return _EMPTY
+def _nbytes(array: np.ndarray) -> int:
+    return array.nbytes
+
+
+def _read_numbers(reader: SegmentReader, fieldname: str) -> np.ndarray:
+    count = reader.doc_count_all()
+    if not reader.has_column(fieldname):
+        return np.zeros(count, np.int64)
+    column = reader.column_reader(fieldname)
+    return np.fromiter((column[docnum] or 0 for docnum in range(count)), np.int64, count)
+
+
+def _postings_of(reader: SegmentReader, fieldname: str, text: str, *, positions: bool = False):  # type: ignore[no-untyped-def]
+    """The term's raw matcher, deleted documents included (they are masked per generation), or None."""
+    field = reader.schema[fieldname] if fieldname in reader.schema else None
+    if field is None or (positions and not field.format.supports("positions")):
+        return None
     try:
         matcher = reader.postings(fieldname, text)
     except TermNotFound:
+        return None
+    return matcher.child if isinstance(matcher, FilterMatcher) else matcher
+
+
+def _read_postings(reader: SegmentReader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
+    matcher = _postings_of(reader, fieldname, text)
+    if matcher is None:
         return _EMPTY
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child  # deleted documents are masked later, per generation
     ids: list[int] = []
     weights: list[float] = []
     if isinstance(matcher, W3LeafMatcher):
@@ -160,14 +151,9 @@ def _read_lengths(reader: SegmentReader, fieldname: str) -> np.ndarray:
 
 def _read_positions(reader: SegmentReader, fieldname: str, text: str) -> np.ndarray:
     """Every (document, position) of a term as sorted keys, decoded a block at a time."""
-    if fieldname not in reader.schema or not reader.schema[fieldname].format.supports("positions"):
+    matcher = _postings_of(reader, fieldname, text, positions=True)
+    if matcher is None:
         return np.zeros(0, np.int64)
-    try:
-        matcher = reader.postings(fieldname, text)
-    except TermNotFound:
-        return np.zeros(0, np.int64)
-    if isinstance(matcher, FilterMatcher):
-        matcher = matcher.child
     ids: list[int] = []
     counts: list[int] = []
     deltas: list[int] = []
