@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from conftest import csrf_token, form_value, git
+from conftest import api_save, csrf_token, form_value, git
 
 
 def save_form(client, path, markdown, *, base=None, message="", action="save"):
@@ -268,3 +268,16 @@ def test_lone_surrogates_are_refused(client, auth):
 def test_git_endpoint_refuses_control_characters(client):
     assert client.get("/wiki.git/%00").status_code == 404
     assert client.get("/wiki.git/../x").status_code in (404, 400)
+
+
+def test_anonymous_page_cache_follows_main_and_ignores_query_strings(client, app, token):
+    cache = app.extensions["trousse"].page_html
+    assert client.get("/wiki/guides/cache").status_code == 404
+    first_revision = api_save(client, token, "guides/cache", "# Cache\n\nPremière version.\n")
+    assert "Première version" in client.get("/wiki/guides/cache").text
+    assert len(cache) == 1
+    for n in range(20):
+        assert "Première version" in client.get(f"/wiki/guides/cache?n={n}").text
+    assert len(cache) == 1, "a made-up query string must not add a copy of the page"
+    api_save(client, token, "guides/cache", "# Cache\n\nSeconde version.\n", base=first_revision)
+    assert "Seconde version" in client.get("/wiki/guides/cache").text

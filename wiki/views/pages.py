@@ -77,13 +77,18 @@ def wiki_root() -> Response:
     return redirect(url_for("pages.view", path=settings()["site"]["home"]))
 
 
+CACHED_PAGE_MAX_CHARS = 256 * 1024
+
+
 @blueprint.route("/wiki/<path:path>")
 def view(path: str):  # type: ignore[no-untyped-def]
     # Anonymous visitors all see the same page for the same commit and language,
-    # so the whole HTML is kept until main moves.
+    # so the whole HTML is kept until main moves. Only the plain address: any
+    # query string (an old revision, or anything a visitor makes up) would let
+    # one page fill the cache with copies.
     cache_key = None
-    if user() is None and not session.get("_flashes"):
-        cache_key = (request.full_path, wiki().synced_head, str(get_locale()))
+    if user() is None and not request.query_string and not session.get("_flashes"):
+        cache_key = (path, wiki().synced_head, str(get_locale()))
         cached = wiki().page_html.get_item(cache_key)
         if cached is not None:
             return cached
@@ -109,7 +114,7 @@ def view(path: str):  # type: ignore[no-untyped-def]
         old_commit=old_commit,
         old_time=commit_time(old_commit.author_time, old_commit.author_offset) if old_commit else None,
     )
-    if cache_key is not None:
+    if cache_key is not None and len(html) <= CACHED_PAGE_MAX_CHARS:
         wiki().page_html.put(cache_key, html)
     return html
 
