@@ -40,6 +40,15 @@ class Revision:
 
 
 @dataclass(frozen=True)
+class Touched:
+    """A file one commit changed: a page (path without .md) or an attachment."""
+
+    path: str
+    status: str  # A, M, D, R
+    is_page: bool
+
+
+@dataclass(frozen=True)
 class ChangeSet:
     """One commit across the wiki, for recent changes."""
 
@@ -50,8 +59,12 @@ class ChangeSet:
     time: int
     offset: str
     message: str
-    paths: tuple[str, ...]  # page paths (no .md) and file paths
-    statuses: tuple[str, ...]
+    touched: tuple[Touched, ...]
+
+    @property
+    def paths(self) -> tuple[str, ...]:
+        """Page paths (no .md) and file paths."""
+        return tuple(item.path for item in self.touched)
 
     @property
     def subject(self) -> str:
@@ -187,16 +200,13 @@ class History:
             return []
         seqs = [row[0] for row in commits]
         marks = ",".join("?" * len(seqs))
-        touched: dict[int, list[tuple[str, str]]] = {seq: [] for seq in seqs}
+        touched: dict[int, list[Touched]] = {seq: [] for seq in seqs}
         for seq, path, status in self.catalog.connection().execute(
             f"SELECT seq, path, status FROM changes WHERE seq IN ({marks}) ORDER BY path", seqs
         ):
-            touched[seq].append((page_path_of(path) or path, status))
-        return [
-            ChangeSet(row[0], row[1], row[2], row[3], row[4], row[5], row[6],
-                      tuple(path for path, _ in touched[row[0]]), tuple(status for _, status in touched[row[0]]))
-            for row in commits
-        ]
+            page = page_path_of(path)
+            touched[seq].append(Touched(page or path, status, page is not None))
+        return [ChangeSet(*row, tuple(touched[row[0]])) for row in commits]
 
     def authors_list(self, limit: int = 200, window: int = 5000) -> list[str]:
         """Names of the recent authors (in the last ``window`` commits), for the recent-changes filter."""

@@ -170,3 +170,18 @@ def test_api_history_shape(client, token):
     assert [r["message"] for r in revisions] == ["deux", "un"]
     assert set(revisions[0]) == {"revision", "author", "date", "message"}
     assert client.get("/api/v1/pages/absent/history").status_code == 404
+
+
+def test_recent_changes_tell_pages_with_dots_from_files(app, client):
+    """Imported wikis may name pages like ``notes/v1.2``: still pages, not attachments."""
+    from repo_store import FileChange, Identity
+
+    wiki = app.extensions["trousse"]
+    wiki.store.commit([FileChange("notes/v1.2.md", b"# Version 1.2\n"), FileChange("notes/plan.pdf", b"%PDF-1.4\n")],
+                      author=Identity("Zoé", "zoe@example.org"), message="import")
+    wiki.sync()
+    html = client.get("/changes").text
+    assert 'href="/wiki/notes/v1.2"' in html
+    assert 'href="/files/notes/plan.pdf"' in html
+    feed = feedparser.parse(client.get("/changes.atom").data)
+    assert feed.entries[0].link.endswith("/diff/notes/v1.2?to=" + wiki.store.head())

@@ -174,8 +174,7 @@ def feed() -> Response:
 
 
 def _entry_link(base: str, change) -> str:  # type: ignore[no-untyped-def]
-    pages = [path for path, status in zip(change.paths, change.statuses, strict=True) if status != "D"
-             and "." not in path.rsplit("/", 1)[-1]]
+    pages = [item.path for item in change.touched if item.is_page and item.status != "D"]
     if pages:
         return f"{base}/diff/{urllib.parse.quote(pages[0])}?to={change.revision}"
     return f"{base}/changes"
