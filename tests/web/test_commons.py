@@ -66,6 +66,22 @@ def test_upload_from_the_page_list_and_serve(client, editor):
     assert served.headers["Content-Disposition"].startswith("inline")
 
 
+def test_files_are_typed_by_the_wiki_not_by_the_host(app, client):
+    """Imported repositories may hold any file: unknown types are downloaded, never rendered."""
+    from repo_store import FileChange, Identity
+
+    wiki = app.extensions["trousse"]
+    wiki.store.commit([FileChange("licence/vieux.html", b"<script>alert(1)</script>"),
+                       FileChange("licence/dessin.odg", b"PK\x03\x04")],
+                      author=Identity("Zoé", "zoe@example.org"), message="import")
+    wiki.sync()
+    page = client.get("/files/licence/vieux.html")
+    assert page.headers["Content-Type"] == "application/octet-stream"
+    assert page.headers["Content-Disposition"].startswith("attachment")
+    drawing = client.get("/files/licence/dessin.odg")
+    assert drawing.headers["Content-Type"] == "application/vnd.oasis.opendocument.graphics"
+
+
 def test_api_upload_replace_delete_are_commits(client, token, data_dir):
     repo = data_dir / "wiki.git"
     first = put_file(client, token, "licence/convention.pdf", PDF)

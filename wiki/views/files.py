@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import mimetypes
 import posixpath
 
 from flask import Blueprint, Response, flash, redirect, request, send_file, url_for
@@ -12,7 +11,7 @@ from flask_babel import gettext as _
 from repo_store import PageNotFound
 from repo_store.paths import check_attachment_name, check_path, page_path_of
 
-from ..attachments import AttachmentRefused, attachment_name
+from ..attachments import AttachmentRefused, attachment_name, mimetype_of
 from ..auth import require_editor, settings, wiki
 from .history import site_message
 
@@ -26,18 +25,13 @@ INLINE_TYPES = {
 FILE_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
 
 
-def content_type(name: str) -> str:
-    guessed, _ = mimetypes.guess_type(name, strict=False)
-    return guessed or "application/octet-stream"
-
-
 @blueprint.route("/files/<path:path>")
 def serve(path: str) -> Response:
     path = check_path(path)
     if page_path_of(path) is not None:
         raise PageNotFound(path)
     data, blob = wiki().store.read_file(path)
-    mimetype = content_type(path)
+    mimetype = mimetype_of(path)
     inline = mimetype in INLINE_TYPES
     if mimetype.startswith("text/"):
         mimetype += "; charset=utf-8"
