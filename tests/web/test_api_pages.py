@@ -166,3 +166,12 @@ def test_private_wiki_needs_an_account(app_factory, auth):
     auth.app = app
     auth.create("lecteur", "reader")
     assert client.get("/api/v1/pages", headers=bearer(auth.token("lecteur"))).status_code == 200
+
+
+def test_out_of_range_parameters_say_their_own_range(client):
+    response = client.get("/api/v1/changes?limit=1000", headers={"Accept-Language": "fr"})
+    assert_error(response, 400, "invalid")
+    assert "limit" in response.json["message"] and "1 à 500" in response.json["message"]
+    response = client.get("/api/v1/pages/home/history?limit=5000", headers={"Accept-Language": "en"})
+    assert_error(response, 400, "invalid")
+    assert "from 1 to 1000" in response.json["message"]

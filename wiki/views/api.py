@@ -132,27 +132,24 @@ def _bounded_int(name: str, default: int, low: int, high: int) -> int:
     try:
         value = int(raw)
     except ValueError:
-        raise InvalidParameter(name) from None
+        raise InvalidParameter(name, low, high) from None
     if not low <= value <= high:
-        raise InvalidParameter(name)
+        raise InvalidParameter(name, low, high)
     return value
 
 
 class InvalidParameter(InvalidContent):
     """A query-string parameter outside its documented range."""
 
-    def __init__(self, name: str) -> None:
+    def __init__(self, name: str, low: int, high: int) -> None:
         super().__init__(name)
-        self.name = name
+        self.name, self.low, self.high = name, low, high
 
 
 @blueprint.errorhandler(InvalidParameter)
 def _invalid_parameter(error: InvalidParameter):  # type: ignore[no-untyped-def]
-    messages = {
-        "limit": _("limit must be a whole number from 1 to 100."),
-        "offset": _("offset must be a whole number, 0 or more."),
-    }
-    return error_response(400, messages.get(error.name, _("A parameter is not valid.")))
+    return error_response(400, _("%(name)s must be a whole number from %(low)d to %(high)d.",
+                                 name=error.name, low=error.low, high=error.high))
 
 
 @blueprint.route("/search")
