@@ -129,6 +129,19 @@ def test_move_refuses_to_overwrite(client, token):
     assert client.post("/api/v1/pages/a/move", json={"to": "Pas Un Slug"}, headers=bearer(token)).status_code == 400
 
 
+def test_move_form_shows_a_refusal_and_keeps_what_was_typed(client, editor):
+    api_save(client, editor.token(), "a", "# A\n")
+    api_save(client, editor.token(), "b", "# B\n")
+    form = client.get("/move/a")
+    taken = client.post("/move/a", data={"csrf_token": csrf_token(form.text), "to": "b"})
+    assert taken.status_code == 409
+    assert 'role="alert"' in taken.text and 'value="b"' in taken.text and "existe déjà" in taken.text
+    bad = client.post("/move/a", data={"csrf_token": csrf_token(form.text), "to": "Pas Un Slug"})
+    assert bad.status_code == 400
+    assert 'role="alert"' in bad.text and 'value="Pas Un Slug"' in bad.text
+    assert "# A" in client.get("/raw/a").text
+
+
 def test_blame_page(client, token):
     first = api_save(client, token, "bl", "# B\n\nligne une\n")
     api_save(client, token, "bl", "# B\n\nligne une\nligne deux\n", first)

@@ -15,11 +15,10 @@ from repo_store import InvalidContent, PageNotFound
 from repo_store.paths import check_path, check_revision, page_file, page_path_of
 
 from ..auth import require_editor, wiki
+from ..commit_messages import attach_message, commit_message, conflict_labels, delete_message, move_message, remove_file_message
 from ..diffs import unified
 from ..errors import error_response
-from .files import attach_message
-from .history import site_message
-from .pages import commit_message, commit_time, conflict_labels
+from .pages import commit_time
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -221,7 +220,7 @@ def delete_page(path: str):  # type: ignore[no-untyped-def]
         check_revision(base_revision)
     record = wiki().existing_page(path)
     commit = wiki().delete_page(path, user=who, base_revision=base_revision,
-                                message=site_message("Delete « %(title)s »", title=record.title))
+                                message=delete_message(record.title))
     return jsonify({"revision": commit.sha})
 
 
@@ -235,7 +234,7 @@ def move_page(path: str):  # type: ignore[no-untyped-def]
     record = wiki().existing_page(path)
     target = target.strip().strip("/")
     commit = wiki().move_page(path, target, user=who,
-                              message=site_message("Move « %(title)s » to %(path)s", title=record.title, path=target))
+                              message=move_message(record.title, target))
     return jsonify({"revision": commit.sha, "path": target})
 
 
@@ -282,6 +281,5 @@ def delete_file(path: str):  # type: ignore[no-untyped-def]
     path = check_path(path)
     page, _slash, name = path.rpartition("/")
     record = wiki().catalog.page(page)
-    commit = wiki().delete_file(path, user=who, message=site_message(
-        "Remove « %(name)s » from « %(title)s »", name=name, title=record.title if record else page))
+    commit = wiki().delete_file(path, user=who, message=remove_file_message(name, record.title if record else page))
     return jsonify({"revision": commit.sha})

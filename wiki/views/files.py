@@ -13,7 +13,7 @@ from repo_store.paths import check_attachment_name, check_path, page_path_of
 
 from ..attachments import AttachmentRefused, attachment_name, mimetype_of
 from ..auth import require_editor, settings, wiki
-from .history import site_message
+from ..commit_messages import attach_message, remove_file_message
 
 blueprint = Blueprint("files", __name__)
 
@@ -50,15 +50,6 @@ def serve(path: str) -> Response:
     return response.make_conditional(request)
 
 
-def attach_message(name: str):  # type: ignore[no-untyped-def]
-    def message(title: str, created: bool) -> str:
-        if created:
-            return site_message("Attach « %(name)s » to « %(title)s »", name=name, title=title)
-        return site_message("Replace « %(name)s » in « %(title)s »", name=name, title=title)
-
-    return message
-
-
 @blueprint.route("/attachments/<path:page>", methods=["POST"])
 def upload(page: str) -> Response:
     who = require_editor()
@@ -85,7 +76,6 @@ def remove(page: str) -> Response:
     page = check_path(page)
     name = check_attachment_name(request.form.get("name", ""))
     record = wiki().catalog.page(page)
-    wiki().delete_file(f"{page}/{name}", user=who, message=site_message(
-        "Remove « %(name)s » from « %(title)s »", name=name, title=record.title if record else page))
+    wiki().delete_file(f"{page}/{name}", user=who, message=remove_file_message(name, record.title if record else page))
     flash(_("The document “%(name)s” is removed; it stays in the history.", name=name), "success")
     return redirect(url_for("pages.view", path=page) + "#attachments")

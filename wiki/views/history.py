@@ -7,14 +7,15 @@ from datetime import UTC, datetime
 from xml.etree import ElementTree
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
-from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from repo_store import PageNotFound
+from repo_store import InvalidPath, PageExists, PageNotFound
 from repo_store.paths import check_path, check_revision, page_file
 
 from ..auth import require_editor, settings, wiki
+from ..commit_messages import delete_message, move_message, restore_message
 from ..diffs import rows
+from ..messages import path_message
 from ..service import NothingToRestore, render_title
 from .pages import commit_time
 
@@ -29,12 +30,6 @@ def _page_number() -> int:
         return max(1, min(10_000, int(request.args.get("page", "1"))))
     except ValueError:
         return 1
-
-
-def site_message(text: str, **values: str) -> str:
-    """Commit messages are written in the site's language, whoever acts."""
-    with force_locale(settings()["site"]["language"]):
-        return _(text, **values)
 
 
 @blueprint.app_template_filter("commit_time")
@@ -94,8 +89,7 @@ def restore(path: str) -> Response:
     title = render_title(old_text, path)
     try:
         wiki().restore_page(path, commit, user=who,
-                            message=site_message("Restore « %(title)s » to revision %(revision)s",
-                                                 title=title, revision=commit[:7]))
+                            message=restore_message(title, commit))
     except NothingToRestore:
         flash(_("The page already has the text of revision %(revision)s; nothing changed.", revision=commit[:7]),
               "info")
@@ -113,8 +107,14 @@ def move(path: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("move.html", path=path, record=record, target=path, error=None)
     target = request.form.get("to", "").strip().strip("/")
-    wiki().move_page(path, target, user=who,
-                     message=site_message("Move « %(title)s » to %(path)s", title=record.title, path=target))
+    try:
+        wiki().move_page(path, target, user=who,
+                         message=move_message(record.title, target))
+    except InvalidPath as error:  # the form again, with what was typed and why it cannot be
+        return render_template("move.html", path=path, record=record, target=target, error=path_message(error)), 400
+    except PageExists:
+        return render_template("move.html", path=path, record=record, target=target,
+                               error=_("A page already exists at this name.")), 409
     flash(_("The page was moved; its old address now leads here."), "success")
     return redirect(url_for("pages.view", path=target))
 
@@ -127,7 +127,7 @@ def delete(path: str):  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("delete.html", path=path, record=record, base_revision=wiki().store.head())
     wiki().delete_page(path, user=who, base_revision=request.form.get("base_revision") or None,
-                       message=site_message("Delete « %(title)s »", title=record.title))
+                       message=delete_message(record.title))
     flash(_("The page was deleted. It stays in the history and can be restored."), "success")
     return redirect(url_for("pages.view", path=path))
 

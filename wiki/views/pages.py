@@ -17,7 +17,7 @@ from flask import (
     session,
     url_for,
 )
-from flask_babel import force_locale, get_locale
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from repo_store import Conflict, InvalidPath, PageNotFound
@@ -32,25 +32,13 @@ from repo_store.paths import (
 )
 
 from ..auth import require_editor, safe_next, settings, user, wiki
+from ..commit_messages import commit_message, conflict_labels
 from ..content_rules import ContentRejected
 from ..i18n import LANGUAGE_COOKIE
 from ..messages import path_message, problem_message
 from ..page_templates import instantiate, templates
 
 blueprint = Blueprint("pages", __name__)
-
-
-def commit_message(title: str, created: bool) -> str:
-    """Default commit messages are written in the site's language, whoever saves."""
-    with force_locale(settings()["site"]["language"]):
-        if created:
-            return _("Create « %(title)s »", title=title)
-        return _("Edit « %(title)s »", title=title)
-
-
-def conflict_labels() -> tuple[str, str, str]:
-    with force_locale(settings()["site"]["language"]):
-        return (_("version saved meanwhile"), _("common base"), _("your version"))
 
 
 def commit_time(timestamp: int, offset: str) -> datetime:
