@@ -77,6 +77,9 @@ def test_page_as_standalone_html(client):
     assert "<style>" in html and 'rel="license"' in html and "Tiers-lieux nourriciers" in html
     assert "par Trousse" in html
     assert re.search(r'href="http://127\.0\.0\.1:8080/wiki/', html)
+    page = client.get("/wiki/guides/tiers-lieux-nourriciers").text
+    credit = re.search(r'<textarea id="attribution"[^>]*>(.*?)</textarea>', page, re.S).group(1).strip()
+    assert credit.startswith("« Tiers-lieux nourriciers » par ") and credit in html  # one credit line everywhere
 
 
 def test_page_as_odt(client):

@@ -14,10 +14,9 @@ import urllib.parse
 from collections import defaultdict
 from pathlib import Path
 
-from flask import Flask, render_template
+from flask import Flask, render_template, url_for
 
-from repo_store.pages import split_front_matter
-
+from .licences import Licence
 from .rendering import LinkTarget, render
 from .service import Wiki
 
@@ -30,9 +29,12 @@ def relative(from_page: str, to_path: str) -> str:
     return urllib.parse.quote(posixpath.relpath(to_path, start))
 
 
-def attribution_line(title: str, authors: list[str], site_name: str, licence_short: str, url: str, by: str) -> str:
-    credit = f" {by} {', '.join(authors)}" if authors else ""
-    return f"« {title} »{credit} — {site_name}, {licence_short}, {url}"
+def attribution_line(title: str, authors: list[str], site_name: str, licence: Licence | None, url: str) -> str:
+    """A ready-to-paste credit line, as the open licences ask for (pages, exports and the static copy)."""
+    from flask_babel import gettext as _
+
+    by = _(" by %(authors)s", authors=", ".join(authors)) if authors else ""
+    return f"« {title} »{by} — {site_name}, {licence.short if licence else ''}, {url}"
 
 
 def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
@@ -47,8 +49,6 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
     existing = {record.path for record in records}
     folders: dict[str, list[tuple[str, str]]] = defaultdict(list)
     with app.test_request_context(base_url=base_url):
-        from flask_babel import gettext as _
-
         for record in records:
             path = record.path
             markdown = wiki.store.blob(record.blob).decode("utf-8", "replace")
@@ -62,13 +62,12 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(wiki.store.blob(blob))
                 attachments.append((file_path.rsplit("/", 1)[-1], relative(path, file_path)))
-            page_url = f"{base_url}/wiki/{urllib.parse.quote(path)}"
+            page_url = base_url + url_for("pages.view", path=path)
             html = render_template(
                 "export_page.html", language=str(record.meta.get("lang") or site["language"]),
                 title=record.title, site_name=site["name"], html=rendered.html, tags=record.tags,
                 authors=authors, licence=licence, attachments=attachments, source_url=page_url,
-                attribution=attribution_line(record.title, authors, site["name"],
-                                             licence.short if licence else "", page_url, _("by")),
+                attribution=attribution_line(record.title, authors, site["name"], licence, page_url),
                 stylesheet=relative(path, "static/trousse.css"), home_href=relative(path, "index.html"),
                 index_href=relative(path, "index.html"),
             )
@@ -117,10 +116,4 @@ def _static_rewriter(from_page: str):  # type: ignore[no-untyped-def]
     return rewrite
 
 
-def page_markdown_body(markdown: str) -> str:
-    return split_front_matter(markdown)[1]
-
-
-def odt_filename(path: str) -> str:
-    return posixpath.basename(path) + ".odt"
 

@@ -6,15 +6,15 @@ import subprocess
 from collections.abc import Iterator
 
 from flask import Blueprint, Response, render_template, url_for
-from flask_babel import gettext as _
 
 from repo_store import PageNotFound
 from repo_store.gitcmd import git_command, git_environment
+from repo_store.pages import split_front_matter
 from repo_store.paths import check_path
 
 from ..auth import settings, wiki
 from ..downloads import download
-from ..export import STATIC, attribution_line, page_markdown_body
+from ..export import STATIC, attribution_line
 from ..odt import page_odt
 
 blueprint = Blueprint("exports", __name__)
@@ -59,7 +59,7 @@ def _context(path: str):  # type: ignore[no-untyped-def]
     authors = wiki().authors(path)
     licence = wiki().licence_of(record.meta)
     url = site["base_url"] + url_for("pages.view", path=path)
-    credit = attribution_line(record.title, authors, site["name"], licence.short if licence else "", url, _("by"))
+    credit = attribution_line(record.title, authors, site["name"], licence, url)
     return record, authors, licence, url, credit
 
 
@@ -94,7 +94,7 @@ def _as_odt(path: str) -> Response:
     record, authors, licence, url, credit = _context(path)
     markdown = wiki().store.blob(record.blob).decode("utf-8", "replace")
     data = page_odt(
-        title=record.title, markdown_body=page_markdown_body(markdown), authors=authors,
+        title=record.title, markdown_body=split_front_matter(markdown)[1], authors=authors,
         licence_name=licence.name if licence else "", licence_url=licence.url if licence else "",
         credit=credit, source_url=url, language=str(record.meta.get("lang") or settings()["site"]["language"]),
     )

@@ -34,7 +34,9 @@ from repo_store.paths import (
 from ..auth import require_editor, safe_next, settings, user, wiki
 from ..commit_messages import commit_message, conflict_labels
 from ..content_rules import ContentRejected
+from ..export import attribution_line
 from ..i18n import LANGUAGE_COOKIE
+from ..licences import Licence
 from ..messages import path_message, problem_message
 from ..page_templates import instantiate, templates
 
@@ -112,11 +114,8 @@ def absolute_url(path: str) -> str:
     return settings()["site"]["base_url"] + path
 
 
-def attribution(title: str, authors: list[str], licence, path: str) -> str:  # type: ignore[no-untyped-def]
-    """A ready-to-paste credit line, as the licence asks for."""
-    by = _(" by %(authors)s", authors=", ".join(authors)) if authors else ""
-    licence_name = licence.short if licence else ""
-    return f"« {title} »{by} — {settings()['site']['name']}, {licence_name}, {absolute_url(url_for('pages.view', path=path))}"
+def attribution(title: str, authors: list[str], licence: Licence | None, path: str) -> str:
+    return attribution_line(title, authors, settings()["site"]["name"], licence, absolute_url(url_for("pages.view", path=path)))
 
 
 def linked_data(page, authors: list[str], updated) -> dict:  # type: ignore[no-untyped-def]
