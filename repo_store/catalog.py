@@ -21,7 +21,7 @@ from typing import Any
 from .gitcmd import GitError, run_git
 from .links import extract_links, title_key
 from .pages import page_tags, page_title, parse_page
-from .paths import page_path_of
+from .paths import TEMPLATES_PREFIX, page_path_of
 from .rawlog import LOG_FORMAT, parse_raw_log
 from .store import CommitRecord, PageStore
 
@@ -388,14 +388,17 @@ class Catalog:
         ).fetchone()
         return self._page_record(row) if row else None
 
-    def pages(self, folder: str | None = None) -> list[PageRecord]:
-        """Current pages sorted by path, optionally only those under ``folder/``."""
-        query = f"SELECT {self._PAGE_COLUMNS} FROM pages p LEFT JOIN commits c ON c.seq = p.seq"
-        params: tuple = ()
+    def pages(self, folder: str | None = None, *, templates: bool = True) -> list[PageRecord]:
+        """Current pages sorted by path, optionally only those under ``folder/``, or without the page templates."""
+        query = f"SELECT {self._PAGE_COLUMNS} FROM pages p LEFT JOIN commits c ON c.seq = p.seq WHERE 1"
+        params: list = []
         if folder:
             prefix = folder.rstrip("/") + "/"
-            query += " WHERE substr(p.path, 1, ?) = ?"
-            params = (len(prefix), prefix)
+            query += " AND substr(p.path, 1, ?) = ?"
+            params += [len(prefix), prefix]
+        if not templates:
+            query += " AND substr(p.path, 1, ?) != ?"
+            params += [len(TEMPLATES_PREFIX), TEMPLATES_PREFIX]
         query += " ORDER BY p.path"
         return [self._page_record(row) for row in self.connection().execute(query, params)]
 

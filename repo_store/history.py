@@ -12,7 +12,7 @@ import difflib
 from dataclasses import dataclass
 
 from .catalog import FOREVER, Catalog, changes_of
-from .paths import page_path_of
+from .paths import page_file, page_path_of
 from .store import PageStore
 
 
@@ -106,6 +106,11 @@ class History:
             seen.add(current)
             if self.catalog.file(current) is not None or self._page_exists(current):
                 return current
+
+    def renamed_page(self, path: str) -> str | None:
+        """Where a page that is not at ``path`` any more went (a page path), if it still exists."""
+        moved = self.renamed_to(page_file(path))
+        return page_path_of(moved) if moved else None
 
     def _page_exists(self, file_path: str) -> bool:
         page = page_path_of(file_path)

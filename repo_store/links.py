@@ -29,6 +29,14 @@ class Link:
     title_key: str  # as a title, folded
     slug: str  # as a title turned into a path
 
+    @classmethod
+    def named(cls, target: str) -> Link | None:
+        """The link ``[[target]]`` makes (None when it names nothing)."""
+        target = unicodedata.normalize("NFC", target.strip().strip("/"))
+        if target.endswith(".md"):
+            target = target[:-3]
+        return cls(target, title_key(target), slug_path(target)) if target else None
+
 
 def title_key(title: str) -> str:
     """How titles are compared when a wikilink names one: case, spacing and form folded."""
@@ -44,11 +52,9 @@ def extract_links(body: str, page_path: str) -> set[Link]:
     text = _INLINE_CODE.sub("", _FENCED.sub("", body))
     links: set[Link] = set()
     for match in _WIKILINK.finditer(text):
-        target = unicodedata.normalize("NFC", match.group(1).strip().strip("/"))
-        if target.endswith(".md"):
-            target = target[:-3]
-        if target:
-            links.add(Link(target, title_key(target), slug_path(target)))
+        link = Link.named(match.group(1))
+        if link is not None:
+            links.add(link)
     folder = posixpath.dirname(page_path)
     for match in _MARKDOWN_LINK.finditer(text):
         url = match.group(1).split("#", 1)[0]

@@ -86,6 +86,7 @@ def check_path(path: str) -> str:
 
 
 TEMPLATES_FOLDER = "_templates"
+TEMPLATES_PREFIX = TEMPLATES_FOLDER + "/"
 
 
 def is_slug_path(path: str) -> bool:

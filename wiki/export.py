@@ -45,7 +45,7 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
     settings = wiki.settings
     site = settings["site"]
     base_url = site["base_url"]
-    records = [record for record in wiki.catalog.pages() if not record.path.startswith("_templates/")]
+    records = wiki.catalog.pages(templates=False)
     existing = {record.path for record in records}
     folders: dict[str, list[tuple[str, str]]] = defaultdict(list)
     with app.test_request_context(base_url=base_url):

@@ -32,6 +32,7 @@ from repo_store import (
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.history import BlameLine, History
 from repo_store.linkgraph import LinkGraph
+from repo_store.links import Link
 from repo_store.objects import object_id
 from repo_store.pages import page_tags, page_title, parse_page
 from repo_store.paths import check_attachment_name, check_new_page_path, check_path, page_file, slugify
@@ -235,31 +236,19 @@ class Wiki:
         return render(markdown, path=path, resolve_link=self.resolve_link, rewrite_url=relative_url_rewriter(path))
 
     def resolve_link(self, target: str) -> LinkTarget:
-        """Where ``[[target]]`` leads: a page by path, by title, or by slug; else its creation."""
+        """Where ``[[target]]`` leads: a page by path, by title, by slug, or where it moved; else its creation."""
         name, _, anchor = target.partition("#")
-        name = unicodedata.normalize("NFC", name.strip().strip("/"))
-        if name.endswith(".md"):
-            name = name[:-3]
         fragment = "#" + slugify(anchor) if anchor.strip() else ""
-        if not name:
+        link = Link.named(name)
+        if link is None:
             return LinkTarget(fragment or "#", True, None)
-        candidates = [name]
-        by_title = self.catalog.path_for_title(name)
-        if by_title:
-            candidates.append(by_title)
-        slug_path = "/".join(filter(None, (slugify(part) for part in name.split("/"))))
-        if slug_path:
-            candidates.append(slug_path)
-        for candidate in candidates:
-            if self.catalog.page(candidate) is not None:
-                return LinkTarget(page_url(candidate) + fragment, True, candidate)
-        moved = self.history.renamed_to(page_file(name))
-        if moved is not None and moved.endswith(".md"):
-            return LinkTarget(page_url(moved[:-3]) + fragment, True, moved[:-3])
-        if slug_path:
-            query = urllib.parse.urlencode({"title": name})
-            return LinkTarget(f"/edit/{urllib.parse.quote(slug_path)}?{query}", False, slug_path)
-        return LinkTarget("/new?" + urllib.parse.urlencode({"title": name}), False, None)
+        page = self.links.resolve(link)
+        if page is not None:
+            return LinkTarget(page_url(page) + fragment, True, page)
+        if link.slug:
+            query = urllib.parse.urlencode({"title": link.path})
+            return LinkTarget(f"/edit/{urllib.parse.quote(link.slug)}?{query}", False, link.slug)
+        return LinkTarget("/new?" + urllib.parse.urlencode({"title": link.path}), False, None)
 
     # -- writing -----------------------------------------------------------
 

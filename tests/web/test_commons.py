@@ -280,6 +280,23 @@ def test_tags_index_and_tag_pages(client):
     assert client.get("/tags/inexistant").status_code == 404
 
 
+def test_page_templates_are_not_content(client, token):
+    """A template's tags and folder are placeholders: no tag page, no open-data collection."""
+    api_save(client, token, "_templates/essai", "---\ntags: [gabarit-unique]\n---\n# Essai\n")
+    assert "gabarit-unique" not in client.get("/tags").text
+    assert client.get("/tags/gabarit-unique").status_code == 404
+    assert "_templates" not in client.get("/collections").text
+
+
+def test_backlinks_list_only_links_that_lead_here(client, token):
+    api_save(client, token, "guides/elus", "---\ntitle: Elus\n---\nLe guide.\n")
+    api_save(client, token, "elus", "# Une autre page\n")
+    api_save(client, token, "guides/source", "# Source\n\nVoir [[elus]].\n")  # by path: the page elus
+    assert 'href="/wiki/elus"' in client.get("/wiki/guides/source").text
+    assert "guides/source" in client.get("/wiki/elus").text.split('id="backlinks-title"')[1]
+    assert "guides/source" not in client.get("/wiki/guides/elus").text
+
+
 def test_backlinks_survive_a_rename(client, token):
     api_save(client, token, "guides/cible", "# Cible\n")
     api_save(client, token, "guides/source", "# Source\n\nVoir [[guides/cible]].\n")

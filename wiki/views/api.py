@@ -8,17 +8,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, jsonify, request, url_for
 from flask_babel import gettext as _
 
 from repo_store import InvalidContent, PageNotFound
-from repo_store.paths import check_path, check_revision, page_file, page_path_of
+from repo_store.paths import check_path, check_revision, page_file
 
 from ..auth import require_editor, wiki
 from ..commit_messages import attach_message, commit_message, conflict_labels, delete_message, move_message, remove_file_message
 from ..diffs import unified
 from ..errors import error_response
-from .pages import commit_time
+from .pages import commit_time, redirect_keeping_query
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -175,12 +175,8 @@ def search():  # type: ignore[no-untyped-def]
 
 def _moved(path: str):  # type: ignore[no-untyped-def]
     """A 301 to where a moved page is now, or None."""
-    moved_to = wiki().history.renamed_to(page_file(path))
-    if moved_to is None:
-        return None
-    target = url_for("api.get_page", path=page_path_of(moved_to) or moved_to)
-    query = request.query_string.decode("ascii", "replace")
-    return redirect(target + ("?" + query if query else ""), 301)
+    moved_to = wiki().history.renamed_page(path)
+    return None if moved_to is None else redirect_keeping_query(url_for("api.get_page", path=moved_to))
 
 
 @blueprint.route("/pages/<path:path>/history")

@@ -31,7 +31,8 @@ def _licence_links(collection: Collection) -> str:
 
 @blueprint.route("/collections")
 def index():  # type: ignore[no-untyped-def]
-    counts = Counter(record.path.rsplit("/", 1)[0] for record in wiki().catalog.pages() if "/" in record.path)
+    counts = Counter(record.path.rsplit("/", 1)[0] for record in wiki().catalog.pages(templates=False)
+                     if "/" in record.path)
     return render_template("collections_index.html", folders=sorted(counts.items()))
 
 

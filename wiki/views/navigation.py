@@ -16,7 +16,7 @@ blueprint = Blueprint("navigation", __name__)
 @blueprint.route("/tags")
 def tags():  # type: ignore[no-untyped-def]
     counts: Counter[str] = Counter()
-    for record in wiki().catalog.pages():
+    for record in wiki().catalog.pages(templates=False):
         counts.update({tag.casefold(): 1 for tag in record.tags})
     return render_template("tags.html", tags=sorted(counts.items(), key=lambda item: item[0]))
 
@@ -24,7 +24,7 @@ def tags():  # type: ignore[no-untyped-def]
 @blueprint.route("/tags/<tag>")
 def tag(tag: str):  # type: ignore[no-untyped-def]
     wanted = tag.casefold()
-    records = [record for record in wiki().catalog.pages() if wanted in (t.casefold() for t in record.tags)]
+    records = [record for record in wiki().catalog.pages(templates=False) if wanted in (t.casefold() for t in record.tags)]
     if not records:
         raise PageNotFound(tag)
     return render_template("tag.html", tag=tag, records=sorted(records, key=lambda r: r.title.casefold()))
@@ -33,6 +33,5 @@ def tag(tag: str):  # type: ignore[no-untyped-def]
 @blueprint.route("/curation")
 def curation():  # type: ignore[no-untyped-def]
     """Pages nobody links to, and links that lead to no page yet."""
-    graph = wiki().links
-    return render_template("curation.html", orphans=graph.orphans(settings()["site"]["home"]),
-                           wanted=graph.wanted()[:500])
+    orphans, wanted = wiki().links.curation(settings()["site"]["home"])
+    return render_template("curation.html", orphans=orphans, wanted=wanted[:500])

@@ -27,7 +27,6 @@ from repo_store.paths import (
     check_path,
     is_slug_path,
     page_file,
-    page_path_of,
     slugify,
 )
 
@@ -137,14 +136,18 @@ def linked_data(page, authors: list[str], updated) -> dict:  # type: ignore[no-u
     return data
 
 
+def redirect_keeping_query(target: str) -> Response:
+    """A permanent redirect to where a page moved, with the same query string (``?rev=``…)."""
+    query = request.query_string.decode("ascii", "replace")
+    return redirect(target + ("?" + query if query else ""), 301)
+
+
 def missing_page(path: str):  # type: ignore[no-untyped-def]
     """A page that is not there: moved (redirect), deleted (say so), or never written (offer it)."""
     history = wiki().history
-    moved_to = history.renamed_to(page_file(path))
+    moved_to = history.renamed_page(path)
     if moved_to is not None:
-        target = url_for("pages.view", path=page_path_of(moved_to) or moved_to)
-        query = request.query_string.decode("ascii", "replace")
-        return redirect(target + ("?" + query if query else ""), 301)
+        return redirect_keeping_query(url_for("pages.view", path=moved_to))
     last = history.last_change(page_file(path))
     deleted = last if last is not None and last.status == "D" else None
     before = history.revision_before(page_file(path), deleted.seq) if deleted else None
