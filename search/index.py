@@ -283,16 +283,6 @@ class SearchIndex:
             raise
         return True
 
-    def optimize(self) -> None:
-        """Merge every segment into one (slow: for quiet hours)."""
-        self._index().optimize()
-
-    def destroy(self) -> None:
-        """Delete the index files (tests and ``trousse reindex`` start from nothing)."""
-        self.close()
-        if self.directory.exists():
-            shutil.rmtree(self.directory)
-
     # -- searching ---------------------------------------------------------
 
     def search(

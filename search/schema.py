@@ -16,11 +16,6 @@ META_PATH = "\x00meta"  # one document records the commit the index reflects
 TITLE_BOOST = 2.5
 
 
-def _words(analyzer, *, positions: bool) -> TEXT:  # type: ignore[no-untyped-def]
-    """Field boosts are applied when ranking (``index.BOOSTS``), not stored in the postings."""
-    return TEXT(analyzer=analyzer, phrase=positions)
-
-
 def build_schema() -> Schema:
     return Schema(
         path=ID(stored=True, unique=True),
@@ -29,10 +24,11 @@ def build_schema() -> Schema:
         folder=ID(stored=True),  # top-level folder, for facets
         folders=KEYWORD(),  # every enclosing folder, for path: filters
         # Positions let phrases be checked (see ``docsets``); English fields only rank.
-        title=_words(FrenchTokenizer(), positions=True),
-        body=_words(FrenchTokenizer(), positions=True),
-        title_en=_words(EnglishTokenizer(), positions=False),
-        body_en=_words(EnglishTokenizer(), positions=False),
+        # Field boosts are applied when ranking (``index.BOOSTS``), not stored in the postings.
+        title=TEXT(analyzer=FrenchTokenizer(), phrase=True),
+        body=TEXT(analyzer=FrenchTokenizer(), phrase=True),
+        title_en=TEXT(analyzer=EnglishTokenizer(), phrase=False),
+        body_en=TEXT(analyzer=EnglishTokenizer(), phrase=False),
         tags=KEYWORD(commas=True, lowercase=True, stored=True, scorable=True),
         licence=ID(stored=True),
         updated=NUMERIC(stored=True, sortable=True, bits=64),

@@ -48,15 +48,21 @@ def markdown_text(body: str) -> str:
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines() if line.strip())
 
 
+ODF_SUFFIXES = (".odt", ".ods", ".odp", ".odg")
+PLAIN_SUFFIXES = (".txt", ".csv")
+# The attachments whose text is indexed: the only ones ``document_text`` reads.
+INDEXED_SUFFIXES = (".pdf", *ODF_SUFFIXES, *PLAIN_SUFFIXES)
+
+
 def document_text(name: str, data: bytes) -> str | None:
-    """Text of a PDF or OpenDocument file, or None when it has none we can read."""
+    """Text of a PDF, OpenDocument or plain-text file, or None when it has none we can read."""
     lowered = name.lower()
     try:
         if lowered.endswith(".pdf") and data.startswith(b"%PDF"):
             return _pdf_text(data)
-        if lowered.endswith((".odt", ".ods", ".odp", ".odg")) and data.startswith(b"PK"):
+        if lowered.endswith(ODF_SUFFIXES) and data.startswith(b"PK"):
             return _odf_text(data)
-        if lowered.endswith((".txt", ".md", ".csv")):
+        if lowered.endswith(PLAIN_SUFFIXES):
             return data.decode("utf-8", "replace")[:MAX_DOCUMENT_TEXT]
     except Exception:  # noqa: BLE001 - a damaged document is indexed by name only
         return None

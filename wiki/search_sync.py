@@ -17,12 +17,9 @@ from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.pages import split_front_matter
 from repo_store.paths import page_path_of
 from search import Document, IndexBusy, Plan, SearchIndex
-from search.text import document_text, markdown_text
+from search.text import INDEXED_SUFFIXES, document_text, markdown_text
 
 log = logging.getLogger(__name__)
-
-INDEXED_FILE_TYPES = (".pdf", ".odt", ".ods", ".odp", ".odg", ".txt", ".csv")
-
 
 class SearchUpdater:
     """A catalog listener that applies each catch-up to the search index."""
@@ -82,7 +79,7 @@ class SearchUpdater:
         for record in self.catalog.pages():
             yield self._page_document(record, self.store.blob(record.blob))
         for path, blob, _size in self.catalog.files():
-            if path.lower().endswith(INDEXED_FILE_TYPES):
+            if path.lower().endswith(INDEXED_SUFFIXES):
                 document = self._file_document(path, self.store.blob(blob))
                 if document is not None:
                     yield document
@@ -94,7 +91,7 @@ class SearchUpdater:
             if record is None:
                 return None
             return self._page_document(record, self.store.blob(record.blob))
-        if not path.lower().endswith(INDEXED_FILE_TYPES):
+        if not path.lower().endswith(INDEXED_SUFFIXES):
             return None
         found = self.catalog.file(path)
         if found is None:

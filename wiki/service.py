@@ -471,7 +471,7 @@ class NothingToRestore(StoreError):
     """The page already has the content of the revision to restore."""
 
 
-def relative_url_rewriter(path: str, files_prefix: str = "/files/", pages_prefix: str = "/wiki/"):  # type: ignore[no-untyped-def]
+def relative_url_rewriter(path: str) -> Callable[[str, str], str]:
     """Links and images written relative to a page point at its attachments or at pages.
 
     ``![](plan.png)`` in ``lieux/cafe`` shows ``/files/lieux/cafe/plan.png``;
@@ -485,11 +485,11 @@ def relative_url_rewriter(path: str, files_prefix: str = "/files/", pages_prefix
             return url
         target, hash_mark, fragment = url.partition("#")
         if "/" not in target and "." in target and not target.endswith(".md"):
-            return files_prefix + urllib.parse.quote(f"{path}/{target}") + hash_mark + fragment
+            return "/files/" + urllib.parse.quote(f"{path}/{target}") + hash_mark + fragment
         if kind == "link" and target.endswith(".md"):
             joined = posixpath.normpath(posixpath.join(folder, target[:-3]))
             if not joined.startswith(".."):
-                return pages_prefix + urllib.parse.quote(joined) + hash_mark + fragment
+                return "/wiki/" + urllib.parse.quote(joined) + hash_mark + fragment
         return url
 
     return rewrite

@@ -105,7 +105,6 @@ def _backend_environment(rest: str, who: User | None) -> dict[str, str]:
         "REQUEST_METHOD": request.method,
         "REMOTE_ADDR": request.remote_addr or "",
         "TROUSSE_DATA": str(data.root),
-        "TROUSSE_PUSHER": who.name if who else "",
     })
     if who is not None:
         env["REMOTE_USER"] = who.name
