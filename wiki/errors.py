@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, current_app, jsonify, render_template, request
+from flask import Flask, jsonify, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -28,7 +28,7 @@ from repo_store.errors import (
 
 from .accounts import AccountError
 from .attachments import AttachmentRefused
-from .auth import Forbidden, Unauthorized, is_api_request, login_redirect
+from .auth import Forbidden, Unauthorized, is_api_request, login_redirect, settings
 from .content_rules import ContentRejected
 from .messages import account_message, attachment_message, path_message, problem_message
 
@@ -73,7 +73,7 @@ def _store_error(error: StoreError):  # type: ignore[no-untyped-def]
         )
     if isinstance(error, ContentTooLarge):
         return error_response(413, _("This file is larger than the limit of %(limit)s bytes.",
-                                     limit=current_app.config["TROUSSE_SETTINGS"]["limits"]["max_file_bytes"]))
+                                     limit=settings()["limits"]["max_file_bytes"]))
     if isinstance(error, InvalidContent):
         return error_response(400, _("This file is not UTF-8 text."))
     if isinstance(error, RepositoryBusy):

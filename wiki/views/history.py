@@ -17,19 +17,13 @@ from ..commit_messages import delete_message, move_message, restore_message
 from ..diffs import rows
 from ..messages import path_message
 from ..service import NothingToRestore, render_title
+from . import page_number
 from .pages import commit_time
 
 blueprint = Blueprint("history", __name__)
 
 PAGE_SIZE = 50
 FEED_SIZE = 50
-
-
-def _page_number() -> int:
-    try:
-        return max(1, min(10_000, int(request.args.get("page", "1"))))
-    except ValueError:
-        return 1
 
 
 @blueprint.app_template_filter("commit_time")
@@ -46,7 +40,7 @@ def short(revision: str) -> str:
 def page_history(path: str):  # type: ignore[no-untyped-def]
     path = check_path(path)
     file_path = page_file(path)
-    page = _page_number()
+    page = page_number(10_000)
     revisions = wiki().history.revisions(file_path, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     if not revisions:
         raise PageNotFound(path)
@@ -136,7 +130,7 @@ def delete(path: str):  # type: ignore[no-untyped-def]
 def changes():  # type: ignore[no-untyped-def]
     folder = request.args.get("folder", "").strip().strip("/")[:200] or None
     author = request.args.get("author", "").strip()[:200] or None
-    page = _page_number()
+    page = page_number(10_000)
     found = wiki().history.changes(limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, folder=folder, author=author)
     return render_template("changes.html", changes=found[:PAGE_SIZE], more=len(found) > PAGE_SIZE, page=page,
                            folder=folder or "", author=author or "", authors=wiki().history.authors_list(),

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template, request
 
 from ..auth import wiki
+from . import page_number
 
 blueprint = Blueprint("search", __name__)
 
@@ -12,18 +13,11 @@ PAGE_SIZE = 20
 MAX_PAGE = 500
 
 
-def _page_number() -> int:
-    try:
-        return max(1, min(MAX_PAGE, int(request.args.get("page", "1"))))
-    except ValueError:
-        return 1
-
-
 @blueprint.route("/search")
 def results():  # type: ignore[no-untyped-def]
     query = request.args.get("q", "")[:1000]
     order = "date" if request.args.get("order") == "date" else "relevance"
-    page = _page_number()
+    page = page_number(MAX_PAGE)
     found = None
     if query.strip():
         found = wiki().search.search(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order=order, facets=True)
