@@ -18,7 +18,7 @@ ZERO = "0" * 40
 
 
 def parse_raw_log(output: bytes) -> Iterator[CommitRecord]:
-    """Parse ``git log -c --raw -z`` output in the format ``_LOG_FORMAT``."""
+    """Parse ``git log -c --raw -z`` output in the format ``LOG_FORMAT``."""
     position, end = 0, len(output)
     while position < end:
         start = output.find(b"\x1e", position)
@@ -54,7 +54,7 @@ def parse_raw_entries(output: bytes, position: int = 0) -> tuple[list[Change], i
         parts = meta[colons:].split(" ")
         status = parts[-1]
         new_mode = parts[colons]  # the modes come first, the result's last of them
-        new_blob = parts[2 * (colons + 1) - 1] if colons == 1 else parts[-2]
+        new_blob = parts[-2]  # the result's blob stands just before the status, merge or not
         old_blob = parts[colons + 1] if colons == 1 else None
         nul = output.index(b"\0", position)
         path = output[position:nul].decode("utf-8", "surrogateescape")
