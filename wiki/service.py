@@ -440,7 +440,7 @@ class Wiki:
         return self.store.blob(old.blob).decode("utf-8", "replace"), commit
 
     def diff_range(self, path: str, since: str | None, to: str | None) -> tuple[str | None, str]:
-        """Full commit ids (from, to) to compare a page: as given, else its last change and the revision before."""
+        """Full commit ids (from, to) to compare a page: as given (validated here), else its last change and the one before."""
         file_path = page_file(check_path(path))
         if to:
             to = self.store.resolve_revision(to)

@@ -199,8 +199,7 @@ def page_diff(path: str):  # type: ignore[no-untyped-def]
     """A unified diff of the page between ``from`` and ``to`` (default: its last change)."""
     path = check_path(path)
     file_path = page_file(path)
-    since, to = request.args.get("from") or None, request.args.get("to") or None
-    since, to = wiki().diff_range(path, check_revision(since) if since else None, check_revision(to) if to else None)
+    since, to = wiki().diff_range(path, request.args.get("from") or None, request.args.get("to") or None)
     old_text = wiki().text_at(path, since)[0] if since else ""
     new_text = wiki().text_at(path, to)[0]
     labels = (f"a/{file_path}@{since[:7]}" if since else "/dev/null", f"b/{file_path}@{to[:7]}")

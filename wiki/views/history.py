@@ -63,8 +63,7 @@ def diff(path: str):  # type: ignore[no-untyped-def]
 
 
 def _diff_range(path: str) -> tuple[str | None, str]:
-    since, to = request.args.get("from") or None, request.args.get("to") or None
-    return wiki().diff_range(path, check_revision(since) if since else None, check_revision(to) if to else None)
+    return wiki().diff_range(path, request.args.get("from") or None, request.args.get("to") or None)
 
 
 @blueprint.route("/blame/<path:path>")
