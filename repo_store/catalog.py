@@ -483,17 +483,24 @@ class Catalog:
         """The file's names, newest first, each with the commits (seq, since < seq <= until) it bore it.
 
         Both bounds matter: a name given up in a rename may be taken by another
-        page later, or may have been another page's before.
+        page later, or may have been another page's before. Asked about a name
+        the page has left, the answer is its history under that name until it left.
         """
         db = self.connection()
         spans = []
         current, until = file_path, FOREVER
         while True:
             left = db.execute(
-                "SELECT seq FROM changes WHERE old_path = ? AND status = 'R' AND seq <= ? ORDER BY seq DESC LIMIT 1",
-                (current, until),
-            ).fetchone()
-            since = left[0] if left else 0
+                "SELECT MAX(seq) FROM changes WHERE old_path = ? AND status = 'R' AND seq <= ?", (current, until)
+            ).fetchone()[0]
+            if left is not None:
+                here = db.execute(
+                    "SELECT MAX(seq) FROM changes WHERE path = ? AND seq <= ?", (current, until)
+                ).fetchone()[0]
+                if here is None or here < left:  # the page moved away from this name: look before it left
+                    until = left - 1
+                    continue
+            since = left or 0
             spans.append((current, since, until))
             came = db.execute(
                 "SELECT old_path, seq FROM changes WHERE path = ? AND status = 'R' AND seq > ? AND seq <= ?"

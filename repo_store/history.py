@@ -86,8 +86,12 @@ class History:
 
     # -- names through renames ---------------------------------------------
 
-    def renamed_to(self, file_path: str) -> str | None:
-        """Where a file that no longer exists went, following renames to an existing file."""
+    def renamed_to(self, file_path: str, *, existing: bool = True) -> str | None:
+        """Where a file that no longer exists went, following renames to an existing file.
+
+        With ``existing=False``, the last name it had, even if it was deleted
+        there: where a visitor of its old address learns what became of it.
+        """
         db = self.catalog.connection()
         current, seen = file_path, {file_path}
         while True:
@@ -99,7 +103,8 @@ class History:
                 (current,),
             ).fetchone()
             if moved is None or (last is not None and last[1] > moved[1]):
-                return None  # never moved, or moved and then gone (deleted, or its new name reused)
+                # Never moved, or moved and then gone (deleted, or its new name reused).
+                return None if existing or current == file_path else current
             current = moved[0]
             if current in seen:
                 return None
@@ -107,9 +112,9 @@ class History:
             if self.catalog.file(current) is not None or self._page_exists(current):
                 return current
 
-    def renamed_page(self, path: str) -> str | None:
-        """Where a page that is not at ``path`` any more went (a page path), if it still exists."""
-        moved = self.renamed_to(page_file(path))
+    def renamed_page(self, path: str, *, existing: bool = True) -> str | None:
+        """Where a page that is not at ``path`` any more went (a page path); see ``renamed_to``."""
+        moved = self.renamed_to(page_file(path), existing=existing)
         return page_path_of(moved) if moved else None
 
     def _page_exists(self, file_path: str) -> bool:

@@ -115,3 +115,14 @@ def test_whole_wiki_as_zip(client):
 def test_exports_of_missing_pages(client):
     assert client.get("/export/absente.odt").status_code == 404
     assert client.get("/export/home.exe").status_code == 404
+
+
+def test_static_site_credits_pages_at_a_base_url_with_a_path(app_factory, tmp_path):
+    from wiki.export import export_static_site
+
+    app = app_factory({"site": {"base_url": "https://exemple.org/wiki-commun"}})
+    out = tmp_path / "site"
+    export_static_site(app.extensions["trousse"], app, out)
+    html = (out / "home.html").read_text(encoding="utf-8")
+    assert "https://exemple.org/wiki-commun/wiki/home" in html
+    assert "wiki-commun/wiki-commun" not in html

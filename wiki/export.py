@@ -14,7 +14,7 @@ import urllib.parse
 from collections import defaultdict
 from pathlib import Path
 
-from flask import Flask, render_template, url_for
+from flask import Flask, render_template
 
 from .licences import Licence
 from .rendering import LinkTarget, render
@@ -62,7 +62,7 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(wiki.store.blob(blob))
                 attachments.append((file_path.rsplit("/", 1)[-1], relative(path, file_path)))
-            page_url = base_url + url_for("pages.view", path=path)
+            page_url = f"{base_url}/wiki/{urllib.parse.quote(path)}"  # url_for would add base_url's path again
             html = render_template(
                 "export_page.html", language=str(record.meta.get("lang") or site["language"]),
                 title=record.title, site_name=site["name"], html=rendered.html, tags=record.tags,

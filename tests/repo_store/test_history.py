@@ -81,6 +81,15 @@ def test_a_page_moved_away_and_back_keeps_its_whole_history(store, history):
     assert history.count("a.md") == 4
 
 
+def test_the_old_name_of_a_moved_page_keeps_its_history_until_the_move(store, history):
+    first = save(store, history, "a", "# A\n")
+    second = save(store, history, "a", "# A\n\nsuite\n")
+    move(store, history, "a", "b")
+    assert [r.revision for r in history.revisions("a.md")] == [second, first]
+    assert history.catalog.revision_at("a.md", second) == second
+    assert history.catalog.authors("a.md", until=second) == ["Léa Dubois"]
+
+
 def test_a_page_moved_then_deleted_is_not_said_to_live_elsewhere(store, history):
     save(store, history, "x", "# X\n")
     move(store, history, "x", "y")

@@ -142,6 +142,17 @@ def test_move_form_shows_a_refusal_and_keeps_what_was_typed(client, editor):
     assert "# A" in client.get("/raw/a").text
 
 
+def test_the_old_address_of_a_moved_then_deleted_page_tells_what_became_of_it(client, token):
+    api_save(client, token, "guides/x", "# X\n")
+    moved = client.post("/api/v1/pages/guides/x/move", json={"to": "guides/y"}, headers=bearer(token)).json
+    deleted = client.delete(f"/api/v1/pages/guides/y?base_revision={moved['revision']}", headers=bearer(token))
+    assert deleted.status_code == 200
+    old = client.get("/wiki/guides/x")
+    assert old.status_code == 301 and old.headers["Location"] == "/wiki/guides/y"
+    gone = client.get("/wiki/guides/y")
+    assert gone.status_code == 404 and "Cette page a été supprimée" in gone.text
+
+
 def test_blame_page(client, token):
     first = api_save(client, token, "bl", "# B\n\nligne une\n")
     api_save(client, token, "bl", "# B\n\nligne une\nligne deux\n", first)

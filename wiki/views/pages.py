@@ -145,7 +145,7 @@ def redirect_keeping_query(target: str) -> Response:
 def missing_page(path: str):  # type: ignore[no-untyped-def]
     """A page that is not there: moved (redirect), deleted (say so), or never written (offer it)."""
     history = wiki().history
-    moved_to = history.renamed_page(path)
+    moved_to = history.renamed_page(path, existing=False)
     if moved_to is not None:
         return redirect_keeping_query(url_for("pages.view", path=moved_to))
     last = history.last_change(page_file(path))
