@@ -229,6 +229,7 @@ def serve_wiki(tmp_path, initialised_template):
                 pytest.fail("the server did not start:\n" + log.read_text(errors="replace"))
             time.sleep(0.2)
 
+    start.servers = servers  # type: ignore[attr-defined]  # the processes, newest last, for tests that signal them
     yield start
     for server in servers:
         server.terminate()

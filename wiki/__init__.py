@@ -28,13 +28,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     from flask import Flask, g, request
 
-    from . import auth, errors, i18n
+    from . import auth, errors, i18n, static_assets
+    from .access_log import USER_KEY
     from .accounts import Accounts
     from .config import LANGUAGES, load_settings, resolve_data_dir
     from .datadir import DataDir
     from .extensions import csrf, login_manager
     from .service import Wiki
-    from .views import api, collections, exports, files, git_http, history, navigation, pages, search, sessions
+    from .views import admin, api, collections, exports, files, git_http, history, navigation, pages, search, sessions
 
     config = dict(config or {})
     data = DataDir(resolve_data_dir(config.pop("DATA_DIR", None)))
@@ -70,6 +71,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TROUSSE_LANGUAGES=LANGUAGES,
     )
     app.config.update(config)
+    proxies = settings["server"]["trusted_proxies"]
+    if proxies > 0:
+        # Believe exactly that many X-Forwarded-* hops, no more: the client's
+        # address (login limits, logs) and the scheme come from the proxy.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
     app.json.sort_keys = False  # type: ignore[attr-defined]
 
@@ -85,6 +93,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     i18n.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
+    static_assets.init_app(app)
     app.register_blueprint(sessions.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(api.blueprint)
@@ -95,6 +104,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(collections.blueprint)
     app.register_blueprint(navigation.blueprint)
     app.register_blueprint(exports.blueprint)
+    app.register_blueprint(admin.blueprint)
 
     @app.context_processor
     def _endpoints() -> dict:
@@ -117,6 +127,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if secure:
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        who = auth.user()
+        if who is not None:
+            request.environ[USER_KEY] = who.name
         if response.mimetype == "text/html":
             response.headers.setdefault(
                 "Content-Security-Policy",

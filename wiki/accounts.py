@@ -58,8 +58,8 @@ CREATE TABLE IF NOT EXISTS invitations (
     used_by INTEGER REFERENCES users (id)
 );
 CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at REAL NOT NULL);
-CREATE TABLE IF NOT EXISTS pushes (name TEXT NOT NULL, at REAL NOT NULL);
-CREATE INDEX IF NOT EXISTS pushes_by_name ON pushes (name, at);
+CREATE TABLE IF NOT EXISTS rate_events (bucket TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS rate_events_by_key ON rate_events (bucket, key, at);
 CREATE INDEX IF NOT EXISTS login_failures_by_key ON login_failures (key, at);
 """
 
@@ -120,6 +120,14 @@ class Token:
     created: str
     last_used: str | None
     revoked: bool
+
+
+@dataclass(frozen=True)
+class Invitation:
+    id: int
+    role: str
+    created: str
+    expires: float
 
 
 def _now() -> str:
@@ -347,6 +355,21 @@ class Accounts:
         ).fetchone()
         return row["role"] if row else None
 
+    def pending_invitations(self) -> list[Invitation]:
+        """Invitations not used yet and not expired, newest first (their codes are never stored)."""
+        rows = self._db().execute(
+            "SELECT id, role, created, expires FROM invitations WHERE used_by IS NULL AND expires > ? ORDER BY id DESC",
+            (time.time(),),
+        )
+        return [Invitation(row["id"], row["role"], row["created"], row["expires"]) for row in rows]
+
+    def revoke_invitation(self, invitation_id: int) -> bool:
+        """Make an unused invitation unusable: it expires now."""
+        cursor = self._db().execute(
+            "UPDATE invitations SET expires=0 WHERE id=? AND used_by IS NULL AND expires > ?", (invitation_id, time.time())
+        )
+        return cursor.rowcount == 1
+
     def register(self, code: str, name: str, password: str, display_name: str = "", email: str = "") -> User:
         """Create the account an invitation allows, and spend the invitation."""
         db = self._db()
@@ -394,19 +417,35 @@ class Accounts:
     def clear_login_failures(self, key: str) -> None:
         self._db().execute("DELETE FROM login_failures WHERE key=?", (key,))
 
-    # -- push throttling ----------------------------------------------------
+    # -- rate limits --------------------------------------------------------
 
-    def push_blocked(self, name: str, per_minute: int) -> bool:
-        (count,) = self._db().execute(
-            "SELECT COUNT(*) FROM pushes WHERE name=? AND at > ?", (name.casefold(), time.time() - 60)
-        ).fetchone()
-        return count >= per_minute
+    def take(self, bucket: str, key: str, limit: int, window: float) -> float:
+        """Count one more event of ``key`` in ``bucket`` if fewer than ``limit`` happened in ``window`` seconds.
 
-    def record_push(self, name: str) -> None:
+        Returns 0 when the event is allowed (and counted), else the seconds to
+        wait. The count lives in the database so that every server process
+        sees the same one, and the check and the count are one transaction so
+        that parallel requests cannot all slip under the limit.
+        """
         now = time.time()
         db = self._db()
-        db.execute("INSERT INTO pushes VALUES (?, ?)", (name.casefold(), now))
-        db.execute("DELETE FROM pushes WHERE at < ?", (now - 3600,))
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            rows = db.execute(
+                "SELECT at FROM rate_events WHERE bucket=? AND key=? AND at > ? ORDER BY at LIMIT ?",
+                (bucket, key, now - window, max(1, limit)),
+            ).fetchall()
+            if len(rows) >= limit:
+                db.execute("COMMIT")
+                return max(1.0, rows[0]["at"] + window - now)
+            db.execute("INSERT INTO rate_events VALUES (?, ?, ?)", (bucket, key, now))
+            db.execute("DELETE FROM rate_events WHERE bucket=? AND at < ?", (bucket, now - max(window, 3600)))
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
+        return 0.0
 
     def integrity_problems(self) -> list[str]:
         rows = self._db().execute("PRAGMA integrity_check").fetchall()

@@ -108,6 +108,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
         workers=workers or server["workers"],
         threads=server["threads"],
         access_log=server["access_log"],
+        log_addresses=server["log_addresses"],
     )
 
 

@@ -44,13 +44,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits", "login_attempts", 5, "Failed logins allowed per account and per address in 15 minutes."),
     Setting("limits", "max_push_bytes", 209_715_200, "Largest git push, in bytes (compressed, as sent)."),
     Setting("limits", "pushes_per_minute", 12, "git pushes allowed per account and minute."),
+    Setting("limits", "api_writes_per_minute", 120, "Changes through the JSON API allowed per account and minute."),
+    Setting("limits", "registrations_per_hour", 10, "Accounts that may be created from one address in an hour."),
     Setting("storage", "fsync", True, "Flush each commit to disk before answering (survives power loss)."),
     Setting("server", "host", "127.0.0.1", "Address `trousse serve` listens on."),
     Setting("server", "port", 8080, "Port `trousse serve` listens on."),
     Setting("server", "workers", 2, "Server processes."),
     Setting("server", "threads", 8, "Threads per server process."),
-    Setting("server", "access_log", False,
-            "Log every request on standard output (errors are always logged); costs about 15% of throughput."),
+    Setting("server", "access_log", True,
+            "Log every request on standard output, one JSON object per line (errors are always logged)."),
+    Setting("server", "log_addresses", False, "Write the client's address into the access log (personal data)."),
+    Setting("server", "trusted_proxies", 0,
+            "Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host headers are believed: "
+            "0 when clients connect directly, 1 behind one proxy."),
 )
 
 LANGUAGES = ("fr", "en")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify, render_template, request
+from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -31,6 +31,7 @@ from .attachments import AttachmentRefused
 from .auth import Forbidden, Unauthorized, is_api_request, login_redirect, settings
 from .content_rules import ContentRejected
 from .messages import account_message, attachment_message, path_message, problem_message
+from .rate_limits import RateLimited
 
 log = logging.getLogger(__name__)
 
@@ -126,6 +127,15 @@ def _http(error: HTTPException):  # type: ignore[no-untyped-def]
     return error_response(status, messages.get(status, error.name))
 
 
+def _rate_limited(error: RateLimited):  # type: ignore[no-untyped-def]
+    response = error_response(429, _("Too many requests in a short time; please try again in %(seconds)s seconds.",
+                                     seconds=error.retry_after))
+    if isinstance(response, tuple):
+        response = make_response(response)
+    response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
 def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
     if isinstance(error, HTTPException):
         return _http(error)
@@ -140,5 +150,6 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(AccountError, _account_error)
     app.register_error_handler(AttachmentRefused, _attachment_refused)
+    app.register_error_handler(RateLimited, _rate_limited)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

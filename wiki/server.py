@@ -5,6 +5,10 @@ runs, so a big ``git clone`` is never killed at the worker timeout as it is
 with sync workers. Before any worker starts, the master clears lock files that
 a killed process may have left in the repository and brings the derived
 indexes up to date, so the workers start in step.
+
+SIGTERM (what ``docker stop`` and systemd send) is a graceful stop: workers
+take no new connection, finish the requests they hold — a save, a push — for
+up to ``graceful_timeout`` seconds, then close their databases and exit.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from gunicorn.app.base import BaseApplication
 from repo_store.refs import remove_stale_locks
 
 from . import hooks
+from .access_log import logger_class
 from .datadir import DataDir
 
 
@@ -32,20 +37,31 @@ class _Server(BaseApplication):
     def load(self):  # type: ignore[no-untyped-def]
         from . import create_app
 
-        return create_app({"DATA_DIR": str(self.data.root), "TROUSSE_MAINTENANCE": True})
+        self.flask_app = create_app({"DATA_DIR": str(self.data.root), "TROUSSE_MAINTENANCE": True})
+        return self.flask_app
 
 
 def _bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def serve(data: DataDir, *, host: str, port: int, workers: int, threads: int, access_log: bool) -> None:
+def serve(data: DataDir, *, host: str, port: int, workers: int, threads: int, access_log: bool,
+          log_addresses: bool = False) -> None:
     def on_starting(_arbiter: Any) -> None:
         remove_stale_locks(data.repository)
         hooks.install(data)
         from .cli import build_derived
 
         build_derived(data)
+
+    def worker_exit(_arbiter: Any, _worker: Any) -> None:
+        # In-flight requests have finished (or the graceful timeout ran out):
+        # stop the maintenance thread and close the databases cleanly.
+        flask_app = getattr(server, "flask_app", None)
+        if flask_app is not None:
+            from . import close_app
+
+            close_app(flask_app)
 
     options = {
         "bind": _bind_address(host, port),
@@ -56,8 +72,11 @@ def serve(data: DataDir, *, host: str, port: int, workers: int, threads: int, ac
         "graceful_timeout": 30,
         "keepalive": 5,
         "accesslog": "-" if access_log else None,
+        "logger_class": logger_class(log_addresses),
         "errorlog": "-",
         "on_starting": on_starting,
+        "worker_exit": worker_exit,
         "proc_name": "trousse",
     }
-    _Server(data, options).run()
+    server = _Server(data, options)
+    server.run()

@@ -14,7 +14,8 @@ from flask_babel import gettext as _
 from repo_store import InvalidContent, PageNotFound
 from repo_store.paths import check_path, check_revision, page_file
 
-from ..auth import require_editor, wiki
+from .. import rate_limits
+from ..auth import UNSAFE_METHODS, require_editor, user, wiki
 from ..commit_messages import attach_message, commit_message, conflict_labels, delete_message, move_message, remove_file_message
 from ..diffs import unified
 from ..errors import error_response
@@ -36,6 +37,13 @@ def json_body() -> dict[str, Any]:
 
 class InvalidJSON(InvalidContent):
     """The request body is not the JSON object this call expects."""
+
+
+@blueprint.before_request
+def _count_writes() -> None:
+    who = user()
+    if request.method in UNSAFE_METHODS and who is not None:
+        rate_limits.count("api_write", who.name)
 
 
 @blueprint.errorhandler(InvalidJSON)

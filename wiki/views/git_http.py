@@ -27,6 +27,7 @@ from flask_babel import gettext as _
 
 from repo_store.gitcmd import git_environment
 
+from .. import rate_limits
 from ..accounts import User
 from ..auth import accounts, settings, wiki
 
@@ -80,8 +81,13 @@ def backend(rest: str) -> Response:
             return _challenge(401, _("Pushing needs your user name and a token (see your account page)."))
         if not who.can_edit:
             return _challenge(403, _("Your account may read the wiki but not push to it."))
-        if request.method == "POST" and accounts().push_blocked(who.name, settings()["limits"]["pushes_per_minute"]):
-            return _challenge(429, _("Too many pushes; please wait a minute."))
+        if request.method == "POST":
+            try:
+                rate_limits.count("push", who.name)
+            except rate_limits.RateLimited as limited:
+                response = _challenge(429, _("Too many pushes; please wait a minute."))
+                response.headers["Retry-After"] = str(limited.retry_after)
+                return response
     elif settings()["access"]["read"] == "accounts" and who is None:
         return _challenge(401, _("This wiki is private: use your user name and a token."))
     service = rest if rest in _SERVICES else None
@@ -89,7 +95,6 @@ def backend(rest: str) -> Response:
         return _challenge(404, _("There is nothing at this address."))
     if service == "git-receive-pack":
         request.max_content_length = settings()["limits"]["max_push_bytes"]
-        accounts().record_push(who.name)  # type: ignore[union-attr]
     else:
         request.max_content_length = None
     return _run_backend(rest, who)

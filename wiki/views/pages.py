@@ -34,6 +34,7 @@ from ..auth import require_editor, safe_next, settings, user, wiki
 from ..commit_messages import commit_message, conflict_labels
 from ..content_rules import ContentRejected
 from ..export import attribution_line
+from ..http_cache import Validators, page_validators
 from ..i18n import LANGUAGE_COOKIE
 from ..licences import Licence
 from ..messages import path_message, problem_message
@@ -75,12 +76,15 @@ def view(path: str):  # type: ignore[no-untyped-def]
     # so the whole HTML is kept until main moves. Only the plain address: any
     # query string (an old revision, or anything a visitor makes up) would let
     # one page fill the cache with copies.
+    validators = page_validators(path)
+    if validators is not None and (unchanged := validators.not_modified()) is not None:
+        return unchanged
     cache_key = None
     if user() is None and not request.query_string and not session.get("_flashes"):
         cache_key = (path, wiki().synced_head, str(get_locale()))
         cached = wiki().page_html.get_item(cache_key)
         if cached is not None:
-            return cached
+            return _fresh(cached, validators)
     path = check_path(path)
     revision = request.args.get("rev") or None
     try:
@@ -105,7 +109,12 @@ def view(path: str):  # type: ignore[no-untyped-def]
     )
     if cache_key is not None and len(html) <= CACHED_PAGE_MAX_CHARS:
         wiki().page_html.put(cache_key, html)
-    return html
+    return _fresh(html, validators)
+
+
+def _fresh(html: str, validators: Validators | None) -> Response:
+    response = Response(html, mimetype="text/html")
+    return validators.apply(response) if validators is not None else response
 
 
 def absolute_url(path: str) -> str:

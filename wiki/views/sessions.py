@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
+from .. import rate_limits
 from ..accounts import AccountError
 from ..auth import Unauthorized, accounts, safe_next, settings, user
 from ..messages import account_message
@@ -15,6 +16,16 @@ blueprint = Blueprint("sessions", __name__)
 
 def _client_address() -> str:
     return request.remote_addr or "unknown"
+
+
+def start_session(who, remember: bool = False) -> None:  # type: ignore[no-untyped-def]
+    """Log ``who`` in with a new session: nothing from before the login survives.
+
+    Whatever a visitor's cookie held (a CSRF secret someone may have planted,
+    an old ``next``) is dropped, so a session fixed before login is worthless after it.
+    """
+    session.clear()
+    login_user(who, remember=remember)
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -38,7 +49,7 @@ def login():  # type: ignore[no-untyped-def]
             "login.html", next=target, name=name, error=_("Wrong user name or password."),
         ), 401
     accounts().clear_login_failures(keys[0])
-    login_user(found, remember=request.form.get("remember") == "1")
+    start_session(found, remember=request.form.get("remember") == "1")
     flash(_("Welcome, %(name)s.", name=found.display_name), "success")
     return redirect(target)
 
@@ -48,6 +59,7 @@ def logout():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("logout.html")
     logout_user()
+    session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("pages.index"))
 
@@ -108,6 +120,7 @@ def register(code: str):  # type: ignore[no-untyped-def]
                                message=_("This invitation is not valid any more.")), 404
     if request.method == "GET":
         return render_template("register.html", code=code, name="", display_name="", email="", error=None)
+    rate_limits.count("register", _client_address())
     form = request.form
     try:
         created = accounts().register(
@@ -119,6 +132,6 @@ def register(code: str):  # type: ignore[no-untyped-def]
             "register.html", code=code, name=form.get("name", ""), display_name=form.get("display_name", ""),
             email=form.get("email", ""), error=account_message(error),
         ), 400
-    login_user(created)
+    start_session(created)
     flash(_("Welcome, %(name)s. Your account is ready.", name=created.display_name), "success")
     return redirect(url_for("pages.index"))

@@ -1,0 +1,67 @@
+"""The administrator's page: accounts, their roles, and one-time invitations.
+
+Everything here is also in the command line (``trousse user …``,
+``trousse invite``); the page is for the association's coordinator, who
+does not use a terminal.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+
+from ..accounts import ROLES, AccountError
+from ..auth import accounts, require_admin, settings
+from ..messages import account_message
+
+blueprint = Blueprint("admin", __name__)
+
+
+@blueprint.route("/admin", methods=["GET", "POST"])
+def index():  # type: ignore[no-untyped-def]
+    me = require_admin()
+    new_link = None
+    status = 200
+    if request.method == "POST":
+        action = request.form.get("action", "")
+        name = request.form.get("name", "")
+        try:
+            if action in ("set_role", "disable", "enable") and name.casefold() == me.name.casefold() \
+                    and not (action == "set_role" and request.form.get("role") == "admin"):
+                raise AccountError("own_account", "an administrator cannot demote or disable themselves")
+            if action == "set_role":
+                changed = accounts().set_role(name, request.form.get("role", ""))
+                flash(_("%(name)s is now %(role)s.", name=changed.name, role=role_label(changed.role)), "success")
+            elif action in ("disable", "enable"):
+                changed = accounts().set_disabled(name, action == "disable")
+                flash(_("The account %(name)s is disabled.", name=changed.name) if changed.disabled
+                      else _("The account %(name)s is enabled again.", name=changed.name), "success")
+            elif action == "invite":
+                code = accounts().create_invitation(request.form.get("role", "editor"))
+                new_link = f"{settings()['site']['base_url']}/register/{code}"
+            elif action == "revoke_invitation":
+                ident = request.form.get("invitation_id", "")
+                if ident.isdigit() and accounts().revoke_invitation(int(ident)):
+                    flash(_("The invitation is cancelled."), "success")
+        except AccountError as error:
+            flash(account_message(error), "error")
+            status = 400
+        if status == 200 and new_link is None:
+            return redirect(url_for("admin.index"))
+    return render_template(
+        "admin.html",
+        users=accounts().list(),
+        invitations=accounts().pending_invitations(),
+        roles=ROLES,
+        role_label=role_label,
+        new_link=new_link,
+        registration_open=settings()["access"]["registration"] == "invite",
+        expiry=lambda when: datetime.fromtimestamp(when, UTC).date().isoformat(),
+        me=me,
+    ), status
+
+
+def role_label(role: str) -> str:
+    return {"reader": _("reader"), "editor": _("editor"), "admin": _("administrator")}.get(role, role)
