@@ -1,13 +1,37 @@
-# Trousse in a container: the same server as `trousse serve`, data in a volume.
+# Trousse in a container: the same `trousse serve` (gunicorn, several workers),
+# running as an unprivileged user, with the data directory in a volume.
+#
+#   docker build -t trousse .
+#   docker run -p 8080:8080 -v trousse-data:/data \
+#     -e TROUSSE_SITE_BASE_URL=http://localhost:8080 trousse
+#
+# See compose.yaml for a deployment behind a reverse proxy with HTTPS.
+
+FROM python:3.11-slim AS build
+COPY . /src
+RUN python -m venv /opt/trousse \
+ && /opt/trousse/bin/pip install --no-cache-dir /src
+
 FROM python:3.11-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends git \
- && rm -rf /var/lib/apt/lists/*
-WORKDIR /app
-COPY . /src
-RUN pip install --no-cache-dir /src && rm -rf /src
-ENV TROUSSE_DATA=/data \
-    TROUSSE_SERVER_HOST=0.0.0.0
+ && rm -rf /var/lib/apt/lists/* \
+ && useradd --system --uid 10001 --user-group --create-home --home-dir /home/trousse trousse \
+ && mkdir /data \
+ && chown trousse:trousse /data
+COPY --from=build /opt/trousse /opt/trousse
+ENV PATH=/opt/trousse/bin:$PATH \
+    PYTHONUNBUFFERED=1 \
+    TROUSSE_DATA=/data \
+    TROUSSE_SERVER_HOST=0.0.0.0 \
+    TROUSSE_SERVER_PORT=8080
+USER trousse
+WORKDIR /data
 VOLUME ["/data"]
 EXPOSE 8080
+# /healthz answers 200 once pages can be read and the index is usable.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
+  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"]
+# SIGTERM lets the workers finish the saves and pushes in flight (up to 30 s).
+STOPSIGNAL SIGTERM
 CMD ["trousse", "serve"]
