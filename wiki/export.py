@@ -37,6 +37,14 @@ def attribution_line(title: str, authors: list[str], site_name: str, licence: Li
     return f"« {title} »{by} — {site_name}, {licence.short if licence else ''}, {url}"
 
 
+def _inside(out: Path, relative_path: str) -> Path:
+    """Where a repository path goes in the copy; never outside it, whatever an imported tree holds."""
+    target = (out / relative_path).resolve()
+    if not target.is_relative_to(out.resolve()):
+        raise ValueError(f"{relative_path!r} would be written outside the export")
+    return target
+
+
 def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
     """Write every page as ``OUT/<path>.html`` with its documents; return the number of pages."""
     out.mkdir(parents=True, exist_ok=True)
@@ -58,7 +66,7 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
             licence = wiki.licence_of(record.meta)
             attachments = []
             for file_path, blob, _size in wiki.catalog.files_under(path):
-                target = out / file_path
+                target = _inside(out, file_path)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(wiki.store.blob(blob))
                 attachments.append((file_path.rsplit("/", 1)[-1], relative(path, file_path)))
@@ -71,7 +79,7 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
                 stylesheet=relative(path, "static/trousse.css"), home_href=relative(path, "index.html"),
                 index_href=relative(path, "index.html"),
             )
-            target = out / (path + ".html")
+            target = _inside(out, path + ".html")
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(html, encoding="utf-8")
             folder = path.rsplit("/", 1)[0] if "/" in path else ""
