@@ -8,6 +8,7 @@ when it is later turned into JSON.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,7 +71,7 @@ def _jsonable(value: Any, seen: set[int] | None = None) -> Any:
         return value.isoformat()
     if isinstance(value, bytes):
         return value.decode("utf-8", "replace")
-    if isinstance(value, float) and value != value:  # NaN is not valid JSON
+    if isinstance(value, float) and not math.isfinite(value):  # NaN and infinities (.inf) are not valid JSON
         return None
     return value
 

@@ -78,13 +78,22 @@ def build(folder: str, records: list[PageRecord], default_licence: str) -> Colle
     for column in columns[2:]:
         values = [row[column] for row in rows if column in row and row[column] not in (None, "")]
         if values and all(_is_number(value) for value in values):
-            total = float(sum(values))
+            try:
+                total = math.fsum(values)
+            except OverflowError:  # each value fits in a float, their sum does not: no total to show
+                continue
             collection.summaries[column] = Summary(total, total / len(values), len(values))
     return collection
 
 
 def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite number a float can hold: YAML reads ``9999…`` (hundreds of digits) as an int beyond any float."""
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def cell_text(value: Any) -> str:
@@ -144,7 +153,7 @@ def coordinates(row: dict[str, Any]) -> tuple[float, float] | None:
             latitude, longitude = pair
     try:
         lat, lon = float(latitude), float(longitude)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None

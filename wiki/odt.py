@@ -9,6 +9,7 @@ metadata and in a closing paragraph, so the credit travels with the file.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from xml.sax.saxutils import escape, quoteattr
 
@@ -26,6 +27,10 @@ _NS = (
     'xmlns:dc="http://purl.org/dc/elements/1.1/" '
     'xmlns:meta="urn:oasis:names:tc:opendocument:xmlns:meta:1.0" office:version="1.3"'
 )
+
+# XML 1.0 cannot carry most control characters, nor U+FFFE and U+FFFF, even escaped; a page's text may.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
 
 def _style(name: str, family: str, properties: str) -> str:
     return f'<style:style style:name="{name}" style:family="{family}">{properties}</style:style>'
@@ -157,7 +162,7 @@ def page_odt(*, title: str, markdown_body: str, authors: list[str], licence_name
         # The mimetype entry comes first and uncompressed, as the ODF specification requires.
         archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text",
                          compress_type=zipfile.ZIP_STORED)
-        archive.writestr("content.xml", content, compress_type=zipfile.ZIP_DEFLATED)
-        archive.writestr("meta.xml", meta, compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("content.xml", _NOT_XML.sub("", content), compress_type=zipfile.ZIP_DEFLATED)
+        archive.writestr("meta.xml", _NOT_XML.sub("", meta), compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)
     return out.getvalue()

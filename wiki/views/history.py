@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import urllib.parse
 from datetime import UTC, datetime
 from xml.etree import ElementTree
@@ -173,7 +174,10 @@ def _entry_link(base: str, change) -> str:  # type: ignore[no-untyped-def]
     return f"{base}/changes"
 
 
+# XML 1.0 cannot carry most control characters, nor U+FFFE and U+FFFF (which pushed commits may hold), even escaped.
+_NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
+
+
 def _xml_text(text: str) -> str:
-    """XML 1.0 cannot carry most control characters, even escaped."""
-    return "".join(char for char in text if char in "\t\n\r" or ord(char) >= 32)
+    return _NOT_XML.sub("", text)
 

@@ -21,7 +21,7 @@ def tags():  # type: ignore[no-untyped-def]
     return render_template("tags.html", tags=sorted(counts.items(), key=lambda item: item[0]))
 
 
-@blueprint.route("/tags/<tag>")
+@blueprint.route("/tags/<path:tag>")  # a tag may hold a slash ("loyers/2024"): its link must lead somewhere
 def tag(tag: str):  # type: ignore[no-untyped-def]
     wanted = tag.casefold()
     records = [record for record in wiki().catalog.pages(templates=False) if wanted in (t.casefold() for t in record.tags)]
