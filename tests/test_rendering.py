@@ -102,6 +102,15 @@ def test_commonmark_and_gfm():
     assert '<a href="https://example.org"' in html
 
 
+def test_a_task_checkbox_is_labelled_by_its_text():
+    html = html_of("- [x] fait **vite**\n- [ ] à faire\n  - [ ] sous-tâche\n\n- [ ] lâche\n\n  suite\n")
+    checkbox = '<input class="task-list-item-checkbox" type="checkbox" checked="" disabled="disabled">'
+    assert f"<label>{checkbox} fait <strong>vite</strong></label>" in html
+    assert html.count("<label>") == html.count("</label>") == html.count("<input") == 4
+    # The label holds the first paragraph only: never a nested list or a following paragraph.
+    assert re.search(r"</label>(</p>)?\s*<ul", html) and "<p>suite</p>" in html
+
+
 def test_heading_anchors_and_toc():
     rendered = render("# Titre\n\n## Élus & mairies\n\n### Loyers\n\n## Élus & mairies\n", resolve_link=resolve)
     assert [(e.level, e.anchor, e.text) for e in rendered.toc] == [

@@ -60,7 +60,7 @@ _WIKILINK_MAX = 300
 _ALLOWED_TAGS = {
     "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
     "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3",
-    "h4", "h5", "h6", "hr", "i", "img", "input", "ins", "kbd", "li", "mark", "ol", "p", "pre",
+    "h4", "h5", "h6", "hr", "i", "img", "input", "ins", "kbd", "label", "li", "mark", "ol", "p", "pre",
     "q", "s", "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table",
     "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
 }
@@ -140,6 +140,9 @@ def _parser() -> MarkdownIt:
     md.use(anchors_plugin, min_level=1, max_level=6, slug_func=_heading_slug)
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
     md.add_render_rule("wikilink", _render_wikilink)
+    md.add_render_rule("list_item_open", _render_list_item_open)
+    md.add_render_rule("paragraph_open", _render_paragraph_open)
+    md.add_render_rule("paragraph_close", _render_paragraph_close)
     return md
 
 
@@ -195,6 +198,39 @@ def _render_wikilink(self: Any, tokens: list[Token], idx: int, options: Any, env
     target: LinkTarget = token.meta["resolved"]
     css = "wikilink" if target.exists else "wikilink missing"
     return f'<a class="{css}" href="{escape(target.href)}">{escape(token.meta["label"])}</a>'
+
+
+# A task's checkbox is labelled by the task's text: ``<li><label><input type=checkbox> text</label></li>``
+# (the label wraps the item's first paragraph, never a nested list).
+
+def _task_item(tokens: list[Token], idx: int) -> bool:
+    token = tokens[idx]
+    return token.type == "list_item_open" and bool(token.meta) and "checked" in token.meta
+
+
+def _labelled_task(tokens: list[Token], idx: int) -> bool:
+    return _task_item(tokens, idx) and idx + 1 < len(tokens) and tokens[idx + 1].type == "paragraph_open"
+
+
+def _render_list_item_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    if _labelled_task(tokens, idx):
+        return self.renderToken(tokens, idx, options, env)
+    return self.list_item_open(tokens, idx, options, env)
+
+
+def _render_paragraph_open(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    html = self.renderToken(tokens, idx, options, env)
+    if idx > 0 and _labelled_task(tokens, idx - 1):
+        checked = " checked" if tokens[idx - 1].meta["checked"] else ""
+        html += f'<label><input class="task-list-item-checkbox" disabled type="checkbox"{checked}> '
+    return html
+
+
+def _render_paragraph_close(self: Any, tokens: list[Token], idx: int, options: Any, env: Any) -> str:
+    html = self.renderToken(tokens, idx, options, env)
+    if idx >= 3 and tokens[idx - 2].type == "paragraph_open" and _labelled_task(tokens, idx - 3):
+        html = "</label>" + html
+    return html
 
 
 def _drop_leading_title(tokens: list[Token], title: str) -> None:

@@ -1,0 +1,141 @@
+"""Shared by the browser test modules: one real server per module, Chromium, axe-core."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from conftest import PASSWORD, PROJECT_ROOT, free_port, run_cli
+from test_browser import CHROMIUM_FLAGS, find_chromium
+
+from repo_store.gitcmd import git_environment
+
+AXE_SCRIPT = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
+BLOCKING_IMPACTS = ("serious", "critical")
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+DESKTOP = {"viewport": {"width": 1366, "height": 768}}
+VIEWPORTS = {"phone": PHONE, "desktop": DESKTOP}
+
+ADMIN = "dominique"
+
+
+def missing(reason: str) -> None:
+    """Skip, unless the browser tests are required (CI), in which case fail."""
+    if os.environ.get("TROUSSE_REQUIRE_BROWSER"):
+        pytest.fail(f"TROUSSE_REQUIRE_BROWSER is set but {reason}")
+    pytest.skip(reason)
+
+
+@contextmanager
+def launched_browser():
+    executable = find_chromium()
+    if executable is None:
+        missing("no Chromium installed (apt-get install chromium, or set TROUSSE_CHROMIUM)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_FLAGS)
+        try:
+            yield instance
+        finally:
+            instance.close()
+
+
+@contextmanager
+def running_wiki(directory: Path, template: Path):
+    """``trousse serve`` on a copy of the initialised template, with an editor (camille) and an admin."""
+    data = directory / "data"
+    shutil.copytree(template, data)
+    run_cli(data, "user", "add", "camille", "--role", "editor", "--display-name", "Camille Été",
+            "--password-stdin", input=PASSWORD + "\n")
+    run_cli(data, "user", "add", ADMIN, "--role", "admin", "--display-name", "Dominique Admin",
+            "--password-stdin", input=PASSWORD + "\n")
+    port = free_port()
+    log = directory / "server.log"
+    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false",
+                           "TROUSSE_SITE_BASE_URL": f"http://127.0.0.1:{port}"})
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1", "--port", str(port),
+             "--workers", "2"],
+            stdout=output, stderr=subprocess.STDOUT, env=env,
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        break
+            except OSError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                pytest.fail("the server did not start:\n" + log.read_text(errors="replace"))
+            time.sleep(0.2)
+        yield base, data
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
+def status_of(url: str) -> int:
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        return error.code
+
+
+def log_in(page, base: str, name: str = "camille", language: str = "fr") -> None:
+    labels = {"fr": ("Nom d’utilisateur", "Mot de passe", "Se connecter"),
+              "en": ("User name", "Password", "Log in")}[language]
+    page.goto(base + "/login")
+    page.get_by_label(labels[0]).fill(name)
+    page.get_by_label(labels[1], exact=True).fill(PASSWORD)
+    page.locator("main").get_by_role("button", name=labels[2]).click()
+    page.wait_for_load_state()
+    assert page.locator("form[action='/logout']").count() == 1, f"{name} could not log in"
+
+
+def axe_script() -> Path:
+    if not AXE_SCRIPT.exists():
+        missing("axe-core is not installed (run: npm ci --prefix tests/browser)")
+    return AXE_SCRIPT
+
+
+def axe_violations(page) -> list[dict]:
+    """Run axe-core in the page; the violations that are serious or critical."""
+    if not page.evaluate("typeof window.axe !== 'undefined'"):
+        page.add_script_tag(path=str(axe_script()))
+    results = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
+                            AXE_TAGS)
+    return [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
+
+
+def describe(violations: list[dict]) -> str:
+    lines = []
+    for violation in violations:
+        lines.append(f"- {violation['id']} ({violation['impact']}): {violation['help']} <{violation['helpUrl']}>")
+        for node in violation["nodes"]:
+            summary = " ".join(line.strip() for line in node.get("failureSummary", "").splitlines()[1:])
+            lines.append(f"    {' '.join(map(str, node['target']))}: {summary[:300]}")
+    return "\n".join(lines)
+
+
+def overflow(page) -> int:
+    """How many CSS pixels the document is wider than the window (0 when nothing overflows)."""
+    return page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
