@@ -96,7 +96,7 @@ def test_commonmark_and_gfm():
     )
     assert '<h2 id="titre">Titre</h2>' in html
     assert "<strong>gras</strong>" in html and "<em>italique</em>" in html and "<s>barré</s>" in html
-    assert "<table>" in html and 'style="text-align:right"' in html
+    assert "<table>" in html and 'class="align-right"' in html and "style=" not in html
     assert 'type="checkbox"' in html and "checked" in html and "disabled" in html
     assert 'class="footnote-ref"' in html and "La note." in html
     assert '<a href="https://example.org"' in html
