@@ -46,3 +46,13 @@ def test_compiled_catalogue_matches_the_sources():
     with open(CATALOG / "messages.mo", "rb") as handle:
         compiled = {_key(m.id): _key(m.string) for m in read_mo(handle) if m.id}
     assert source == compiled, "run: pybabel compile -d wiki/translations"
+
+
+def test_file_sizes_are_written_in_the_reader_s_language(app):
+    from flask import render_template_string
+
+    template = "{{ (21 * 1000 * 1000)|filesizeformat }} · {{ 1536|filesizeformat }} · {{ 12|filesizeformat }}"
+    with app.test_request_context("/", headers={"Accept-Language": "fr"}):
+        assert render_template_string(template) == "21,0 Mo · 1,5 ko · 12 octets"
+    with app.test_request_context("/", headers={"Accept-Language": "en"}):
+        assert render_template_string(template) == "21.0 MB · 1.5 kB · 12 bytes"

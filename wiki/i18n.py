@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, current_app, request
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
 
 from .extensions import babel
 
@@ -22,8 +23,18 @@ def select_locale() -> str:
     return request.accept_languages.best_match(languages, default=default)
 
 
+def file_size(size: int) -> str:
+    """A size as people read it in their language: "21,0 Mo" in French, "21.0 MB" in English."""
+    for unit, text in ((1000**3, _("%(size)s GB")), (1000**2, _("%(size)s MB")), (1000, _("%(size)s kB"))):
+        if size >= unit:
+            return text % {"size": format_decimal(size / unit, format="#,##0.0")}
+    return _("%(size)s bytes") % {"size": format_decimal(size)}
+
+
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale)
+    # Jinja's own filesizeformat speaks English only.
+    app.jinja_env.filters["filesizeformat"] = file_size
 
     @app.context_processor
     def _languages() -> dict:
