@@ -20,6 +20,7 @@ from .errors import (
     PageNotFound,
     RepositoryBusy,
     RevisionNotFound,
+    StorageFull,
     StoreError,
 )
 
@@ -56,5 +57,6 @@ __all__ = [
     "RepositoryBusy",
     "RevisionNotFound",
     "SaveResult",
+    "StorageFull",
     "StoreError",
 ]

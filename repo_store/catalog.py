@@ -10,7 +10,9 @@ a server starts. Deleting the file loses nothing; it is rebuilt from git.
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
@@ -128,24 +130,70 @@ class Catalog:
         self._local = threading.local()
         self._connections: list[sqlite3.Connection] = []
         self._connections_lock = threading.Lock()
+        # Bumped when the file is replaced: each thread then connects to the new one.
+        self._epoch = 0
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self._prepare()
+        self._identity = _file_identity(self.db_path)
 
     # -- connections -------------------------------------------------------
 
     def connection(self) -> sqlite3.Connection:
         """This thread's connection to the catalog (history and link queries share it)."""
         connection = getattr(self._local, "connection", None)
+        if connection is not None and self._local.epoch != self._epoch:
+            with self._connections_lock:
+                if connection in self._connections:
+                    self._connections.remove(connection)
+            connection.close()
+            connection = None
         if connection is None:
+            epoch = self._epoch
             connection = sqlite3.connect(
                 self.db_path, timeout=60, isolation_level=None, check_same_thread=False
             )
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
-            self._local.connection = connection
+            self._local.connection, self._local.epoch = connection, epoch
             with self._connections_lock:
                 self._connections.append(connection)
         return connection
+
+    def replaced(self) -> bool:
+        """True when the catalog's file is gone or is no longer the one this object opened."""
+        return _file_identity(self.db_path) != self._identity
+
+    def reopen(self) -> None:
+        """Use the catalog file as it is now; if it was deleted, rebuild it from git first.
+
+        The rebuild is written to a temporary file renamed into place when
+        complete, under a lock: of several processes finding the file gone,
+        one rebuilds while the others wait, and none ever reads a half-filled
+        catalog. Threads still reading the old file finish on it.
+        """
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+        with open(self.db_path.with_name(self.db_path.name + ".lock"), "a") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if _file_identity(self.db_path) is None:
+                self._rebuild_file()
+            with self._connections_lock:
+                self._epoch += 1
+            self._prepare()
+            self._identity = _file_identity(self.db_path)
+
+    def _rebuild_file(self) -> None:
+        temporary = self.db_path.with_name(f"{self.db_path.name}.new-{os.getpid()}")
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{temporary}{suffix}").unlink(missing_ok=True)
+        fresh = Catalog(temporary, self.store)
+        try:
+            fresh.sync()
+            fresh.connection().execute("PRAGMA journal_mode=DELETE")  # one self-contained file to rename
+        finally:
+            fresh.close()
+        for suffix in ("-wal", "-shm"):  # what the deleted file left behind must not be read as the new one's
+            Path(f"{self.db_path}{suffix}").unlink(missing_ok=True)
+        os.replace(temporary, self.db_path)
 
     def close(self) -> None:
         with self._connections_lock:
@@ -511,6 +559,14 @@ class Catalog:
                 return spans
             # Each step goes strictly back in time, so even names used twice end the walk.
             current, until = came[0], came[1] - 1
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    return status.st_dev, status.st_ino
 
 
 def changes_of(spans: list[tuple[str, int, int]], *, until: int = FOREVER, table: str = "ch") -> tuple[str, list]:

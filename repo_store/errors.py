@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+
 
 class StoreError(Exception):
     """Base class: anything the store refuses or cannot find."""
@@ -69,3 +71,16 @@ class Conflict(StoreError):
 
 class RepositoryBusy(StoreError):
     """The branch could not be updated after many attempts (heavy contention)."""
+
+
+class StorageFull(StoreError):
+    """The disk (or the quota) is full: the change was not committed and ``main`` did not move."""
+
+
+def is_storage_full(error: BaseException) -> bool:
+    """True for the errors a full disk or quota causes: ENOSPC, EDQUOT, SQLite's SQLITE_FULL."""
+    if isinstance(error, OSError):
+        return error.errno in (errno.ENOSPC, errno.EDQUOT)
+    import sqlite3
+
+    return isinstance(error, sqlite3.OperationalError) and getattr(error, "sqlite_errorcode", None) == sqlite3.SQLITE_FULL

@@ -10,12 +10,13 @@ save that names its base revision is merged three ways rather than overwriting.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import tempfile
 import threading
 import time
 import unicodedata
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -32,6 +33,8 @@ from .errors import (
     PageNotFound,
     RepositoryBusy,
     RevisionNotFound,
+    StorageFull,
+    is_storage_full,
 )
 from .gitcmd import run_git
 from .objects import (
@@ -50,6 +53,21 @@ from .paths import check_path, check_revision, page_file, page_path_of
 
 BRANCH = "refs/heads/main"
 MAX_ATTEMPTS = 200
+
+
+def _refused_when_full(method: Callable) -> Callable:
+    """A full disk becomes ``StorageFull``: whatever was half written is gone, ``main`` did not move."""
+
+    @functools.wraps(method)
+    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+        try:
+            return method(*args, **kwargs)
+        except OSError as error:
+            if is_storage_full(error):
+                raise StorageFull("the disk is full; nothing was committed") from error
+            raise
+
+    return wrapper
 
 
 @dataclass(frozen=True, slots=True)
@@ -393,6 +411,7 @@ class PageStore:
             raise PageExists(path)
         return self.save_page(path, markdown, author=author, message=message, base_revision=None)
 
+    @_refused_when_full
     def merge_texts(
         self, base: str, current: str, yours: str, labels: tuple[str, str, str]
     ) -> tuple[str, bool]:
@@ -414,6 +433,7 @@ class PageStore:
 
     # -- commit building ---------------------------------------------------
 
+    @_refused_when_full
     def _build_commit(
         self,
         head: str | None,
@@ -499,6 +519,7 @@ class PageStore:
         self._trees.put(sha, entries)
         return sha
 
+    @_refused_when_full
     def _swap(self, new: str, expected: str | None) -> bool:
         try:
             return refs.compare_and_swap(self.git_dir, BRANCH, new, expected, fsync=self.fsync)

@@ -9,23 +9,38 @@ in the same Whoosh commit as the documents, so it can never disagree with
 them. Readers refresh their searcher per query and always see a complete
 generation. A missing or unreadable index is created again and filled from
 git.
+
+The index is never trusted blindly while serving either: files are read, not
+memory-mapped (a segment truncated under a memory map kills the process with
+SIGBUS), and the size and CRC of every segment file are recorded when it is
+written. When reading fails, those checksums tell damage (the index is thrown
+away and ``IndexUnavailable`` raised: the caller refills it from git) from a
+bug (the error is raised as it is).
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import gc
+import json
 import logging
 import math
+import os
+import re
 import shutil
 import threading
+import time
 import warnings
+import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 from whoosh.searching import Searcher
 from whoosh.writing import CLEAR, LockError
 
@@ -33,10 +48,11 @@ from .analysis import french_stems, iter_tokens
 from .docsets import View
 from .query import parse_query, rebuild
 from .schema import META_PATH, TITLE_BOOST, Document, build_schema
-from .segments import SegmentCache
+from .segments import SegmentCache, segment_key
 from .snippets import snippet
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 MAX_LIMIT = 100
 BOOSTS = {"title": TITLE_BOOST, "title_en": TITLE_BOOST}
@@ -54,6 +70,11 @@ MAINTENANCE_MERGE_DOCS = 4096
 # A rebuild without this much memory per process spills its postings to disk
 # and runs several times slower (measured: 10,000 pages, 69 s at 512 MB).
 REBUILD_MEMORY_MB = 1024
+INDEX_NAME = "MAIN"
+WRITE_LOCK = f"{INDEX_NAME}_WRITELOCK"
+CHECKSUMS = "checksums.json"
+_TOC = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
+_SEGMENT_FILE = re.compile(rf"^({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
 
 
 @dataclass
@@ -105,6 +126,10 @@ class IndexBusy(Exception):
     """Another process held the index for too long; the update will be caught up later."""
 
 
+class IndexUnavailable(Exception):
+    """The index was missing or damaged and has been started again empty: it must be refilled from git."""
+
+
 class SearchIndex:
     """One index directory, used by one process (any number of threads)."""
 
@@ -112,16 +137,25 @@ class SearchIndex:
         self.directory = Path(directory)
         self.writer_timeout = writer_timeout
         self._lock = threading.Lock()
+        self._open_lock = threading.Lock()
         self._ix: whoosh_index.FileIndex | None = None
         self._local = threading.local()
         self._searchers: list[Searcher] = []
         self._segments = SegmentCache()
-        self._current_view: View | None = None
+        self._current_view: tuple[tuple, View] | None = None
+        self._verified: tuple | None = None
 
     # -- opening -----------------------------------------------------------
 
+    def _storage(self) -> FileStorage:
+        # Read, never memory-mapped: a file truncated under a memory map kills the process (SIGBUS).
+        return FileStorage(str(self.directory), supports_mmap=False)
+
     def _index(self) -> whoosh_index.FileIndex:
-        with self._lock:
+        ix = self._ix
+        if ix is not None:
+            return ix
+        with self._open_lock:
             if self._ix is None:
                 self._ix = self._open_or_create()
             return self._ix
@@ -143,11 +177,15 @@ class SearchIndex:
 
     def _try_open(self) -> whoosh_index.FileIndex | None:
         try:
-            ix = whoosh_index.open_dir(str(self.directory))
+            ix = self._storage().open_index(INDEX_NAME)
             with ix.searcher() as searcher:
                 searcher.doc_count()
+            intact = self._intact(ix)
         except Exception as error:  # noqa: BLE001 - whatever is broken, the index is rebuilt from git
             log.warning("search index unreadable (%s); rebuilding it", type(error).__name__)
+            return None
+        if not intact:
+            log.warning("search index files changed since they were written; rebuilding it")
             return None
         if set(ix.schema.names()) != set(build_schema().names()):
             log.warning("search index schema changed; rebuilding it")
@@ -155,58 +193,203 @@ class SearchIndex:
         return ix
 
     def _recreate(self) -> whoosh_index.FileIndex:
-        for child in self.directory.iterdir():
-            if child.is_dir():
-                shutil.rmtree(child, ignore_errors=True)
-            else:
-                child.unlink(missing_ok=True)
-        return whoosh_index.create_in(str(self.directory), build_schema())
+        """An empty index in place of whatever is there, made while no writer runs."""
+        storage = self._storage()
+        lock = storage.lock(WRITE_LOCK)
+        deadline = time.monotonic() + self.writer_timeout
+        while not lock.acquire(blocking=False):
+            if time.monotonic() > deadline:
+                raise IndexBusy(str(self.directory))
+            time.sleep(0.05)
+        try:
+            for child in self.directory.iterdir():
+                if child.name == WRITE_LOCK:
+                    continue  # held right now: removing it would let another writer in
+                if child.is_dir():
+                    shutil.rmtree(child, ignore_errors=True)
+                else:
+                    child.unlink(missing_ok=True)
+            ix = storage.create_index(build_schema(), INDEX_NAME)
+        finally:
+            lock.release()
+        return ix
 
     def close(self) -> None:
         with self._lock:
             for searcher in self._searchers:
-                searcher.close()
+                try:
+                    searcher.close()
+                except Exception:  # noqa: BLE001 - files of a damaged or deleted index
+                    pass
             self._searchers.clear()
             self._local = threading.local()
             self._ix = None
             self._current_view = None
 
     def _searcher(self) -> Searcher:
-        """This thread's searcher, opened again whenever a newer generation is committed.
+        """This thread's searcher, opened again whenever the index on disk changed.
 
         Not ``Searcher.refresh()``: it reuses the readers of segments whose
         id did not change, deletions included, so an updated page's old
-        version would still be found.
+        version would still be found. Nor ``up_to_date()``: an index made
+        again from scratch may reach the generation number of the old one.
         """
-        searcher = getattr(self._local, "searcher", None)
-        if searcher is not None and searcher.up_to_date():
+        stamp = _toc_stamp(self.directory)
+        local = self._local
+        searcher = getattr(local, "searcher", None)
+        if searcher is not None and stamp is not None and stamp == local.stamp:
             return searcher
         fresh = self._index().searcher()
         with self._lock:
             if searcher is not None:
                 searcher.close()
-                self._searchers.remove(searcher)
+                if searcher in self._searchers:
+                    self._searchers.remove(searcher)
             self._searchers.append(fresh)
-        self._local.searcher = fresh
+        local.searcher, local.stamp, local.meta = fresh, stamp, None
         return fresh
+
+    # -- damage ------------------------------------------------------------
+
+    def _reading(self, operation: Callable[[], T]) -> T:
+        """Run a read; if it fails, once more on fresh files, unless the files turn out to be damaged."""
+        for attempt in (1, 2):
+            try:
+                return operation()
+            except (IndexBusy, IndexUnavailable):
+                raise
+            except Exception as error:  # noqa: BLE001 - judged below: damage, or raised as it is
+                self._judge(error)
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _judge(self, error: Exception) -> None:
+        """After a failed read or write: raise IndexUnavailable if the index is damaged (it is then closed)."""
+        if _storage_full(error):
+            return
+        if self._intact():
+            self._forget_searcher()  # files replaced under it, perhaps: the next try opens them again
+            return
+        log.warning("search index damaged (%s: %s); it is made again and refilled from git",
+                    type(error).__name__, error)
+        self.close()
+        raise IndexUnavailable(str(self.directory)) from error
+
+    def verify(self) -> bool:
+        """Check the files against their checksums (again only if they changed); if damaged, close the index.
+
+        A garbled file does not always make a read fail: it may only give
+        wrong answers. The servers' maintenance calls this now and then; a
+        damaged index is then made again at its next use and refilled.
+        """
+        if self._intact():
+            return True
+        log.warning("search index files changed since they were written; it is made again and refilled from git")
+        self.close()
+        return False
+
+    def _forget_searcher(self) -> None:
+        searcher = getattr(self._local, "searcher", None)
+        if searcher is None:
+            return
+        self._local.searcher = None
+        with self._lock:
+            if searcher in self._searchers:
+                self._searchers.remove(searcher)
+        try:
+            searcher.close()
+        except Exception:  # noqa: BLE001 - its files may be gone
+            pass
+
+    def _intact(self, ix: whoosh_index.FileIndex | None = None) -> bool:
+        """True when the table of contents reads and every live segment file is as it was written.
+
+        The checksums are computed again only when a file's size or time changed since the last check.
+        """
+        try:
+            segments = (ix or self._storage().open_index(INDEX_NAME))._segments()
+        except Exception:  # noqa: BLE001 - missing or garbage: damaged
+            segments = None
+        if segments is None:
+            _collect_quietly()
+            return False
+        live = {segment.segment_id() for segment in segments}
+        try:
+            files = _segment_files(self.directory, live)
+        except FileNotFoundError:
+            return False
+        recorded = _read_checksums(self.directory)
+        names = {name for _segment, name, _status in files}
+        missing = [name for name in recorded
+                   if (match := _SEGMENT_FILE.match(name)) and match.group(1) in live and name not in names]
+        if missing or {segment for segment, _name, _status in files} != live:
+            return False  # a file of a live segment is gone
+        key = (_toc_stamp(self.directory), tuple((name, status.st_size, status.st_mtime_ns) for _s, name, status in files))
+        if key == self._verified:
+            return True
+        unknown = False
+        for _segment, name, status in files:
+            known = recorded.get(name)
+            if known is None:
+                unknown = True
+                continue
+            try:
+                same = known == [status.st_size, _crc(self.directory / name)]
+            except FileNotFoundError:
+                return True  # replaced by a newer generation while we looked: nothing to judge
+            if not same:
+                return False
+        if unknown:
+            self._record_checksums()
+        self._verified = key
+        return True
+
+    def _record_checksums(self) -> None:
+        """Note the size and CRC of the live segment files not noted yet (segments never change)."""
+        try:
+            with _exclusive(self.directory / (CHECKSUMS + ".lock")):
+                segments = self._storage().open_index(INDEX_NAME)._segments()
+                recorded = _read_checksums(self.directory)
+                noted = {}
+                for _segment, name, status in _segment_files(self.directory, {s.segment_id() for s in segments}):
+                    noted[name] = recorded.get(name) or [status.st_size, _crc(self.directory / name)]
+                if noted != recorded:
+                    temporary = self.directory / f".{CHECKSUMS}.{os.getpid()}.{threading.get_ident()}"
+                    temporary.write_text(json.dumps(noted, sort_keys=True), encoding="ascii")
+                    os.replace(temporary, self.directory / CHECKSUMS)
+        except Exception as error:  # noqa: BLE001 - noted later: unknown files are noted on first check
+            log.warning("could not note the search index checksums (%s: %s)", type(error).__name__, error)
 
     # -- state -------------------------------------------------------------
 
+    def _meta(self) -> dict | None:
+        """The meta document (the commit the index reflects) of this thread's searcher; None if never filled."""
+        searcher = self._searcher()
+        local = self._local
+        meta = getattr(local, "meta", None)
+        if meta is None:
+            meta = local.meta = searcher.document(path=META_PATH) or {}
+        return meta or None
+
     def indexed_commit(self) -> str | None:
         """The commit the index reflects (None: empty or never filled)."""
-        return _meta_commit(self._searcher())
+        return self._reading(lambda: (self._meta() or {}).get("commit") or None)
+
+    def is_filled(self) -> bool:
+        """False while a new (lost, damaged, never built) index waits to be filled from git."""
+        return self._reading(lambda: self._meta() is not None)
 
     def segment_count(self) -> int:
-        return len(self._index()._segments())
+        return self._reading(lambda: len(self._index()._segments()))
 
     def document_paths(self) -> dict[str, str]:
         """Every indexed path with its kind (the meta document left out)."""
-        searcher = self._searcher()
-        return {
+        return self._reading(lambda: {
             fields["path"]: fields["kind"]
-            for fields in searcher.all_stored_fields()
+            for fields in self._searcher().all_stored_fields()
             if fields.get("path") != META_PATH
-        }
+        })
 
     # -- writing -----------------------------------------------------------
 
@@ -215,12 +398,14 @@ class SearchIndex:
 
         ``procs`` > 1 spreads a full rebuild over that many processes (each
         writing its own segment); only callers that may fork should ask.
+        A damaged index raises ``IndexUnavailable`` (and is made again empty
+        at the next use); a full disk raises its ``OSError``.
         """
         ix = self._index()
-        writer = self._writer(ix, limitmb=UPDATE_MEMORY_MB)
+        writer = self._guarded(lambda: self._writer(ix, limitmb=UPDATE_MEMORY_MB))
         try:
             # The writer's own reader (not closed here: the writer keeps using it).
-            last = _meta_commit(writer.searcher())
+            last = self._guarded(lambda: _meta_commit(writer.searcher()))
             plan = planner(last)
             if plan.changes_nothing(last):
                 # Another process got there first (every server process catches up
@@ -233,28 +418,27 @@ class SearchIndex:
                 writer.cancel()
                 writer = None
                 if procs > 1:
-                    writer = self._writer(ix, procs=procs, multisegment=True, limitmb=REBUILD_MEMORY_MB // procs)
+                    options = {"procs": procs, "multisegment": True, "limitmb": REBUILD_MEMORY_MB // procs}
                 else:
-                    writer = self._writer(ix, limitmb=REBUILD_MEMORY_MB)
-                for document in plan.upserts:
-                    writer.add_document(**document.fields())
-            else:
-                for path in plan.deletes:
-                    writer.delete_by_term("path", path)
-                for document in plan.upserts:
-                    writer.update_document(**document.fields())
-            writer.update_document(path=META_PATH, kind="meta", commit=plan.commit or "")
-            if plan.rebuild:
-                writer.commit(mergetype=CLEAR)
-            elif len(writer.segments) >= MAX_SEGMENTS:
-                writer.commit(mergetype=tiered_merge(max_docs=VALVE_MERGE_DOCS))  # rare: maintenance fell behind
-            else:
-                writer.commit(mergetype=tiered_merge(SAVE_MERGE_TIERS))
+                    options = {"limitmb": REBUILD_MEMORY_MB}
+                writer = self._guarded(lambda: self._writer(ix, **options))
+            writing = writer
+            self._guarded(lambda: _apply(writing, plan))
         except BaseException:
             if writer is not None and not writer.is_closed:
                 writer.cancel()
             raise
+        self._record_checksums()
         return plan
+
+    def _guarded(self, operation: Callable[[], T]) -> T:
+        try:
+            return operation()
+        except (IndexBusy, IndexUnavailable, LockError):
+            raise
+        except Exception as error:  # noqa: BLE001 - judged: damage becomes IndexUnavailable, the rest is raised
+            self._judge(error)
+            raise
 
     def _writer(self, ix: whoosh_index.FileIndex, **options):  # type: ignore[no-untyped-def]
         try:
@@ -269,18 +453,19 @@ class SearchIndex:
         happen between requests rather than during somebody's save.
         """
         ix = self._index()
-        if len(ix._segments()) <= MAINTAIN_ABOVE:
+        if self._guarded(lambda: len(ix._segments())) <= MAINTAIN_ABOVE:
             return False
         try:
-            writer = ix.writer(timeout=0.0, limitmb=UPDATE_MEMORY_MB)
+            writer = self._guarded(lambda: ix.writer(timeout=0.0, limitmb=UPDATE_MEMORY_MB))
         except LockError:
             return False
         try:
-            writer.commit(mergetype=tiered_merge(max_docs=MAINTENANCE_MERGE_DOCS))
+            self._guarded(lambda: writer.commit(mergetype=tiered_merge(max_docs=MAINTENANCE_MERGE_DOCS)))
         except BaseException:
             if not writer.is_closed:
                 writer.cancel()
             raise
+        self._record_checksums()
         return True
 
     # -- searching ---------------------------------------------------------
@@ -299,15 +484,22 @@ class SearchIndex:
 
         The set of matching pages (hence the total and the facets) is exact,
         computed with bitmaps; ranking is BM25 over that set (see ``docsets``).
+        A damaged index raises ``IndexUnavailable``.
         """
         limit = max(1, min(MAX_LIMIT, int(limit)))
         offset = max(0, int(offset))
         parsed = parse_query(text)
-        results = SearchResults(text, 0, [], offset, limit)
         if parsed.query is None:
-            return results
+            return SearchResults(text, 0, [], offset, limit)
+        return self._reading(lambda: self._search(text, parsed, limit, offset, order, facets, suggest))
+
+    def _search(self, text: str, parsed, limit: int, offset: int, order: str, facets: bool,  # type: ignore[no-untyped-def]
+                suggest: bool) -> SearchResults:
+        results = SearchResults(text, 0, [], offset, limit)
         searcher = self._searcher()
         reader = searcher.reader()
+        if not reader.doc_count_all():
+            return results
         view = self._view(reader)
         matching = view.evaluate(reader, parsed.query)
         results.total = matching.bit_count()
@@ -335,14 +527,20 @@ class SearchIndex:
         return results
 
     def _view(self, reader) -> View:  # type: ignore[no-untyped-def]
-        """The matching and ranking view of this generation (made once per generation)."""
+        """The matching and ranking view of this generation (made once per generation).
+
+        Known by its segments as well as its number: an index made again from
+        scratch reuses generation numbers.
+        """
+        key = (reader.generation(), tuple(segment_key(leaf) for leaf, _offset in reader.leaf_readers()))
         with self._lock:
-            current = self._current_view
-            if current is None or current.generation != reader.generation():
-                current = View(reader, self._segments)
-                current.exclude(current.term(reader, "kind", "meta"))
-                self._current_view = current
-        return current
+            if self._current_view is not None and self._current_view[0] == key:
+                return self._current_view[1]
+        view = View(reader, self._segments)
+        view.exclude(view.term(reader, "kind", "meta"))
+        with self._lock:
+            self._current_view = (key, view)
+        return view
 
     def _facets(self, reader, view: View, matching: int) -> dict[str, list[tuple[str, int]]]:  # type: ignore[no-untyped-def]
         counts: dict[str, list[tuple[str, int]]] = {}
@@ -365,10 +563,14 @@ class SearchIndex:
         uses, found in the text of a page that has the stem.
         """
         replacements: dict[str, str] = {}
+        unknown = 0
         for word in parsed.words:
             stems = french_stems(word.lower())
             if not stems or len(word) < 3 or any(searcher.doc_frequency("body", stem) for stem in stems):
                 continue
+            unknown += 1
+            if unknown > SUGGESTION_MAX_UNKNOWN_WORDS:
+                return None
             for distance in (1, 2):
                 found = _nearest_term(searcher, "body", stems[0], distance)
                 if found:
@@ -384,6 +586,11 @@ class SearchIndex:
         if corrected is None or not self._view(reader).evaluate(reader, corrected):
             return None
         return suggestion
+
+
+# Each unknown word costs up to two Levenshtein scans of the indexed terms: a query of 32
+# nonsense words cost over a second of CPU, for a suggestion nobody needs.
+SUGGESTION_MAX_UNKNOWN_WORDS = 5
 
 
 def _nearest_term(searcher: Searcher, fieldname: str, text: str, distance: int) -> str | None:
@@ -451,6 +658,82 @@ def tiered_merge(max_tier: int | None = None, max_docs: int | None = None):  # t
         return unchanged
 
     return policy
+
+
+def _apply(writer, plan: Plan) -> None:  # type: ignore[no-untyped-def]
+    """Write a plan's documents and the commit it reflects, in one Whoosh commit."""
+    if plan.rebuild:
+        for document in plan.upserts:
+            writer.add_document(**document.fields())
+    else:
+        for path in plan.deletes:
+            writer.delete_by_term("path", path)
+        for document in plan.upserts:
+            writer.update_document(**document.fields())
+    writer.update_document(path=META_PATH, kind="meta", commit=plan.commit or "")
+    if plan.rebuild:
+        writer.commit(mergetype=CLEAR)
+    elif len(writer.segments) >= MAX_SEGMENTS:
+        writer.commit(mergetype=tiered_merge(max_docs=VALVE_MERGE_DOCS))  # rare: maintenance fell behind
+    else:
+        writer.commit(mergetype=tiered_merge(SAVE_MERGE_TIERS))
+
+
+def _collect_quietly() -> None:
+    """Whoosh leaves a damaged index's files open when it fails to read them: close them, without warnings."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
+
+
+def _storage_full(error: BaseException) -> bool:
+    return isinstance(error, OSError) and error.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
+def _toc_stamp(directory: Path) -> tuple[int, int, int, int] | None:
+    """(generation, inode, mtime, size) of the newest table of contents: it changes with every commit."""
+    try:
+        names = os.listdir(directory)
+    except FileNotFoundError:
+        return None
+    generations = [int(match.group(1)) for match in map(_TOC.match, names) if match]
+    if not generations:
+        return None
+    latest = max(generations)
+    try:
+        status = os.stat(directory / f"_{INDEX_NAME}_{latest}.toc")
+    except FileNotFoundError:
+        return None
+    return latest, status.st_ino, status.st_mtime_ns, status.st_size
+
+
+def _segment_files(directory: Path, live: set[str]) -> list[tuple[str, str, os.stat_result]]:
+    """(segment id, file name, status) of the files of the live segments, by name."""
+    found = []
+    for name in sorted(os.listdir(directory)):
+        match = _SEGMENT_FILE.match(name)
+        if match and match.group(1) in live:
+            try:
+                found.append((match.group(1), name, os.stat(directory / name)))
+            except FileNotFoundError:
+                continue
+    return found
+
+
+def _read_checksums(directory: Path) -> dict[str, list[int]]:
+    try:
+        recorded = json.loads((directory / CHECKSUMS).read_text(encoding="ascii"))
+    except (OSError, ValueError):
+        return {}
+    return recorded if isinstance(recorded, dict) else {}
+
+
+def _crc(path: Path) -> int:
+    value = 0
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            value = zlib.crc32(chunk, value)
+    return value
 
 
 @contextmanager

@@ -5,7 +5,7 @@ from __future__ import annotations
 from repo_store import PageStore
 from repo_store.catalog import Catalog
 from repo_store.gitcmd import GitError, run_git
-from search import SearchIndex
+from search import IndexBusy, IndexUnavailable, SearchIndex
 
 from .accounts import Accounts
 from .datadir import DataDir
@@ -49,10 +49,18 @@ def run_checks(data: DataDir) -> list[str]:
 
 
 def _search_drift(index: SearchIndex, catalog: Catalog, head: str | None) -> list[str]:
-    searched = index.indexed_commit()
-    if searched != head:
-        return [f"the search index reflects {searched or 'nothing'} but main is at {head}; run `trousse reindex`"]
-    indexed = {path for path, kind in index.document_paths().items() if kind == "page"}
+    try:
+        if not index.verify():
+            return ["the search index is missing or damaged (its files changed since they were written); "
+                    "run `trousse reindex`"]
+        searched = index.indexed_commit()
+        if searched != head:
+            return [f"the search index reflects {searched or 'nothing'} but main is at {head}; run `trousse reindex`"]
+        indexed = {path for path, kind in index.document_paths().items() if kind == "page"}
+    except IndexUnavailable:
+        return ["the search index is damaged and cannot be read; run `trousse reindex`"]
+    except IndexBusy:
+        return ["the search index is locked by a long update; run `trousse check` again in a minute"]
     pages = {record.path for record in catalog.pages()}
     problems = []
     missing, extra = sorted(pages - indexed), sorted(indexed - pages)

@@ -14,6 +14,7 @@ import click
 
 from repo_store.errors import StoreError
 from repo_store.gitcmd import GitError
+from search import IndexBusy, IndexUnavailable
 
 from .accounts import ROLES, AccountError, Accounts
 from .config import ConfigError, load_settings, resolve_data_dir
@@ -28,6 +29,10 @@ class CleanErrors(click.Group):
             return super().invoke(ctx)
         except (InitError, ConfigError, StoreError, GitError, OSError, RuntimeError) as error:
             raise click.ClickException(str(error)) from None
+        except IndexBusy as error:
+            raise click.ClickException(f"the search index {error} is locked by another process; try again later") from None
+        except IndexUnavailable as error:
+            raise click.ClickException(f"the search index {error} is damaged; run `trousse reindex`") from None
         except AccountError as error:
             raise click.ClickException(str(error)) from None
 

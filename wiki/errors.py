@@ -23,8 +23,11 @@ from repo_store.errors import (
     PageNotFound,
     RepositoryBusy,
     RevisionNotFound,
+    StorageFull,
     StoreError,
+    is_storage_full,
 )
+from search import IndexUnavailable
 
 from .accounts import AccountError
 from .attachments import AttachmentRefused
@@ -79,8 +82,33 @@ def _store_error(error: StoreError):  # type: ignore[no-untyped-def]
         return error_response(400, _("This file is not UTF-8 text."))
     if isinstance(error, RepositoryBusy):
         return error_response(503, _("The wiki is very busy; please try again in a moment."), "busy")
+    if isinstance(error, StorageFull):
+        return _storage_full()
     log.exception("store error")
     return error_response(500, _("Something went wrong on our side; nothing was lost."))
+
+
+def storage_full_message() -> str:
+    return _("The server's disk is full, so nothing was saved. Keep a copy of your text and try again later; "
+             "the wiki's administrators need to free some space.")
+
+
+def _storage_full():  # type: ignore[no-untyped-def]
+    log.error("the disk of the data directory is full: changes are refused until space is freed")
+    return error_response(507, storage_full_message(), "insufficient_storage")
+
+
+def search_unavailable_message() -> str:
+    return _("Search is being rebuilt after a problem with its index; please try again in a minute. "
+             "Pages can still be read and edited.")
+
+
+def _search_unavailable(_error: IndexUnavailable):  # type: ignore[no-untyped-def]
+    response = error_response(503, search_unavailable_message(), "search_unavailable")
+    if isinstance(response, tuple):
+        response = make_response(response)
+    response.headers["Retry-After"] = "30"
+    return response
 
 
 def _attachment_refused(error: AttachmentRefused):  # type: ignore[no-untyped-def]
@@ -139,6 +167,8 @@ def _rate_limited(error: RateLimited):  # type: ignore[no-untyped-def]
 def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
     if isinstance(error, HTTPException):
         return _http(error)
+    if is_storage_full(error):  # any other write on a full disk (an account's bookkeeping…)
+        return _storage_full()
     log.exception("unexpected error", exc_info=error)
     return error_response(500, _("Something went wrong on our side; nothing was lost."))
 
@@ -150,6 +180,7 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(StoreError, _store_error)
     app.register_error_handler(AccountError, _account_error)
     app.register_error_handler(AttachmentRefused, _attachment_refused)
+    app.register_error_handler(IndexUnavailable, _search_unavailable)
     app.register_error_handler(RateLimited, _rate_limited)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

@@ -8,15 +8,16 @@ concurrent updates in any order converge on the newest text.
 
 from __future__ import annotations
 
+import errno
 import logging
 import posixpath
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from repo_store import PageStore
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.pages import split_front_matter
 from repo_store.paths import page_path_of
-from search import Document, IndexBusy, Plan, SearchIndex
+from search import Document, IndexBusy, IndexUnavailable, Plan, SearchIndex
 from search.text import INDEXED_SUFFIXES, document_text, markdown_text
 
 log = logging.getLogger(__name__)
@@ -31,25 +32,46 @@ class SearchUpdater:
         self.default_licence = default_licence
         # Processes a full rebuild may use; only commands that may fork raise it.
         self.procs = 1
+        # Called when an update gave up: the server's maintenance thread then catches up soon.
+        self.gave_up: Callable[[], None] = lambda: None
 
     def __call__(self, _report: SyncReport) -> None:
         self.update()
 
     def update(self) -> Plan | None:
+        """Bring the index to the catalog's commit; None when it could not, and will catch up later.
+
+        The change that called for the update is in git already, so nothing
+        here fails it: a busy index, a damaged one (made again empty, then
+        refilled), or a full disk only leave the index behind for a while.
+        """
         try:
             return self.index.update(self._plan, procs=self.procs)
         except IndexBusy:
             log.warning("search index busy; it will catch up at the next change or maintenance round")
-            return None
+        except IndexUnavailable:
+            log.warning("search index damaged; it is refilled from git at the next maintenance round")
+        except OSError as error:
+            if error.errno not in (errno.ENOSPC, errno.EDQUOT):
+                raise
+            log.warning("disk full: the search index will catch up once there is room")
+        self.gave_up()
+        return None
 
     def catch_up(self) -> Plan | None:
-        """Update the index if it lags the catalog, as it does after an update gave up on a busy index."""
-        if self.index.indexed_commit() == self.catalog.indexed_head():
-            return None
+        """Update the index if it lags the catalog, or fill it if it was made again empty."""
+        try:
+            if self.index.is_filled() and self.index.indexed_commit() == self.catalog.indexed_head():
+                return None
+        except IndexUnavailable:
+            pass  # closed: the update below starts it again and fills it
         return self.update()
 
     def rebuild(self) -> Plan | None:
-        return self.index.update(lambda _last: self._full_plan(self._head()), procs=self.procs)
+        try:
+            return self.index.update(lambda _last: self._full_plan(self._head()), procs=self.procs)
+        except IndexUnavailable:  # found damaged: it is made again at the next use, then filled
+            return self.index.update(lambda _last: self._full_plan(self._head()), procs=self.procs)
 
     def _head(self) -> str | None:
         self.catalog.sync()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import posixpath
+import sqlite3
 import threading
 import unicodedata
 import urllib.parse
@@ -30,13 +31,14 @@ from repo_store import (
     StoreError,
 )
 from repo_store.catalog import Catalog, PageRecord, SyncReport
+from repo_store.errors import is_storage_full
 from repo_store.history import BlameLine, History
 from repo_store.linkgraph import LinkGraph
 from repo_store.links import Link
 from repo_store.objects import object_id
 from repo_store.pages import page_tags, page_title, parse_page
 from repo_store.paths import check_attachment_name, check_new_page_path, check_path, page_file, slugify
-from search import SearchIndex
+from search import IndexBusy, IndexUnavailable, SearchIndex, SearchResults
 
 from .accounts import User
 from .attachments import Attachment, check_content, mimetype_of
@@ -112,6 +114,9 @@ class Wiki:
         self.search_updater = SearchUpdater(
             self.search, self.store, self.catalog, settings["site"]["default_licence"]
         )
+        self._wake = threading.Event()
+        self._maintaining = False
+        self.search_updater.gave_up = self._wake.set
         self.history = History(self.catalog, self.store)
         self.links = LinkGraph(self.catalog, self.history)
         self.listeners: list[SyncListener] = [self.search_updater]
@@ -126,26 +131,42 @@ class Wiki:
         self.page_html = LRUCache(2048)
 
     def start_maintenance(self, interval: float = MAINTENANCE_SECONDS) -> None:
-        """Merge search segments in the background, between requests (server processes only)."""
+        """Merge search segments in the background, between requests (server processes only).
+
+        A round also runs as soon as the search index needs it (an update gave
+        up on it, or it was lost or damaged and must be refilled from git),
+        at most one round a second.
+        """
 
         def loop() -> None:
-            while not self._stopping.wait(interval):
+            while not self._stopping.is_set():
+                self._wake.wait(interval)
+                self._wake.clear()
+                if self._stopping.is_set():
+                    break
                 try:
                     self.maintain()
                 except Exception:  # noqa: BLE001 - maintenance must never take the server down
                     log.exception("search index maintenance failed")
+                self._stopping.wait(1.0)
 
+        self._maintaining = True
         thread = threading.Thread(target=loop, name="trousse-maintenance", daemon=True)
         thread.start()
 
     def maintain(self) -> None:
-        """One round of upkeep: catch the search index up if an update gave up on it, then merge segments."""
+        """One round of upkeep: check the search index's files, catch it up or refill it, merge segments."""
+        self.search.verify()
         with self._sync_lock:
             self.search_updater.catch_up()
-        self.search.maintain()
+        try:
+            self.search.maintain()
+        except (IndexUnavailable, IndexBusy):
+            self._wake.set()
 
     def close(self) -> None:
         self._stopping.set()
+        self._wake.set()
         self.search.close()
         self.catalog.close()
         self.store.close()
@@ -158,17 +179,36 @@ class Wiki:
         return self._synced_head
 
     def sync(self, known: list[CommitRecord] | None = None) -> SyncReport | None:
-        """Catch up with ``main`` if it moved (another process, a push, a shell)."""
-        head = self.store.head()
-        if head == self._synced_head and not known:
+        """Catch up with ``main`` if it moved (another process, a push, a shell).
+
+        Also notices when the catalog's file was deleted (``index/`` is
+        disposable) or rebuilt by another process, and reopens it. On a full
+        disk the derived state stays behind (None is returned) and catches up
+        at a later request: what is in git is saved whatever happens here.
+        """
+        try:
+            if self.catalog.replaced():
+                with self._sync_lock:
+                    if self.catalog.replaced():
+                        log.warning("the catalog %s was deleted or replaced; reopening it", self.data.catalog)
+                        self.catalog.reopen()
+                        self._synced_head = None
+                        known = None
+            head = self.store.head()
+            if head == self._synced_head and not known:
+                return None
+            with self._sync_lock:
+                report = self.catalog.sync(known or ())
+                for listener in self.listeners:
+                    listener(report)
+                self._synced_head = report.new_head
+                _, self.generation = self.catalog.state()
+            return report
+        except (OSError, sqlite3.OperationalError) as error:
+            if not is_storage_full(error):
+                raise
+            log.warning("disk full: the catalog and the search index will catch up with main once there is room")
             return None
-        with self._sync_lock:
-            report = self.catalog.sync(known or ())
-            for listener in self.listeners:
-                listener(report)
-            self._synced_head = report.new_head
-            _, self.generation = self.catalog.state()
-        return report
 
     def rebuild_indexes(self, *, history: bool = False) -> SyncReport:
         """Rebuild the search index from ``main`` (and the history catalog too, if asked)."""
@@ -178,6 +218,36 @@ class Wiki:
             self._synced_head = report.new_head
             _, self.generation = self.catalog.state()
         return report
+
+    # -- searching ---------------------------------------------------------
+
+    def search_pages(self, text: str, **options: Any) -> SearchResults:
+        """Search the index; ``IndexUnavailable`` while it is being refilled from git after a loss.
+
+        Server processes refill it in the background and ask the visitor to
+        come back; anywhere else (commands, tests) it is refilled here.
+        """
+        for _attempt in range(2):
+            if self.search_ready():
+                try:
+                    return self.search.search(text, **options)
+                except (IndexUnavailable, IndexBusy):
+                    self._wake.set()
+            if self._maintaining:
+                break
+            with self._sync_lock:
+                self.search_updater.catch_up()
+        raise IndexUnavailable(str(self.data.search_index))
+
+    def search_ready(self) -> bool:
+        """True when the search index can answer: it exists, reads, and was filled from git."""
+        try:
+            ready = self.search.is_filled()
+        except (IndexUnavailable, IndexBusy):
+            ready = False
+        if not ready:
+            self._wake.set()
+        return ready
 
     # -- reading -----------------------------------------------------------
 

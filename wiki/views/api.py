@@ -166,7 +166,7 @@ def search():  # type: ignore[no-untyped-def]
     limit = _bounded_int("limit", 20, 1, 100)
     offset = _bounded_int("offset", 0, 0, 1_000_000)
     order = "date" if request.args.get("order") == "date" else "relevance"
-    found = wiki().search.search(query, limit=limit, offset=offset, order=order)
+    found = wiki().search_pages(query, limit=limit, offset=offset, order=order)
     return jsonify({
         "query": query,
         "total": found.total,

@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator
@@ -25,6 +26,7 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
 
+from repo_store.errors import is_storage_full
 from repo_store.gitcmd import git_environment
 
 from .. import rate_limits
@@ -69,6 +71,17 @@ def _wants_push(rest: str) -> bool:
 @blueprint.route("/wiki.git", defaults={"rest": ""}, methods=["GET"])
 @blueprint.route("/wiki.git/<path:rest>", methods=["GET", "POST"])
 def backend(rest: str) -> Response:
+    try:
+        return _serve(rest)
+    except (OSError, sqlite3.OperationalError) as error:
+        if not is_storage_full(error):
+            raise
+        log.error("the disk of the data directory is full: pushes are refused until space is freed")
+        return _challenge(507, _("The server's disk is full: nothing was changed. "
+                                 "Push again once the wiki's administrators have freed some space."))
+
+
+def _serve(rest: str) -> Response:
     if rest in ("", "/"):
         return Response(status=301, headers={"Location": "/wiki.git/info/refs"})
     if ".." in rest.split("/") or any(ord(char) < 32 or ord(char) == 127 for char in rest):

@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from repo_store import Conflict, InvalidPath, PageNotFound
+from repo_store import Conflict, InvalidPath, PageNotFound, StorageFull
 from repo_store.paths import (
     TEMPLATES_FOLDER,
     check_new_page_path,
@@ -33,6 +33,7 @@ from repo_store.paths import (
 from ..auth import require_editor, safe_next, settings, user, wiki
 from ..commit_messages import commit_message, conflict_labels
 from ..content_rules import ContentRejected
+from ..errors import storage_full_message
 from ..export import attribution_line
 from ..http_cache import Validators, page_validators
 from ..i18n import LANGUAGE_COOKIE
@@ -213,6 +214,12 @@ def edit(path: str):  # type: ignore[no-untyped-def]
             message=message, is_new=is_new, preview=None,
             problems=[problem_message(problem) for problem in rejected.problems],
         ), status
+    except StorageFull:
+        # The text stays in the editor: nothing is lost if the author waits for room and saves again.
+        return render_template(
+            "edit.html", path=path, markdown=markdown, base_revision=base_revision or "",
+            message=message, is_new=is_new, preview=None, problems=[storage_full_message()],
+        ), 507
     if outcome.merged:
         flash(_("Saved. Somebody else changed this page meanwhile; both changes were merged."), "info")
     elif outcome.changed:
@@ -286,10 +293,13 @@ def all_pages(folder: str = ""):  # type: ignore[no-untyped-def]
 
 @blueprint.route("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
+    """200 when pages can be read and searched (the index may lag ``main`` a little: ``indexed`` says so)."""
     head = wiki().store.head()
     indexed, _generation = wiki().catalog.state()
-    healthy = head is not None and indexed is not None
-    body = {"status": "ok" if healthy else "unavailable", "revision": head, "indexed": indexed == head}
+    searchable = wiki().search_ready()
+    healthy = head is not None and indexed is not None and searchable
+    body = {"status": "ok" if healthy else "unavailable", "revision": head, "indexed": indexed == head,
+            "search": searchable}
     return body, (200 if healthy else 503)
 
 

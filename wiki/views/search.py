@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template, request
 
+from search import IndexUnavailable
+
 from ..auth import wiki
+from ..errors import search_unavailable_message
 from . import page_number
 
 blueprint = Blueprint("search", __name__)
@@ -20,7 +23,12 @@ def results():  # type: ignore[no-untyped-def]
     page = page_number(MAX_PAGE)
     found = None
     if query.strip():
-        found = wiki().search.search(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order=order, facets=True)
+        try:
+            found = wiki().search_pages(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order=order,
+                                        facets=True)
+        except IndexUnavailable:
+            return render_template("search.html", query=query, order=order, page=page, pages=0, found=None,
+                                   search_query=query, unavailable=search_unavailable_message()), 503, {"Retry-After": "30"}
     pages = -(-found.total // PAGE_SIZE) if found else 0
     return render_template("search.html", query=query, order=order, page=page, pages=pages, found=found,
                            search_query=query)
