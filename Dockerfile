@@ -2,7 +2,7 @@
 # running as an unprivileged user, with the data directory in a volume.
 #
 #   docker build -t trousse .
-#   docker run -p 8080:8080 -v trousse-data:/data \
+#   docker run --stop-timeout 40 -p 8080:8080 -v trousse-data:/data \
 #     -e TROUSSE_SITE_BASE_URL=http://localhost:8080 trousse
 #
 # See compose.yaml for a deployment behind a reverse proxy with HTTPS.
@@ -31,7 +31,8 @@ VOLUME ["/data"]
 EXPOSE 8080
 # /healthz answers 200 once pages can be read and the index is usable.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
-  CMD ["python", "-c", "import sys, urllib.request; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status == 200 else 1)"]
-# SIGTERM lets the workers finish the saves and pushes in flight (up to 30 s).
+  CMD ["python", "-c", "import os, sys, urllib.request; port = os.environ.get('TROUSSE_SERVER_PORT', '8080'); sys.exit(0 if urllib.request.urlopen(f'http://127.0.0.1:{port}/healthz', timeout=4).status == 200 else 1)"]
+# SIGTERM lets the workers finish the saves and pushes in flight (up to 30 s:
+# give `docker stop` / `docker run` a --stop-timeout of 40, as compose.yaml does).
 STOPSIGNAL SIGTERM
 CMD ["trousse", "serve"]

@@ -9,6 +9,7 @@ command against a real server, so a broken HEALTHCHECK cannot ship.
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -64,15 +65,17 @@ def test_the_health_check_command_passes_against_a_served_wiki(serve_wiki):
     base, _data = serve_wiki()
     command = healthcheck_command()
     assert command[0] == "python"
-    code = command[-1].replace("http://127.0.0.1:8080", base)
-    assert subprocess.run([sys.executable, "-c", code], timeout=30).returncode == 0
+    port = base.rsplit(":", 1)[1]
+    environment = {**os.environ, "TROUSSE_SERVER_PORT": port}
+    assert subprocess.run([sys.executable, "-c", command[-1]], env=environment, timeout=30).returncode == 0
 
 
 def test_the_health_check_command_fails_when_nothing_answers():
     from tests.conftest import free_port
 
-    code = healthcheck_command()[-1].replace("8080", str(free_port()))
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True, timeout=30).returncode != 0
+    environment = {**os.environ, "TROUSSE_SERVER_PORT": str(free_port())}
+    result = subprocess.run([sys.executable, "-c", healthcheck_command()[-1]], env=environment, capture_output=True, timeout=30)
+    assert result.returncode != 0
 
 
 def test_the_compose_example_puts_the_wiki_behind_one_trusted_proxy():

@@ -239,3 +239,18 @@ def test_push_refused_for_a_bad_name_brought_by_a_merge(live_server, tmp_path):
     client_git(clone, "merge", "-q", "--no-ff", "--no-edit", "cote")
     result = client_git(clone, "push", with_credentials(base, "camille", token_for(data)), "main", check=False)
     assert result.returncode != 0 and "guides/Nom Interdit.md" in result.stderr
+
+
+def test_pushes_are_rate_limited_with_a_message_git_shows(serve_wiki, tmp_path):
+    base, data = serve_wiki("[limits]\npushes_per_minute = 1")
+    clone = tmp_path / "clone"
+    client_git(None, "clone", "-q", f"{base}/wiki.git", str(clone))
+    remote = with_credentials(base, "camille", token_for(data))
+    # Larger than http.postBuffer: git first sends a credentials probe, which is not a push.
+    commit_file(clone, "guides/grande-page.md", "# Grande page\n\n" + "Une ligne de texte.\n" * 200, "Grande page")
+    client_git(clone, "-c", "http.postBuffer=1024", "push", "-q", remote, "main")
+    commit_file(clone, "guides/seconde-page.md", "# Seconde page\n", "Seconde page")
+    refused = client_git(clone, "push", remote, "main", check=False)
+    assert refused.returncode != 0
+    assert "remote: Trop de push" in refused.stderr or "remote: Too many pushes" in refused.stderr
+    assert git(data / "wiki.git", "log", "-1", "--format=%s", "main").strip() == "Grande page"

@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from .config import LANGUAGES, load_settings, resolve_data_dir
     from .datadir import DataDir
     from .extensions import csrf, login_manager
+    from .http_cache import build_id
     from .service import Wiki
     from .views import admin, api, collections, exports, files, git_http, history, navigation, pages, search, sessions
 
@@ -71,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         TROUSSE_LANGUAGES=LANGUAGES,
     )
     app.config.update(config)
+    app.config["TROUSSE_BUILD"] = build_id(app, settings)
     proxies = settings["server"]["trusted_proxies"]
     if proxies > 0:
         # Believe exactly that many X-Forwarded-* hops, no more: the client's

@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from typing import Any
 
 from gunicorn import glogging
 
 USER_KEY = "trousse.user"
+_INVITATION = re.compile(r"^(/register/)[^/]+")
+
+
+def _without_secrets(path: str) -> str:
+    """An invitation's code is as good as the account it creates: it never goes into a log."""
+    return _INVITATION.sub(r"\1…", path)
 
 
 def access_record(status: str, environ: dict[str, Any], sent: int | None, seconds: float, *, addresses: bool) -> dict:
@@ -23,7 +30,7 @@ def access_record(status: str, environ: dict[str, Any], sent: int | None, second
     record: dict[str, Any] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "method": environ.get("REQUEST_METHOD", ""),
-        "path": environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
+        "path": _without_secrets(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")),
         "status": int(status.split(None, 1)[0]) if status[:3].isdigit() else status,
         "bytes": sent or 0,
         "ms": round(seconds * 1000, 2),

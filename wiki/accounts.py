@@ -1,4 +1,4 @@
-"""Accounts, roles, API tokens, invitations and login throttling in ``trousse.sqlite``.
+"""Accounts, roles, API tokens, invitations and rate-limit counts in ``trousse.sqlite``.
 
 Passwords are stored with Werkzeug's scrypt hash (deliberately slow); tokens
 and invitation codes are long random strings, so a fast SHA-256 of them is
@@ -7,6 +7,7 @@ enough to make a stolen database useless for logging in.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import re
@@ -14,16 +15,18 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from repo_store.errors import is_storage_full
+
 ROLES = ("reader", "editor", "admin")
 TOKEN_PREFIX = "trousse_"
 MIN_PASSWORD_LENGTH = 8
-LOGIN_WINDOW_SECONDS = 15 * 60
 INVITATION_DAYS = 14
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
@@ -57,10 +60,8 @@ CREATE TABLE IF NOT EXISTS invitations (
     expires REAL NOT NULL,
     used_by INTEGER REFERENCES users (id)
 );
-CREATE TABLE IF NOT EXISTS login_failures (key TEXT NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS rate_events (bucket TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS rate_events_by_key ON rate_events (bucket, key, at);
-CREATE INDEX IF NOT EXISTS login_failures_by_key ON login_failures (key, at);
 """
 
 
@@ -248,8 +249,32 @@ class Accounts:
     def set_role(self, name: str, role: str) -> User:
         check_role(role)
         user = self.require(name)
-        self._db().execute("UPDATE users SET role=? WHERE id=?", (role, user.id))
+        with self._keeping_an_administrator(user, demoted=role != "admin"):
+            self._db().execute("UPDATE users SET role=? WHERE id=?", (role, user.id))
         return self.get(user.id)  # type: ignore[return-value]
+
+    @contextlib.contextmanager
+    def _keeping_an_administrator(self, user: User, *, demoted: bool) -> Iterator[None]:
+        """One transaction for a change that may take an administrator away; refused if it takes the last.
+
+        Two administrators demoting each other at the same moment must not
+        leave a wiki nobody can administer.
+        """
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            if demoted and user.role == "admin":
+                (others,) = db.execute(
+                    "SELECT COUNT(*) FROM users WHERE role='admin' AND disabled=0 AND id<>?", (user.id,)
+                ).fetchone()
+                if others == 0:
+                    raise AccountError("last_admin", "the wiki must keep at least one active administrator")
+            yield
+            db.execute("COMMIT")
+        except BaseException:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise
 
     def set_password(self, name: str, password: str) -> User:
         user = self.require(name)
@@ -261,10 +286,11 @@ class Accounts:
 
     def set_disabled(self, name: str, disabled: bool = True) -> User:
         user = self.require(name)
-        self._db().execute(
-            "UPDATE users SET disabled=?, session_version=session_version+1 WHERE id=?",
-            (int(disabled), user.id),
-        )
+        with self._keeping_an_administrator(user, demoted=disabled):
+            self._db().execute(
+                "UPDATE users SET disabled=?, session_version=session_version+1 WHERE id=?",
+                (int(disabled), user.id),
+            )
         return self.get(user.id)  # type: ignore[return-value]
 
     def update_profile(self, user_id: int, *, display_name: str, email: str, publish_email: bool) -> User:
@@ -334,7 +360,12 @@ class Accounts:
             return None
         today = _now()[:16]
         if (row["last_used"] or "")[:16] != today:
-            db.execute("UPDATE tokens SET last_used=? WHERE id=?", (_now(), row["token_id"]))
+            try:
+                db.execute("UPDATE tokens SET last_used=? WHERE id=?", (_now(), row["token_id"]))
+            except sqlite3.OperationalError as error:
+                if not is_storage_full(error):
+                    raise
+                # A full disk must not stop a token from reading the wiki; the date is only informative.
         return user
 
     # -- invitations -------------------------------------------------------
@@ -395,28 +426,6 @@ class Accounts:
             raise AccountError("bad_invitation", "this invitation is not valid any more")
         return user
 
-    # -- login throttling --------------------------------------------------
-
-    def login_blocked(self, keys: list[str], limit: int) -> bool:
-        since = time.time() - LOGIN_WINDOW_SECONDS
-        db = self._db()
-        for key in keys:
-            (count,) = db.execute(
-                "SELECT COUNT(*) FROM login_failures WHERE key=? AND at > ?", (key, since)
-            ).fetchone()
-            if count >= limit:
-                return True
-        return False
-
-    def record_login_failure(self, keys: list[str]) -> None:
-        now = time.time()
-        db = self._db()
-        db.executemany("INSERT INTO login_failures VALUES (?, ?)", [(key, now) for key in keys])
-        db.execute("DELETE FROM login_failures WHERE at < ?", (now - LOGIN_WINDOW_SECONDS,))
-
-    def clear_login_failures(self, key: str) -> None:
-        self._db().execute("DELETE FROM login_failures WHERE key=?", (key,))
-
     # -- rate limits --------------------------------------------------------
 
     def take(self, bucket: str, key: str, limit: int, window: float) -> float:
@@ -446,6 +455,25 @@ class Accounts:
                 db.execute("ROLLBACK")
             raise
         return 0.0
+
+    def waiting(self, bucket: str, key: str, limit: int, window: float) -> float:
+        """Like ``take`` without counting: the seconds to wait before the next event, or 0."""
+        now = time.time()
+        rows = self._db().execute(
+            "SELECT at FROM rate_events WHERE bucket=? AND key=? AND at > ? ORDER BY at LIMIT ?",
+            (bucket, key, now - window, max(1, limit)),
+        ).fetchall()
+        return max(1.0, rows[0]["at"] + window - now) if len(rows) >= limit else 0.0
+
+    def forgive(self, bucket: str, key: str, *, all_events: bool = False) -> None:
+        """Uncount the newest event of ``key`` (or all of them): an attempt that turned out fine."""
+        if all_events:
+            self._db().execute("DELETE FROM rate_events WHERE bucket=? AND key=?", (bucket, key))
+        else:
+            self._db().execute(
+                "DELETE FROM rate_events WHERE rowid = (SELECT rowid FROM rate_events WHERE bucket=? AND key=? "
+                "ORDER BY at DESC LIMIT 1)", (bucket, key),
+            )
 
     def integrity_problems(self) -> list[str]:
         rows = self._db().execute("PRAGMA integrity_check").fetchall()

@@ -121,7 +121,10 @@ def _guard() -> None:
     """Authentication, CSRF and read access for every request."""
     if request.endpoint in (None, "static"):
         return
-    token = bearer_token()
+    # Tokens are for the API (and, as Basic passwords, for git): on the HTML
+    # pages a token would skip CSRF and the API's rate limit, and make a
+    # script's token as strong as a logged-in administrator.
+    token = bearer_token() if is_api_request() else None
     if token is not None:
         # A request that shows a token is that token's owner, whatever its cookies say.
         owner = accounts().user_for_token(token)

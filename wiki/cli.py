@@ -46,6 +46,18 @@ def _require_wiki(data: DataDir) -> None:
         raise click.ClickException(f"{data.root} holds no wiki yet; run `trousse init` first")
 
 
+def _require_writable(data: DataDir) -> None:
+    """One clear sentence instead of a permission error deep in git or SQLite (a volume owned by someone else)."""
+    for place in (data.root, data.repository, data.database):
+        if place.exists() and not os.access(place, os.W_OK):
+            raise click.ClickException(
+                f"{place} is not writable by this user (uid {os.getuid()}); "
+                f"give the data directory to it, e.g. `chown -R {os.getuid()} {data.root}`"
+            )
+    if not data.root.exists() and not os.access(data.root.parent, os.W_OK):
+        raise click.ClickException(f"cannot create {data.root}: {data.root.parent} is not writable by uid {os.getuid()}")
+
+
 def _accounts(data: DataDir) -> Accounts:
     _require_wiki(data)
     return Accounts(data.database)
@@ -101,6 +113,7 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     from .server import serve as run_server
 
     data = _data(ctx)
+    _require_writable(data)
     if not data.is_initialised():
         initialise(data)
         click.echo(f"Created a new wiki in {data.root}")

@@ -45,7 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("limits", "max_push_bytes", 209_715_200, "Largest git push, in bytes (compressed, as sent)."),
     Setting("limits", "pushes_per_minute", 12, "git pushes allowed per account and minute."),
     Setting("limits", "api_writes_per_minute", 120, "Changes through the JSON API allowed per account and minute."),
-    Setting("limits", "registrations_per_hour", 10, "Accounts that may be created from one address in an hour."),
+    Setting("limits", "registrations_per_hour", 20, "Accounts that may be created from one address in an hour."),
     Setting("storage", "fsync", True, "Flush each commit to disk before answering (survives power loss)."),
     Setting("server", "host", "127.0.0.1", "Address `trousse serve` listens on."),
     Setting("server", "port", 8080, "Port `trousse serve` listens on."),
@@ -172,7 +172,8 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
     if not str(settings["site"]["base_url"]).startswith(("http://", "https://")):
         raise ConfigError("[site] base_url must start with http:// or https://")
     settings["site"]["base_url"] = str(settings["site"]["base_url"]).rstrip("/")
-    for key in ("max_page_bytes", "max_file_bytes", "login_attempts", "max_push_bytes", "pushes_per_minute"):
+    for key in ("max_page_bytes", "max_file_bytes", "login_attempts", "max_push_bytes", "pushes_per_minute",
+                "api_writes_per_minute", "registrations_per_hour"):
         if settings["limits"][key] <= 0:
             raise ConfigError(f"[limits] {key} must be positive")
 

@@ -10,6 +10,7 @@ import logging
 
 from flask import Flask, jsonify, make_response, render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -156,8 +157,9 @@ def _http(error: HTTPException):  # type: ignore[no-untyped-def]
 
 
 def _rate_limited(error: RateLimited):  # type: ignore[no-untyped-def]
-    response = error_response(429, _("Too many requests in a short time; please try again in %(seconds)s seconds.",
-                                     seconds=error.retry_after))
+    response = error_response(429, ngettext("Too many requests in a short time; please try again in %(num)d second.",
+                                            "Too many requests in a short time; please try again in %(num)d seconds.",
+                                            error.retry_after))
     if isinstance(response, tuple):
         response = make_response(response)
     response.headers["Retry-After"] = str(error.retry_after)

@@ -77,6 +77,10 @@ def serve(data: DataDir, *, host: str, port: int, workers: int, threads: int, ac
         "on_starting": on_starting,
         "worker_exit": worker_exit,
         "proc_name": "trousse",
+        # One control socket per user would be shared by every wiki served on the machine.
+        "control_socket_disable": True,
+        # Forwarded headers are believed only as `server.trusted_proxies` says (in the app, by ProxyFix).
+        "forwarded_allow_ips": "",
     }
     server = _Server(data, options)
     server.run()

@@ -45,6 +45,7 @@ def init_app(app: Flask) -> None:
         if request.endpoint == "static" and response.status_code == 200:
             filename = (request.view_args or {}).get("filename", "")
             if request.args.get("v") and request.args.get("v") == digest(filename):
+                response.cache_control.no_cache = None  # send_file's default: it would force a revalidation
                 response.cache_control.public = True
                 response.cache_control.max_age = ONE_YEAR
                 response.cache_control.immutable = True

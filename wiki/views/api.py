@@ -42,7 +42,7 @@ class InvalidJSON(InvalidContent):
 @blueprint.before_request
 def _count_writes() -> None:
     who = user()
-    if request.method in UNSAFE_METHODS and who is not None:
+    if request.method in UNSAFE_METHODS and who is not None and who.can_edit:
         rate_limits.count("api_write", who.name)
 
 

@@ -30,6 +30,7 @@ from repo_store.errors import is_storage_full
 from repo_store.gitcmd import git_environment
 
 from .. import rate_limits
+from ..access_log import USER_KEY
 from ..accounts import User
 from ..auth import accounts, settings, wiki
 
@@ -64,6 +65,11 @@ def basic_user() -> tuple[User | None, bool]:
     return found, True
 
 
+# Before a body larger than its http.postBuffer, git sends a flush packet alone
+# ("0000") to test the credentials: that is not a push.
+_PROBE_LENGTH = 4
+
+
 def _wants_push(rest: str) -> bool:
     return rest == "git-receive-pack" or request.args.get("service") == "git-receive-pack"
 
@@ -89,18 +95,23 @@ def _serve(rest: str) -> Response:
     who, presented = basic_user()
     if presented and who is None:
         return _challenge(401, _("Wrong user name or token."))
+    if who is not None:
+        request.environ[USER_KEY] = who.name  # for the access log
     if _wants_push(rest):
         if who is None:
             return _challenge(401, _("Pushing needs your user name and a token (see your account page)."))
         if not who.can_edit:
             return _challenge(403, _("Your account may read the wiki but not push to it."))
-        if request.method == "POST":
-            try:
+        try:
+            if request.method == "GET":
+                # Every push starts here, and git shows this answer's text to the user.
+                rate_limits.check("push", who.name)
+            elif request.content_length != _PROBE_LENGTH:
                 rate_limits.count("push", who.name)
-            except rate_limits.RateLimited as limited:
-                response = _challenge(429, _("Too many pushes; please wait a minute."))
-                response.headers["Retry-After"] = str(limited.retry_after)
-                return response
+        except rate_limits.RateLimited as limited:
+            response = _challenge(429, _("Too many pushes; please wait a minute."))
+            response.headers["Retry-After"] = str(limited.retry_after)
+            return response
     elif settings()["access"]["read"] == "accounts" and who is None:
         return _challenge(401, _("This wiki is private: use your user name and a token."))
     service = rest if rest in _SERVICES else None

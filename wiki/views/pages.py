@@ -149,7 +149,10 @@ def linked_data(page, authors: list[str], updated) -> dict:  # type: ignore[no-u
 def redirect_keeping_query(target: str) -> Response:
     """A permanent redirect to where a page moved, with the same query string (``?rev=``…)."""
     query = request.query_string.decode("ascii", "replace")
-    return redirect(target + ("?" + query if query else ""), 301)
+    response = redirect(target + ("?" + query if query else ""), 301)
+    # Browsers keep a 301 forever unless told otherwise; a move can be undone.
+    response.cache_control.no_cache = True
+    return response
 
 
 def missing_page(path: str):  # type: ignore[no-untyped-def]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+
 from flask import Blueprint, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import login_user, logout_user
@@ -35,20 +37,25 @@ def login():  # type: ignore[no-untyped-def]
         return render_template("login.html", next=target, name="", error=None)
     name = request.form.get("name", "").strip()[:64]
     password = request.form.get("password", "")[:1024]
-    keys = [f"user:{name.casefold()}", f"ip:{_client_address()}"]
-    limit = settings()["limits"]["login_attempts"]
-    if accounts().login_blocked(keys, limit):
+    # Every attempt is counted before the (slow) password check, in one
+    # transaction per key, so parallel guesses cannot slip under the limit;
+    # a successful login then takes its attempt back.
+    account_key, address_key = f"user:{name.casefold()}", f"ip:{_client_address()}"
+    try:
+        rate_limits.count("login", account_key)
+        rate_limits.count("login", address_key)
+    except rate_limits.RateLimited:
         return render_template(
             "login.html", next=target, name=name,
             error=_("Too many failed attempts; please wait 15 minutes before trying again."),
         ), 429
     found = accounts().authenticate(name, password) if name and password else None
     if found is None:
-        accounts().record_login_failure(keys)
         return render_template(
             "login.html", next=target, name=name, error=_("Wrong user name or password."),
         ), 401
-    accounts().clear_login_failures(keys[0])
+    rate_limits.forgive("login", account_key, all_events=True)
+    rate_limits.forgive("login", address_key)
     start_session(found, remember=request.form.get("remember") == "1")
     flash(_("Welcome, %(name)s.", name=found.display_name), "success")
     return redirect(target)
@@ -58,8 +65,8 @@ def login():  # type: ignore[no-untyped-def]
 def logout():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("logout.html")
-    logout_user()
     session.clear()
+    logout_user()  # after clearing: it leaves the order to delete the "remember me" cookie in the session
     flash(_("You are logged out."), "info")
     return redirect(url_for("pages.index"))
 
@@ -88,7 +95,7 @@ def account():  # type: ignore[no-untyped-def]
                     status = 400
                 else:
                     updated = accounts().set_password(who.name, request.form.get("new_password", ""))
-                    login_user(updated)
+                    start_session(updated)
                     flash(_("Your password is changed."), "success")
             elif action == "create_token":
                 new_token = accounts().create_token(who.name, request.form.get("label", ""))
@@ -120,7 +127,7 @@ def register(code: str):  # type: ignore[no-untyped-def]
                                message=_("This invitation is not valid any more.")), 404
     if request.method == "GET":
         return render_template("register.html", code=code, name="", display_name="", email="", error=None)
-    rate_limits.count("register", _client_address())
+    rate_limits.check("register", _client_address())
     form = request.form
     try:
         created = accounts().register(
@@ -132,6 +139,8 @@ def register(code: str):  # type: ignore[no-untyped-def]
             "register.html", code=code, name=form.get("name", ""), display_name=form.get("display_name", ""),
             email=form.get("email", ""), error=account_message(error),
         ), 400
+    with contextlib.suppress(rate_limits.RateLimited):  # the account exists: count it, never refuse it now
+        rate_limits.count("register", _client_address())  # accounts created, not attempts: typos cost nothing
     start_session(created)
     flash(_("Welcome, %(name)s. Your account is ready.", name=created.display_name), "success")
     return redirect(url_for("pages.index"))
