@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, PROJECT_ROOT, free_port, run_cli
+from conftest import PASSWORD, copy_wiki, run_cli, start_server, stop_server
 from test_browser import CHROMIUM_FLAGS, find_chromium
-
-from repo_store.gitcmd import git_environment
 
 AXE_SCRIPT = Path(__file__).resolve().parent / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"]
@@ -53,43 +47,15 @@ def launched_browser():
 
 @contextmanager
 def running_wiki(directory: Path, template: Path):
-    """``trousse serve`` on a copy of the initialised template, with an editor (camille) and an admin."""
-    data = directory / "data"
-    shutil.copytree(template, data)
-    run_cli(data, "user", "add", "camille", "--role", "editor", "--display-name", "Camille Été",
-            "--password-stdin", input=PASSWORD + "\n")
+    """``trousse serve`` (two workers) on a copy of the initialised template, with an editor (camille) and an admin."""
+    data = copy_wiki(template, directory / "data")
     run_cli(data, "user", "add", ADMIN, "--role", "admin", "--display-name", "Dominique Admin",
             "--password-stdin", input=PASSWORD + "\n")
-    port = free_port()
-    log = directory / "server.log"
-    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false",
-                           "TROUSSE_SITE_BASE_URL": f"http://127.0.0.1:{port}"})
-    with open(log, "wb") as output:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1", "--port", str(port),
-             "--workers", "2"],
-            stdout=output, stderr=subprocess.STDOUT, env=env,
-        )
-    base = f"http://127.0.0.1:{port}"
+    server, base = start_server(data, directory / "server.log", workers=2)
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail("the server did not start:\n" + log.read_text(errors="replace"))
-            time.sleep(0.2)
         yield base, data
     finally:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 def status_of(url: str) -> int:

@@ -188,55 +188,69 @@ def run_cli(data: Path, *args: str, input: str | None = None) -> str:
     return result.stdout
 
 
-@pytest.fixture
-def serve_wiki(tmp_path, initialised_template):
-    """Start ``trousse serve`` on a copy of the template; its output is shown if it fails to start."""
+def copy_wiki(template: Path, data: Path, config: str = "") -> Path:
+    """A data directory copied from the initialised template, with an editor, Camille."""
+    shutil.copytree(template, data)
+    if config:
+        (data / "config.toml").write_text(config + "\n", encoding="utf-8")
+    run_cli(data, "user", "add", "camille", "--role", "editor", "--display-name", "Camille Été",
+            "--password-stdin", input=PASSWORD + "\n")
+    return data
+
+
+def start_server(data: Path, log: Path, workers: int = 1) -> tuple[subprocess.Popen, str]:
+    """``trousse serve`` on ``data``, once it answers /healthz; its output is shown if it fails to start."""
     import sys
     import time
     import urllib.request
 
+    port = free_port()
+    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false",
+                           "TROUSSE_SITE_BASE_URL": f"http://127.0.0.1:{port}"})
+    with open(log, "wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
+             "--port", str(port), "--workers", str(workers)],
+            stdout=output, stderr=subprocess.STDOUT, env=env,
+        )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
+                if response.status == 200:
+                    return server, base
+        except OSError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            pytest.fail("the server did not start:\n" + log.read_text(errors="replace"))
+        time.sleep(0.2)
+
+
+def stop_server(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+@pytest.fixture
+def serve_wiki(tmp_path, initialised_template):
+    """Start ``trousse serve`` on a copy of the template; returns (base URL, data directory)."""
     servers = []
 
     def start(config: str = "", name: str = "data", workers: int = 1):
-        data = tmp_path / name
-        shutil.copytree(initialised_template, data)
-        if config:
-            (data / "config.toml").write_text(config + "\n", encoding="utf-8")
-        run_cli(data, "user", "add", "camille", "--role", "editor", "--display-name", "Camille Été",
-                "--password-stdin", input=PASSWORD + "\n")
-        port = free_port()
-        log = tmp_path / f"{name}.log"
-        env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false",
-                               "TROUSSE_SITE_BASE_URL": f"http://127.0.0.1:{port}"})
-        with open(log, "wb") as output:
-            server = subprocess.Popen(
-                [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
-                 "--port", str(port), "--workers", str(workers)],
-                stdout=output, stderr=subprocess.STDOUT, env=env,
-            )
+        data = copy_wiki(initialised_template, tmp_path / name, config)
+        server, base = start_server(data, tmp_path / f"{name}.log", workers)
         servers.append(server)
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                with urllib.request.urlopen(base + "/healthz", timeout=2) as response:
-                    if response.status == 200:
-                        return base, data
-            except OSError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("the server did not start:\n" + log.read_text(errors="replace"))
-            time.sleep(0.2)
+        return base, data
 
     start.servers = servers  # type: ignore[attr-defined]  # the processes, newest last, for tests that signal them
     yield start
     for server in servers:
-        server.terminate()
-        try:
-            server.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        stop_server(server)
 
 
 @pytest.fixture

@@ -107,6 +107,14 @@ def create_page(page, base: str, path: str, text: str) -> None:
     page.wait_for_url(f"{base}/wiki/{path}")
 
 
+def open_editor_of_a_new_page(page, base: str, path: str, text: str):  # type: ignore[no-untyped-def]
+    """Create a page, then come back to it through its "Modifier" link, as a person would."""
+    create_page(page, base, path, text)
+    page.get_by_role("link", name="Modifier", exact=True).click()
+    page.wait_for_url(f"{base}/edit/{path}")
+    return page.get_by_label(EDITOR)
+
+
 def test_read(open_page, server, device):
     base, _data = server
     page = open_page()
@@ -189,11 +197,8 @@ def test_edit(open_page, server, device):
     base, data = server
     path = f"essais/modifier-sur-{device}"
     page = open_page("camille")
-    create_page(page, base, path, "# Modifier\n\nPremière version.\n")
-    page.get_by_role("link", name="Modifier", exact=True).click()
-    page.wait_for_url(f"{base}/edit/{path}")
+    editor = open_editor_of_a_new_page(page, base, path, "# Modifier\n\nPremière version.\n")
     check_layout(page, device)
-    editor = page.get_by_label(EDITOR)
     assert editor.is_visible()
     editor.fill("# Modifier\n\nDeuxième version, écrite sur un écran de " + device + ".\n")
     page.get_by_label("Résumé de votre modification (facultatif)").fill("Deuxième version")
@@ -273,10 +278,7 @@ def test_upload_from_the_editor(open_page, server, device, tmp_path):
     base, _data = server
     path = f"essais/joindre-sur-{device}"
     page = open_page("camille")
-    create_page(page, base, path, "# Joindre\n\nLa convention signée :\n")
-    page.get_by_role("link", name="Modifier", exact=True).click()
-    page.wait_for_url(f"{base}/edit/{path}")
-    editor = page.get_by_label(EDITOR)
+    editor = open_editor_of_a_new_page(page, base, path, "# Joindre\n\nLa convention signée :\n")
     unsaved = editor.input_value() + "\n[Convention de mise à disposition](convention-signee.pdf)\n"
     editor.fill(unsaved)
     agreement = tmp_path / "Convention signée.pdf"

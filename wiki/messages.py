@@ -73,6 +73,7 @@ def account_message(error: AccountError, _: Gettext = flask_gettext) -> str:
         "bad_email": _("This e-mail address is not valid."),
         "bad_invitation": _("This invitation is not valid any more."),
         "own_account": _("You cannot take away your own administrator role or disable your own account."),
+        "wrong_password": _("The current password is wrong."),
         "last_admin": _("The wiki must keep at least one active administrator."),
     }
     return messages.get(error.code, _("This account change is not possible."))

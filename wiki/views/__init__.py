@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-from flask import request
+from collections.abc import Callable
+
+from flask import flash, request
+
+from ..accounts import AccountError
+from ..messages import account_message
 
 
 def page_number(highest: int) -> int:
@@ -11,3 +16,16 @@ def page_number(highest: int) -> int:
         return max(1, min(highest, int(request.args.get("page", "1"))))
     except ValueError:
         return 1
+
+
+def account_form(apply: Callable[[str], str | None]) -> tuple[str | None, int]:
+    """Run the action a posted account form names: (a secret to show once, or None; the status).
+
+    A refused change becomes a flashed sentence and a 400, so the page is
+    shown again with what went wrong.
+    """
+    try:
+        return apply(request.form.get("action", "")), 200
+    except AccountError as error:
+        flash(account_message(error), "error")
+        return None, 400

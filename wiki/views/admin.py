@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..accounts import ROLES, AccountError
+from ..accounts import ROLES, AccountError, User
 from ..auth import accounts, require_admin, settings
-from ..messages import account_message
+from . import account_form
 
 blueprint = Blueprint("admin", __name__)
 
@@ -22,32 +22,9 @@ blueprint = Blueprint("admin", __name__)
 @blueprint.route("/admin", methods=["GET", "POST"])
 def index():  # type: ignore[no-untyped-def]
     me = require_admin()
-    new_link = None
-    status = 200
+    new_link, status = None, 200
     if request.method == "POST":
-        action = request.form.get("action", "")
-        name = request.form.get("name", "")
-        try:
-            if action in ("set_role", "disable", "enable") and name.casefold() == me.name.casefold() \
-                    and not (action == "set_role" and request.form.get("role") == "admin"):
-                raise AccountError("own_account", "an administrator cannot demote or disable themselves")
-            if action == "set_role":
-                changed = accounts().set_role(name, request.form.get("role", ""))
-                flash(_("%(name)s is now %(role)s.", name=changed.name, role=role_label(changed.role)), "success")
-            elif action in ("disable", "enable"):
-                changed = accounts().set_disabled(name, action == "disable")
-                flash(_("The account %(name)s is disabled.", name=changed.name) if changed.disabled
-                      else _("The account %(name)s is enabled again.", name=changed.name), "success")
-            elif action == "invite":
-                code = accounts().create_invitation(request.form.get("role", "editor"))
-                new_link = f"{settings()['site']['base_url']}/register/{code}"
-            elif action == "revoke_invitation":
-                ident = request.form.get("invitation_id", "")
-                if ident.isdigit() and accounts().revoke_invitation(int(ident)):
-                    flash(_("The invitation is cancelled."), "success")
-        except AccountError as error:
-            flash(account_message(error), "error")
-            status = 400
+        new_link, status = account_form(lambda action: _apply(action, me))
         if status == 200 and new_link is None:
             return redirect(url_for("admin.index"))
     return render_template(
@@ -61,6 +38,29 @@ def index():  # type: ignore[no-untyped-def]
         expiry=lambda when: datetime.fromtimestamp(when, UTC).date().isoformat(),
         me=me,
     ), status
+
+
+def _apply(action: str, me: User) -> str | None:
+    """Carry out one administrator's action; an invitation's link is returned, to be shown once."""
+    name = request.form.get("name", "")
+    if action in ("set_role", "disable", "enable") and name.casefold() == me.name.casefold() \
+            and not (action == "set_role" and request.form.get("role") == "admin"):
+        raise AccountError("own_account", "an administrator cannot demote or disable themselves")
+    if action == "set_role":
+        changed = accounts().set_role(name, request.form.get("role", ""))
+        flash(_("%(name)s is now %(role)s.", name=changed.name, role=role_label(changed.role)), "success")
+    elif action in ("disable", "enable"):
+        changed = accounts().set_disabled(name, action == "disable")
+        flash(_("The account %(name)s is disabled.", name=changed.name) if changed.disabled
+              else _("The account %(name)s is enabled again.", name=changed.name), "success")
+    elif action == "invite":
+        code = accounts().create_invitation(request.form.get("role", "editor"))
+        return f"{settings()['site']['base_url']}/register/{code}"
+    elif action == "revoke_invitation":
+        ident = request.form.get("invitation_id", "")
+        if ident.isdigit() and accounts().revoke_invitation(int(ident)):
+            flash(_("The invitation is cancelled."), "success")
+    return None
 
 
 def role_label(role: str) -> str:

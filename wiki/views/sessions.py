@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 from flask_login import login_user, logout_user
 
 from .. import rate_limits
-from ..accounts import AccountError
+from ..accounts import AccountError, User
 from ..auth import Unauthorized, accounts, safe_next, settings, user
 from ..messages import account_message
+from . import account_form
 
 blueprint = Blueprint("sessions", __name__)
 
@@ -76,36 +77,9 @@ def account():  # type: ignore[no-untyped-def]
     who = user()
     if who is None:
         raise Unauthorized()
-    new_token = None
-    status = 200
+    new_token, status = None, 200
     if request.method == "POST":
-        action = request.form.get("action")
-        try:
-            if action == "profile":
-                accounts().update_profile(
-                    who.id,
-                    display_name=request.form.get("display_name", ""),
-                    email=request.form.get("email", ""),
-                    publish_email=request.form.get("publish_email") == "1",
-                )
-                flash(_("Your profile is saved."), "success")
-            elif action == "password":
-                if accounts().authenticate(who.name, request.form.get("current_password", "")) is None:
-                    flash(_("The current password is wrong."), "error")
-                    status = 400
-                else:
-                    updated = accounts().set_password(who.name, request.form.get("new_password", ""))
-                    start_session(updated)
-                    flash(_("Your password is changed."), "success")
-            elif action == "create_token":
-                new_token = accounts().create_token(who.name, request.form.get("label", ""))
-            elif action == "revoke_token":
-                token_id = request.form.get("token_id", "")
-                if token_id.isdigit() and accounts().revoke_token(who.id, int(token_id)):
-                    flash(_("The token is revoked."), "success")
-        except AccountError as error:
-            flash(account_message(error), "error")
-            status = 400
+        new_token, status = account_form(lambda action: _change_account(action, who))
         if status == 200 and new_token is None:
             return redirect(url_for("sessions.account"))
         who = accounts().get(who.id) or who
@@ -117,6 +91,30 @@ def account():  # type: ignore[no-untyped-def]
         new_token=new_token,
         clone_url=f"{base_url}/wiki.git",
     ), status
+
+
+def _change_account(action: str, who: User) -> str | None:
+    """Carry out one change of one's own account; a new token is returned, to be shown once."""
+    if action == "profile":
+        accounts().update_profile(
+            who.id,
+            display_name=request.form.get("display_name", ""),
+            email=request.form.get("email", ""),
+            publish_email=request.form.get("publish_email") == "1",
+        )
+        flash(_("Your profile is saved."), "success")
+    elif action == "password":
+        if accounts().authenticate(who.name, request.form.get("current_password", "")) is None:
+            raise AccountError("wrong_password", "the current password is wrong")
+        start_session(accounts().set_password(who.name, request.form.get("new_password", "")))
+        flash(_("Your password is changed."), "success")
+    elif action == "create_token":
+        return accounts().create_token(who.name, request.form.get("label", ""))
+    elif action == "revoke_token":
+        token_id = request.form.get("token_id", "")
+        if token_id.isdigit() and accounts().revoke_token(who.id, int(token_id)):
+            flash(_("The token is revoked."), "success")
+    return None
 
 
 @blueprint.route("/register/<code>", methods=["GET", "POST"])
