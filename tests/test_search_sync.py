@@ -54,6 +54,15 @@ def test_a_save_is_searchable_when_it_returns(wiki):
     assert found(wiki, "malterie") == ["guides/zythologie"]
 
 
+def test_page_templates_are_never_search_results(wiki):
+    save(wiki, "_templates/atelier", "# Atelier\n\nOrnithorynque à remplir.\n", base=None)
+    save(wiki, "guides/atelier", "# Atelier\n\nUn ornithorynque véritable.\n", base=None)
+    assert found(wiki, "ornithorynque") == ["guides/atelier"]
+    wiki.rebuild_indexes()
+    assert found(wiki, "ornithorynque") == ["guides/atelier"]
+    assert not any(path.startswith("_templates/") for path in found(wiki, "loyer OR lieu OR formation"))
+
+
 def test_renames_and_deletions_leave_the_index(wiki):
     save(wiki, "a", "# Quetzalcoatl\n", base=None)
     blob = wiki.store.lookup(wiki.store.head(), "a.md").sha

@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from repo_store import PageStore
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.pages import split_front_matter
-from repo_store.paths import page_path_of
+from repo_store.paths import TEMPLATES_PREFIX, page_path_of
 from search import Document, IndexBusy, IndexUnavailable, Plan, SearchIndex
 from search.text import INDEXED_SUFFIXES, document_text, markdown_text
 
@@ -98,15 +98,18 @@ class SearchUpdater:
         return Plan(head, self._all_documents(), rebuild=True)
 
     def _all_documents(self) -> Iterator[Document]:
-        for record in self.catalog.pages():
+        # Page templates are scaffolding with placeholders, not content: a search never shows them.
+        for record in self.catalog.pages(templates=False):
             yield self._page_document(record, self.store.blob(record.blob))
         for path, blob, _size in self.catalog.files():
-            if path.lower().endswith(INDEXED_SUFFIXES):
+            if path.lower().endswith(INDEXED_SUFFIXES) and not path.startswith(TEMPLATES_PREFIX):
                 document = self._file_document(path, self.store.blob(blob))
                 if document is not None:
                     yield document
 
     def _document_at_head(self, path: str) -> Document | None:
+        if path.startswith(TEMPLATES_PREFIX):
+            return None
         page = page_path_of(path)
         if page is not None:
             record = self.catalog.page(page)
