@@ -8,19 +8,21 @@ over the ref only if nobody moved it. The rename is atomic, so a reader or a
 crash never sees a half-written ref.
 
 A writer killed while it holds the lock must not block every save that
-follows. Ours also hold an ``flock`` on the lock file, which the kernel drops
-when the process dies, and mark the file (owner-execute bit, which git never
-sets on a lock) while they hold it: a marked lock that no process has
-flocked is abandoned and is taken over at once. git's own locks carry
-neither, so they are judged by their age.
+follows. Our writers take turns on a kernel ``flock`` over a guard file
+(``trousse-ref.guard``) from before they create the lock until after they
+rename or remove it, and write into the guard which lock file (device and
+inode) they created. The kernel lets the guard go when a writer dies, so
+whoever holds the guard knows that no other writer of ours is inside its
+critical section: a lock file that the guard names was left by a dead writer
+and is removed at once. Any other lock is git's, and is judged by its age.
 """
 
 from __future__ import annotations
 
+import errno
 import fcntl
 import os
 import shutil
-import stat
 import time
 from pathlib import Path
 
@@ -28,7 +30,6 @@ ZERO = "0" * 40
 # Our own critical section lasts microseconds and git's a few milliseconds:
 # a lock this old was left by a killed process and would block every save.
 STALE_LOCK_SECONDS = 30.0
-HELD_MARK = stat.S_IXUSR
 
 
 class RefLockTimeout(Exception):
@@ -98,35 +99,95 @@ def compare_and_swap(
     ref_path = git_dir / name
     lock_path = ref_path.with_name(ref_path.name + ".lock")
     ref_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, mode = _acquire(lock_path, wait_seconds)
-    ours = os.fstat(fd).st_ino
-    # The descriptor stays open (hence flocked) until the lock file is renamed or removed.
-    try:
-        current = read_ref(git_dir, name)
-        if current != expected:
+    deadline = time.monotonic() + wait_seconds
+    with _Guard(git_dir / GUARD_NAME, deadline) as guard:
+        fd = _acquire(lock_path, guard, deadline)
+        ours = os.fstat(fd).st_ino
+        try:
+            current = read_ref(git_dir, name)
+            if current != expected:
+                _release(lock_path, ours)
+                return False
+            os.write(fd, new.encode("ascii") + b"\n")
+            if fsync:
+                os.fsync(fd)
+            if _inode(lock_path) != ours:
+                # Somebody outside our writers (a stale-lock clean-up) removed it meanwhile.
+                raise RefLockTimeout(str(lock_path))
+            os.replace(lock_path, ref_path)
+            guard.forget()
+            if fsync:
+                _fsync_directory(ref_path.parent)
+            return True
+        except BaseException:
             _release(lock_path, ours)
+            guard.forget()
+            raise
+        finally:
+            os.close(fd)
+
+
+GUARD_NAME = "trousse-ref.guard"
+_NO_FLOCK = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL)
+
+
+class _Guard:
+    """Our writers' turn, and the record of the lock file the current turn created."""
+
+    def __init__(self, path: Path, deadline: float) -> None:
+        self.path = path
+        self.deadline = deadline
+        self.fd: int | None = None
+
+    def __enter__(self) -> _Guard:
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        delay = 0.0005
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > self.deadline:
+                    os.close(fd)
+                    raise RefLockTimeout(str(self.path)) from None
+                time.sleep(delay)
+                delay = min(delay * 2, 0.02)
+            except OSError as error:
+                if error.errno not in _NO_FLOCK:
+                    os.close(fd)
+                    raise
+                # No flock on this filesystem: every lock is judged by its age alone.
+                os.close(fd)
+                return self
+        self.fd = fd
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # lets the flock go
+            self.fd = None
+
+    def names(self, status: os.stat_result) -> bool:
+        """True if the lock file ``status`` describes is the one a writer of ours created and left."""
+        if self.fd is None:
             return False
-        os.write(fd, new.encode("ascii") + b"\n")
-        if fsync:
-            os.fsync(fd)
-        if mode is not None:
-            os.fchmod(fd, mode)  # the ref gets the mode git would give it
-        if _inode(lock_path) != ours:
-            # We stalled so long that another writer took the lock over as stale.
-            raise RefLockTimeout(str(lock_path))
-        os.replace(lock_path, ref_path)
-        if fsync:
-            _fsync_directory(ref_path.parent)
-        return True
-    except BaseException:
-        _release(lock_path, ours)
-        raise
-    finally:
-        os.close(fd)
+        recorded = os.pread(self.fd, 64, 0).decode("ascii", "replace").split()
+        return recorded == [str(status.st_dev), str(status.st_ino)]
+
+    def record(self, fd: int) -> None:
+        if self.fd is not None:
+            status = os.fstat(fd)
+            os.ftruncate(self.fd, 0)
+            os.pwrite(self.fd, f"{status.st_dev} {status.st_ino}\n".encode("ascii"), 0)
+
+    def forget(self) -> None:
+        """The lock file was renamed or removed: its inode may now be reused by anybody."""
+        if self.fd is not None:
+            os.ftruncate(self.fd, 0)
 
 
 def _release(lock_path: Path, ours: int) -> None:
-    """Remove our lock, never one that another writer took over from us."""
+    """Remove our lock, never one that somebody else created at the same place."""
     if _inode(lock_path) == ours:
         try:
             os.unlink(lock_path)
@@ -134,15 +195,14 @@ def _release(lock_path: Path, ours: int) -> None:
             pass
 
 
-def _acquire(lock_path: Path, wait_seconds: float) -> tuple[int, int | None]:
-    """Create the lock file, flock and mark it; (descriptor, the file's unmarked mode, None if not marked)."""
-    deadline = time.monotonic() + wait_seconds
+def _acquire(lock_path: Path, guard: _Guard, deadline: float) -> int:
+    """Create the lock file (our turn being held) and record it in the guard; its descriptor."""
     delay = 0.0005
     while True:
         try:
             fd = os.open(lock_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
         except FileExistsError:
-            if _remove_if_stale(lock_path):
+            if _remove_if_left(lock_path, guard):
                 continue
             if time.monotonic() > deadline:
                 raise RefLockTimeout(str(lock_path)) from None
@@ -150,17 +210,12 @@ def _acquire(lock_path: Path, wait_seconds: float) -> tuple[int, int | None]:
             delay = min(delay * 2, 0.05)
             continue
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # at once: only a waiter's brief look can hold it
-            mode: int | None = stat.S_IMODE(os.fstat(fd).st_mode)
-            try:
-                os.fchmod(fd, mode | HELD_MARK)
-            except PermissionError:  # a filesystem without modes: the lock is judged by its age
-                mode = None
+            guard.record(fd)
         except BaseException:
             _release(lock_path, os.fstat(fd).st_ino)
             os.close(fd)
             raise
-        return fd, mode
+        return fd
 
 
 def _inode(path: Path) -> int | None:
@@ -170,55 +225,34 @@ def _inode(path: Path) -> int | None:
         return None
 
 
-def _abandoned(lock_path: Path) -> bool:
-    """True for a lock one of our writers took and nobody holds any more: its writer died."""
-    try:
-        fd = os.open(lock_path, os.O_RDONLY)
-    except FileNotFoundError:
-        return False
-    try:
-        # The mark is set after the flock is taken and removed before it is let go.
-        if not os.fstat(fd).st_mode & HELD_MARK:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return False  # its writer is alive
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return True
-    finally:
-        os.close(fd)
+def _remove_if_left(lock_path: Path, guard: _Guard) -> bool:
+    """Remove a lock a killed writer left; True when the caller should try again at once.
 
-
-def _age(path: Path) -> float:
-    return time.time() - path.stat().st_mtime
-
-
-def _remove_if_stale(lock_path: Path) -> bool:
-    """Take over a lock left by a killed writer; True when the caller should try again.
-
-    Abandoned locks of our own writers go at once; others (git's) once they
-    are older than any live writer holds one. The lock is renamed away rather
-    than deleted, so that of several waiters judging it stale only one
-    removes it, never a fresh lock another just took.
+    A lock the guard names was created by a writer of ours that no longer
+    holds the guard: it died. Any other lock is git's (``receive-pack``, or a
+    contributor's command on the server), live unless older than any live
+    writer keeps one.
     """
     try:
-        if not _abandoned(lock_path) and _age(lock_path) < STALE_LOCK_SECONDS:
-            return False
+        status = os.stat(lock_path)
     except FileNotFoundError:
         return True
+    if not guard.names(status) and time.time() - status.st_mtime < STALE_LOCK_SECONDS:
+        return False
     aside = lock_path.with_name(f"{lock_path.name}.stale-{os.getpid()}-{time.monotonic_ns()}")
     try:
         os.rename(lock_path, aside)
     except FileNotFoundError:
         return True
-    if not _abandoned(aside) and _age(aside) < STALE_LOCK_SECONDS:
-        # Somebody replaced it with a fresh lock in between: give it back.
+    moved = os.stat(aside)
+    if (moved.st_dev, moved.st_ino) != (status.st_dev, status.st_ino):
+        # git replaced it with a fresh lock between our look and the rename: give that one back.
         try:
             os.link(aside, lock_path)
         except FileExistsError:
             pass
     aside.unlink(missing_ok=True)
+    guard.forget()
     return True
 
 

@@ -61,7 +61,7 @@ def _search_drift(index: SearchIndex, catalog: Catalog, head: str | None) -> lis
         return ["the search index is damaged and cannot be read; run `trousse reindex`"]
     except IndexBusy:
         return ["the search index is locked by a long update; run `trousse check` again in a minute"]
-    pages = {record.path for record in catalog.pages()}
+    pages = {record.path for record in catalog.pages(templates=False)}  # templates are never searched
     problems = []
     missing, extra = sorted(pages - indexed), sorted(indexed - pages)
     if missing:
