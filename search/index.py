@@ -202,6 +202,13 @@ class SearchIndex:
                 raise IndexBusy(str(self.directory))
             time.sleep(0.05)
         try:
+            # Another process may have judged the same files damaged and made the index
+            # again while we waited for the lock: keep what it made.
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ResourceWarning)
+                healthy = self._try_open()
+            if healthy is not None:
+                return healthy
             for child in self.directory.iterdir():
                 if child.name == WRITE_LOCK:
                     continue  # held right now: removing it would let another writer in
@@ -305,8 +312,22 @@ class SearchIndex:
     def _intact(self, ix: whoosh_index.FileIndex | None = None) -> bool:
         """True when the table of contents reads and every live segment file is as it was written.
 
-        The checksums are computed again only when a file's size or time changed since the last check.
+        Another process may commit while we look, deleting the segments its
+        merge replaced: a verdict of damage stands only if the table of
+        contents did not change meanwhile. An index that keeps changing under
+        our eyes has a live writer, which is no sign of damage.
         """
+        for _attempt in range(3):
+            stamp = _toc_stamp(self.directory)
+            if self._intact_now(ix):
+                return True
+            if _toc_stamp(self.directory) == stamp:
+                return False
+            ix = None  # a newer generation: judge that one
+        return True
+
+    def _intact_now(self, ix: whoosh_index.FileIndex | None = None) -> bool:
+        """The check itself; the checksums are computed again only when a file's size or time changed."""
         try:
             segments = (ix or self._storage().open_index(INDEX_NAME))._segments()
         except Exception:  # noqa: BLE001 - missing or garbage: damaged

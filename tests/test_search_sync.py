@@ -294,3 +294,20 @@ def test_processes_finding_the_index_damaged_at_once_rebuild_it_once(tmp_path):
     index = SearchIndex(directory)
     assert set(index.document_paths()) == {"p0", "p1", "p2", "p3"}
     index.close()
+
+
+def test_commits_of_another_process_are_never_taken_for_damage(wiki, data_dir):
+    """While another process commits and merges segments, checking the index always finds it intact."""
+    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT)})
+    writer = subprocess.Popen([sys.executable, "-c", WRITER, str(data_dir), "w"], env=env, stderr=subprocess.PIPE)
+    verdicts = []
+    try:
+        while writer.poll() is None:
+            verdicts.append(wiki.search.verify())
+            wiki.search.close()  # and open it again, as a server process does after a change
+    finally:
+        _, errors = writer.communicate(timeout=300)
+    assert writer.returncode == 0, errors.decode()
+    assert len(verdicts) > 10 and all(verdicts), f"{verdicts.count(False)} of {len(verdicts)} checks said damaged"
+    wiki.sync()
+    assert found(wiki, "motw19") == ["w/page-19"]
