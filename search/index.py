@@ -414,16 +414,17 @@ class SearchIndex:
 
     # -- writing -----------------------------------------------------------
 
-    def update(self, planner: Planner, *, procs: int = 1) -> Plan:
+    def update(self, planner: Planner, *, procs: int = 1, wait_seconds: float | None = None) -> Plan:
         """Apply what ``planner`` decides, given the commit the index reflects now.
 
         ``procs`` > 1 spreads a full rebuild over that many processes (each
         writing its own segment); only callers that may fork should ask.
         A damaged index raises ``IndexUnavailable`` (and is made again empty
-        at the next use); a full disk raises its ``OSError``.
+        at the next use); a full disk raises its ``OSError``; another writer
+        holding the index for longer than ``wait_seconds`` raises ``IndexBusy``.
         """
         ix = self._index()
-        writer = self._guarded(lambda: self._writer(ix, limitmb=UPDATE_MEMORY_MB))
+        writer = self._guarded(lambda: self._writer(ix, wait_seconds, limitmb=UPDATE_MEMORY_MB))
         try:
             # The writer's own reader (not closed here: the writer keeps using it).
             last = self._guarded(lambda: _meta_commit(writer.searcher()))
@@ -442,7 +443,7 @@ class SearchIndex:
                     options = {"procs": procs, "multisegment": True, "limitmb": REBUILD_MEMORY_MB // procs}
                 else:
                     options = {"limitmb": REBUILD_MEMORY_MB}
-                writer = self._guarded(lambda: self._writer(ix, **options))
+                writer = self._guarded(lambda: self._writer(ix, wait_seconds, **options))
             writing = writer
             self._guarded(lambda: _apply(writing, plan))
         except BaseException:
@@ -461,9 +462,9 @@ class SearchIndex:
             self._judge(error)
             raise
 
-    def _writer(self, ix: whoosh_index.FileIndex, **options):  # type: ignore[no-untyped-def]
+    def _writer(self, ix: whoosh_index.FileIndex, wait_seconds: float | None = None, **options):  # type: ignore[no-untyped-def]
         try:
-            return ix.writer(timeout=self.writer_timeout, **options)
+            return ix.writer(timeout=self.writer_timeout if wait_seconds is None else wait_seconds, **options)
         except LockError:
             raise IndexBusy(str(self.directory)) from None
 
@@ -611,7 +612,7 @@ class SearchIndex:
 
 # Each unknown word costs up to two Levenshtein scans of the indexed terms: a query of 32
 # nonsense words cost over a second of CPU, for a suggestion nobody needs.
-SUGGESTION_MAX_UNKNOWN_WORDS = 5
+SUGGESTION_MAX_UNKNOWN_WORDS = 3
 
 
 def _nearest_term(searcher: Searcher, fieldname: str, text: str, distance: int) -> str | None:

@@ -311,3 +311,35 @@ def test_commits_of_another_process_are_never_taken_for_damage(wiki, data_dir):
     assert len(verdicts) > 10 and all(verdicts), f"{verdicts.count(False)} of {len(verdicts)} checks said damaged"
     wiki.sync()
     assert found(wiki, "motw19") == ["w/page-19"]
+
+
+def test_a_save_never_waits_for_the_refill_of_a_lost_index(data_dir, monkeypatch):
+    """In a server, refilling a lost index is the maintenance thread's work; saves go on meanwhile."""
+    import shutil
+    import time
+
+    from wiki.search_sync import SearchUpdater
+
+    slow = SearchUpdater._page_document
+
+    def slow_page_document(self, record, data):  # type: ignore[no-untyped-def]
+        time.sleep(0.4)  # a big wiki: the refill takes seconds
+        return slow(self, record, data)
+
+    data = DataDir(data_dir)
+    shutil.rmtree(data.search_index)
+    monkeypatch.setattr(SearchUpdater, "_page_document", slow_page_document)
+    wiki = Wiki(data, load_settings(data.root, {"storage": {"fsync": False}}))
+    try:
+        wiki.start_maintenance(interval=0.05)
+        time.sleep(0.3)  # the maintenance thread is refilling
+        started = time.monotonic()
+        save(wiki, "guides/pendant", "# Pendant\n\nEnregistrée pendant le remplissage.\n", base=None)
+        assert time.monotonic() - started < 2.0
+        deadline = time.monotonic() + 60
+        while found(wiki, "remplissage") != ["guides/pendant"] and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert found(wiki, "remplissage") == ["guides/pendant"]
+        assert "guides/tiers-lieux-nourriciers" in found(wiki, "nourriciers")
+    finally:
+        wiki.close()

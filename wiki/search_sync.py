@@ -22,6 +22,14 @@ from search.text import INDEXED_SUFFIXES, document_text, markdown_text
 
 log = logging.getLogger(__name__)
 
+# How long a request waits for another process's index update before leaving its own to maintenance.
+REQUEST_WAIT_SECONDS = 2.0
+
+
+class _LeftToMaintenance(Exception):
+    """The index must be refilled from git: too long for a request."""
+
+
 class SearchUpdater:
     """A catalog listener that applies each catch-up to the search index."""
 
@@ -34,11 +42,26 @@ class SearchUpdater:
         self.procs = 1
         # Called when an update gave up: the server's maintenance thread then catches up soon.
         self.gave_up: Callable[[], None] = lambda: None
+        # False once a maintenance thread runs: refilling a lost index is then its job, never a request's.
+        self.refill_in_requests = True
 
     def __call__(self, _report: SyncReport) -> None:
-        self.update()
+        # In a server's request (a save, or the first request after main moved):
+        # a short wait for another writer, and never a refill of a lost index,
+        # which may take a minute; the maintenance thread does that, between requests.
+        if self.refill_in_requests:
+            self.update()
+            return
+        try:
+            filled = self.index.is_filled()
+        except (IndexBusy, IndexUnavailable):
+            filled = False
+        if filled:
+            self.update(refill=False, wait_seconds=REQUEST_WAIT_SECONDS)
+        else:
+            self.gave_up()
 
-    def update(self) -> Plan | None:
+    def update(self, *, refill: bool = True, wait_seconds: float | None = None) -> Plan | None:
         """Bring the index to the catalog's commit; None when it could not, and will catch up later.
 
         The change that called for the update is in git already, so nothing
@@ -46,7 +69,10 @@ class SearchUpdater:
         refilled), or a full disk only leave the index behind for a while.
         """
         try:
-            return self.index.update(self._plan, procs=self.procs)
+            return self.index.update(self._plan if refill else self._plan_without_refill, procs=self.procs,
+                                     wait_seconds=wait_seconds)
+        except _LeftToMaintenance:
+            log.info("the search index is being refilled from git by the maintenance thread")
         except IndexBusy:
             log.warning("search index busy; it will catch up at the next change or maintenance round")
         except IndexUnavailable:
@@ -76,6 +102,12 @@ class SearchUpdater:
     def _head(self) -> str | None:
         self.catalog.sync()
         return self.catalog.indexed_head()
+
+    def _plan_without_refill(self, last: str | None) -> Plan:
+        plan = self._plan(last)
+        if plan.rebuild:
+            raise _LeftToMaintenance()
+        return plan
 
     def _plan(self, last: str | None) -> Plan:
         head = self._head()

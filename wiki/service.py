@@ -151,14 +151,16 @@ class Wiki:
                 self._stopping.wait(1.0)
 
         self._maintaining = True
+        self.search_updater.refill_in_requests = False
         thread = threading.Thread(target=loop, name="trousse-maintenance", daemon=True)
         thread.start()
 
     def maintain(self) -> None:
         """One round of upkeep: check the search index's files, catch it up or refill it, merge segments."""
         self.search.verify()
-        with self._sync_lock:
-            self.search_updater.catch_up()
+        # Not under the sync lock: a refill takes as long as indexing every page, and
+        # requests must not wait for it (the index's own write lock keeps writers in turn).
+        self.search_updater.catch_up()
         try:
             self.search.maintain()
         except (IndexUnavailable, IndexBusy):
