@@ -21,10 +21,13 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import logging
 import os
 import shutil
 import time
 from pathlib import Path
+
+log = logging.getLogger(__name__)
 
 ZERO = "0" * 40
 # Our own critical section lasts microseconds and git's a few milliseconds:
@@ -115,16 +118,20 @@ def compare_and_swap(
                 # Somebody outside our writers (a stale-lock clean-up) removed it meanwhile.
                 raise RefLockTimeout(str(lock_path))
             os.replace(lock_path, ref_path)
-            guard.forget()
-            if fsync:
-                _fsync_directory(ref_path.parent)
-            return True
         except BaseException:
             _release(lock_path, ours)
             guard.forget()
             raise
         finally:
             os.close(fd)
+        # The ref has moved: from here on the update is done, whatever happens.
+        guard.forget()
+    if fsync:
+        try:
+            _fsync_directory(ref_path.parent)
+        except OSError as error:  # e.g. a full disk after the rename: the rename stands
+            log.warning("could not flush %s after moving %s: %s", ref_path.parent, name, error)
+    return True
 
 
 GUARD_NAME = "trousse-ref.guard"
