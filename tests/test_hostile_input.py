@@ -263,8 +263,8 @@ def test_a_long_query_of_unknown_words_costs_no_more_than_a_short_one(hostile, m
     nonsense = " ".join("".join(rng.choice("bcdfghjklmnpqrstvwxz") for _ in range(9)) for _ in range(2000))
     found = hostile.get("/api/v1/search", query_string={"q": nonsense})
     assert found.status_code == 200 and found.json["total"] == 0 and found.json["suggestion"] is None
-    assert len(lookups) <= 2 * 5
-    assert hostile.get("/api/v1/search", query_string={"q": "loyre"}).json["suggestion"] == "loyer"
+    assert len(lookups) <= 2 * search.index.SUGGESTION_MAX_UNKNOWN_WORDS
+    assert hostile.get("/api/v1/search", query_string={"q": "loyre"}).json["suggestion"] in ("loyer", "loyers")
 
 
 # -- fuzzing: page addresses ---------------------------------------------------------
@@ -874,7 +874,7 @@ def test_search_snippets_suggestions_and_query_echo(xss):
             assert_no_injection(result["snippet"], f"a snippet for {query!r}", allowed_tags={"mark"})
     results = xss.html("/search?q=alerte")
     assert any(tag == "mark" for tag, _ in scan(results).tags), "no match highlighted: the test searched nothing"
-    suggested = xss.html("/search?" + urllib.parse.urlencode({"q": PAYLOADS[1] + " alrte"}))
+    suggested = xss.html("/search?" + urllib.parse.urlencode({"q": PAYLOADS[0] + " alrte"}))
     assert 'class="suggestion"' in suggested, "no suggestion: the test checked nothing"
     for link in sorted(set(re.findall(r'href="(/search\?q=[^"]*)"', results)))[:10]:  # tag and folder facets
         xss.html(link.replace("&amp;", "&"))
