@@ -84,8 +84,10 @@ def served_trousse(corpus: str | None, *, workers: int = 1, keep: bool = False, 
             "--password-stdin", input=PASSWORD + "\n")
     port = free_port()
     log = work / "server.log"
+    # The benchmarks measure the server, not its per-account rate limits.
+    unlimited = {"TROUSSE_LIMITS_API_WRITES_PER_MINUTE": "1000000", "TROUSSE_LIMITS_PUSHES_PER_MINUTE": "1000000"}
     env = environment(TROUSSE_SITE_BASE_URL=f"http://127.0.0.1:{port}",
-                      TROUSSE_STORAGE_FSYNC="true" if fsync else "false", **(settings or {}))
+                      TROUSSE_STORAGE_FSYNC="true" if fsync else "false", **{**unlimited, **(settings or {})})
     with open(log, "wb") as output:
         server = subprocess.Popen(
             [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
