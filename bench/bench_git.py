@@ -1,6 +1,6 @@
 """git over HTTP: clone time against a clone from disk, and push latency.
 
-    python bench/bench_git.py --corpus /tmp/c20k
+    python bench/bench_git.py --corpus DIR/c20k
 
 The reference is ``git clone --no-local`` of the same bare repository (upload-pack
 over a pipe, no hardlinks): what remains is the client's own ``index-pack``.

@@ -1,7 +1,7 @@
 """History at scale: a page's history, diffs, recent changes, the Atom feed and blame, served over HTTP.
 
-    python3 ../shared/bench/make_corpus.py --pages 10000 --commits 100000 --out /tmp/c100k
-    python bench/bench_history.py --corpus /tmp/c100k
+    python3 ../shared/bench/make_corpus.py --pages 10000 --commits 100000 --out DIR/c100k
+    python bench/bench_history.py --corpus DIR/c100k
 
 Pages are sampled at random plus the ones with the most revisions; "blame,
 cold" is the first blame of each page since the server started.

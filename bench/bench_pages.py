@@ -1,7 +1,7 @@
 """Page views and saves, as users see them, on a corpus repository; optionally side by side with Otter Wiki.
 
-    python3 ../shared/bench/make_corpus.py --pages 2000 --commits 20000 --out /tmp/c20k
-    python bench/bench_pages.py --corpus /tmp/c20k [--otter-python /path/to/otter-venv/bin/python]
+    python3 ../shared/bench/make_corpus.py --pages 2000 --commits 20000 --out DIR/c20k
+    python bench/bench_pages.py --corpus DIR/c20k [--otter-python /path/to/otter-venv/bin/python]
 
 Prints the import time, page-view latency (cold and cached, client and server
 time), page-view throughput on one worker (wrk when installed) and the latency

@@ -1,7 +1,7 @@
 """Search: full rebuild, query latency over a mixed query set, save-to-searchable, segments after edits.
 
-    python3 ../shared/bench/make_corpus.py --pages 10000 --commits 100000 --out /tmp/c100k
-    python bench/bench_search.py --corpus /tmp/c100k
+    python3 ../shared/bench/make_corpus.py --pages 10000 --commits 100000 --out DIR/c100k
+    python bench/bench_search.py --corpus DIR/c100k
 
 Query times are measured in the process that serves them (what a request
 spends in search, highlights included) and through the HTTP API; "cold" is
