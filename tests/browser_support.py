@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -56,14 +54,6 @@ def running_wiki(directory: Path, template: Path):
         yield base, data
     finally:
         stop_server(server)
-
-
-def status_of(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return response.status
-    except urllib.error.HTTPError as error:
-        return error.code
 
 
 def log_in(page, base: str, name: str = "camille", language: str = "fr") -> None:

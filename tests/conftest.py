@@ -165,6 +165,22 @@ def editor(auth: Auth) -> Auth:
     return auth
 
 
+# For tests of dead writers: a process that takes main's lock the way every save does, and stalls there until it is killed.
+HOLD_MAIN_LOCK = """
+import os, sys, time
+from pathlib import Path
+from repo_store import refs
+
+def stall(fd, data):
+    print("locked", flush=True)
+    time.sleep(600)
+
+os.write = stall
+repository = Path(sys.argv[1])
+refs.compare_and_swap(repository, "refs/heads/main", "1" * 40, refs.read_ref(repository, "refs/heads/main"))
+"""
+
+
 # -- a real server, for git clients and browsers ------------------------------
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]

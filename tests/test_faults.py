@@ -27,7 +27,7 @@ from http.cookiejar import CookieJar
 from pathlib import Path
 
 import pytest
-from conftest import PASSWORD, PROJECT_ROOT, csrf_token, form_value, free_port, git, run_cli
+from conftest import HOLD_MAIN_LOCK, PASSWORD, PROJECT_ROOT, csrf_token, form_value, free_port, git, run_cli
 
 from repo_store.gitcmd import git_environment
 
@@ -277,20 +277,6 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.2):  # ty
 # -- 1. a worker killed in the middle of saves and pushes --------------------
 
 
-# A writer that takes main's lock the way every save does, and stalls there until it is killed.
-HOLD_MAIN_LOCK = """
-import os, sys, time
-from pathlib import Path
-from repo_store import refs
-
-def stall(fd, data):
-    print("locked", flush=True)
-    time.sleep(600)
-
-os.write = stall
-repository = Path(sys.argv[1])
-refs.compare_and_swap(repository, "refs/heads/main", "1" * 40, refs.read_ref(repository, "refs/heads/main"))
-"""
 
 
 def serving_push(server: Server, timeout: float) -> int | None:

@@ -260,9 +260,7 @@ class Accounts:
         Two administrators demoting each other at the same moment must not
         leave a wiki nobody can administer.
         """
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._immediate() as db:
             if demoted and user.role == "admin":
                 (others,) = db.execute(
                     "SELECT COUNT(*) FROM users WHERE role='admin' AND disabled=0 AND id<>?", (user.id,)
@@ -270,6 +268,14 @@ class Accounts:
                 if others == 0:
                     raise AccountError("last_admin", "the wiki must keep at least one active administrator")
             yield
+
+    @contextlib.contextmanager
+    def _immediate(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction taken at once, so that a check and the write it allows are one step."""
+        db = self._db()
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            yield db
             db.execute("COMMIT")
         except BaseException:
             if db.in_transaction:
@@ -403,20 +409,13 @@ class Accounts:
 
     def register(self, code: str, name: str, password: str, display_name: str = "", email: str = "") -> User:
         """Create the account an invitation allows, and spend the invitation."""
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
+        with self._immediate() as db:
             row = db.execute(
                 "SELECT id, role FROM invitations WHERE code_hash=? AND used_by IS NULL AND expires > ?",
                 (_digest(code or ""), time.time()),
             ).fetchone()
             if row is None:
                 raise AccountError("bad_invitation", "this invitation is not valid any more")
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
         user = self.add_user(name, role=row["role"], password=password, display_name=display_name, email=email)
         cursor = db.execute(
             "UPDATE invitations SET used_by=? WHERE id=? AND used_by IS NULL", (user.id, row["id"])
@@ -437,29 +436,20 @@ class Accounts:
         that parallel requests cannot all slip under the limit.
         """
         now = time.time()
-        db = self._db()
-        db.execute("BEGIN IMMEDIATE")
-        try:
-            rows = db.execute(
-                "SELECT at FROM rate_events WHERE bucket=? AND key=? AND at > ? ORDER BY at LIMIT ?",
-                (bucket, key, now - window, max(1, limit)),
-            ).fetchall()
-            if len(rows) >= limit:
-                db.execute("COMMIT")
-                return max(1.0, rows[0]["at"] + window - now)
-            db.execute("INSERT INTO rate_events VALUES (?, ?, ?)", (bucket, key, now))
-            db.execute("DELETE FROM rate_events WHERE bucket=? AND at < ?", (bucket, now - max(window, 3600)))
-            db.execute("COMMIT")
-        except BaseException:
-            if db.in_transaction:
-                db.execute("ROLLBACK")
-            raise
-        return 0.0
+        with self._immediate() as db:
+            wait = self._wait(db, bucket, key, limit, window, now)
+            if not wait:
+                db.execute("INSERT INTO rate_events VALUES (?, ?, ?)", (bucket, key, now))
+                db.execute("DELETE FROM rate_events WHERE bucket=? AND at < ?", (bucket, now - max(window, 3600)))
+        return wait
 
     def waiting(self, bucket: str, key: str, limit: int, window: float) -> float:
         """Like ``take`` without counting: the seconds to wait before the next event, or 0."""
-        now = time.time()
-        rows = self._db().execute(
+        return self._wait(self._db(), bucket, key, limit, window, time.time())
+
+    @staticmethod
+    def _wait(db: sqlite3.Connection, bucket: str, key: str, limit: int, window: float, now: float) -> float:
+        rows = db.execute(
             "SELECT at FROM rate_events WHERE bucket=? AND key=? AND at > ? ORDER BY at LIMIT ?",
             (bucket, key, now - window, max(1, limit)),
         ).fetchall()

@@ -11,26 +11,11 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import HOLD_MAIN_LOCK, PROJECT_ROOT
 
 from repo_store import refs
 
 NAME = "refs/heads/main"
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-# Takes main's lock the way every save does, then stalls inside the critical section.
-STALL_INSIDE = """
-import os, sys, time
-from pathlib import Path
-from repo_store import refs
-
-def stall(fd, data):
-    print("locked", flush=True)
-    time.sleep(600)
-
-os.write = stall
-repository = Path(sys.argv[1])
-refs.compare_and_swap(repository, "refs/heads/main", "1" * 40, refs.read_ref(repository, "refs/heads/main"))
-"""
 
 
 @pytest.fixture
@@ -42,7 +27,7 @@ def repository(tmp_path: Path) -> Path:
 
 def test_a_live_writer_keeps_its_lock_and_a_dead_one_loses_it_at_once(repository):
     env = {**os.environ, "PYTHONPATH": str(PROJECT_ROOT)}
-    holder = subprocess.Popen([sys.executable, "-c", STALL_INSIDE, str(repository)], stdout=subprocess.PIPE, env=env)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_MAIN_LOCK, str(repository)], stdout=subprocess.PIPE, env=env)
     try:
         assert holder.stdout.readline().strip() == b"locked"
         head = refs.read_ref(repository, NAME)
