@@ -17,8 +17,8 @@ from .store import PageStore
 
 
 @dataclass(frozen=True)
-class Revision:
-    """One commit as seen from one file."""
+class CommitSummary:
+    """What history shows of any commit: who, when, why."""
 
     seq: int
     revision: str
@@ -27,16 +27,22 @@ class Revision:
     time: int
     offset: str
     message: str
+
+    @property
+    def subject(self) -> str:
+        return self.message.strip().split("\n", 1)[0]
+
+
+@dataclass(frozen=True)
+class Revision(CommitSummary):
+    """One commit as seen from one file."""
+
     path: str  # the file's name in that commit
     status: str  # A, M, D, R
     blob: str | None
     size: int
     size_change: int
     old_path: str | None
-
-    @property
-    def subject(self) -> str:
-        return self.message.strip().split("\n", 1)[0]
 
 
 @dataclass(frozen=True)
@@ -49,26 +55,15 @@ class Touched:
 
 
 @dataclass(frozen=True)
-class ChangeSet:
+class ChangeSet(CommitSummary):
     """One commit across the wiki, for recent changes."""
 
-    seq: int
-    revision: str
-    author: str
-    email: str
-    time: int
-    offset: str
-    message: str
     touched: tuple[Touched, ...]
 
     @property
     def paths(self) -> tuple[str, ...]:
         """Page paths (no .md) and file paths."""
         return tuple(item.path for item in self.touched)
-
-    @property
-    def subject(self) -> str:
-        return self.message.strip().split("\n", 1)[0]
 
 
 @dataclass(frozen=True)
