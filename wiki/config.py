@@ -41,6 +41,13 @@ SETTINGS: tuple[Setting, ...] = (
             "Who may create an account: \"invite\" (one-time links from `trousse invite`) or \"closed\"."),
     Setting("limits", "max_page_bytes", 1_048_576, "Largest page, in bytes."),
     Setting("limits", "max_file_bytes", 20_971_520, "Largest attachment, in bytes."),
+    Setting("limits", "max_nesting", 24,
+            "Deepest nesting of lists and quotes a page may have (deeper pages are refused, with the reason)."),
+    Setting("limits", "max_table_cells", 20_000, "Most table cells a page may have, all tables together."),
+    Setting("limits", "max_attachment_text_bytes", 500_000,
+            "Most text read from one attached document (PDF, OpenDocument, plain text) for search; the rest is not indexed."),
+    Setting("limits", "extraction_seconds", 5.0,
+            "Time allowed to read the text of one attached document; past it the file is kept, unsearchable by its text."),
     Setting("limits", "login_attempts", 5, "Failed logins allowed per account and per address in 15 minutes."),
     Setting("limits", "max_push_bytes", 209_715_200, "Largest git push, in bytes (compressed, as sent)."),
     Setting("limits", "pushes_per_minute", 12, "git pushes allowed per account and minute."),
@@ -135,6 +142,11 @@ def _from_environment(environ: Mapping[str, str]) -> dict[str, dict[str, Any]]:
                 value = int(raw)
             except ValueError:
                 raise ConfigError(f"{name} should be a whole number") from None
+        elif isinstance(setting.default, float):
+            try:
+                value = float(raw)
+            except ValueError:
+                raise ConfigError(f"{name} should be a number") from None
         else:
             value = raw
         found.setdefault(setting.section, {})[setting.key] = value
@@ -173,7 +185,8 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
         raise ConfigError("[site] base_url must start with http:// or https://")
     settings["site"]["base_url"] = str(settings["site"]["base_url"]).rstrip("/")
     for key in ("max_page_bytes", "max_file_bytes", "login_attempts", "max_push_bytes", "pushes_per_minute",
-                "api_writes_per_minute", "registrations_per_hour"):
+                "api_writes_per_minute", "registrations_per_hour", "max_nesting", "max_table_cells",
+                "max_attachment_text_bytes", "extraction_seconds"):
         if settings["limits"][key] <= 0:
             raise ConfigError(f"[limits] {key} must be positive")
 
