@@ -25,6 +25,11 @@ _FULL_REVISION = re.compile(r"[0-9a-f]{40}\Z")
 # Windows (and git for Windows) treat these as .git too.
 _GIT_ALIASES = re.compile(r"(?:\.git|git~\d+)[. ]*\Z", re.IGNORECASE)
 _FORBIDDEN_CATEGORIES = {"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"}
+# Device names Windows reserves in every folder, whatever the extension (``con.md``, ``aux.tar.gz``):
+# git for Windows refuses to check out a tree holding one, so a clone of the whole wiki would fail there.
+WINDOWS_RESERVED_NAMES = frozenset(
+    {"con", "prn", "aux", "nul"} | {f"{device}{digit}" for device in ("com", "lpt") for digit in "123456789"}
+)
 
 
 class PathReason:
@@ -41,6 +46,8 @@ class PathReason:
     GIT_DIR = "git_dir"
     NOT_SLUG = "not_slug"
     BAD_ATTACHMENT = "bad_attachment"
+    WINDOWS_RESERVED = "windows_reserved"
+    TRAILING_DOT = "trailing_dot"
 
 
 def _invalid(path: str, reason: str, message: str) -> InvalidPath:
@@ -85,6 +92,23 @@ def check_path(path: str) -> str:
     return path
 
 
+def check_portable_name(path: str) -> str:
+    """Refuse names a Windows clone cannot hold: device names (``con``, ``com1``…) and parts ending in ``.`` or `` ``.
+
+    Only new names are checked (new pages and move targets, attachment names,
+    pages added by a push): a page already in the history under such a name
+    stays readable and editable, so this is not part of ``check_path``.
+    """
+    for segment in path.split("/"):
+        if segment.endswith((".", " ")):
+            raise _invalid(path, PathReason.TRAILING_DOT, "a path segment ends with a dot or a space")
+        # Windows ignores what follows the device name: an extension, trailing spaces, an ADS ``:stream``.
+        stem = segment.partition(".")[0].partition(":")[0].rstrip(" ").lower()
+        if stem in WINDOWS_RESERVED_NAMES:
+            raise _invalid(path, PathReason.WINDOWS_RESERVED, "a path segment is a name Windows reserves")
+    return path
+
+
 TEMPLATES_FOLDER = "_templates"
 TEMPLATES_PREFIX = TEMPLATES_FOLDER + "/"
 
@@ -98,8 +122,8 @@ def is_slug_path(path: str) -> bool:
 
 
 def check_new_page_path(path: str) -> str:
-    """Safety rules plus the slug convention that new pages must follow."""
-    path = check_path(path)
+    """Safety rules, names a Windows clone can hold, and the slug convention that new pages must follow."""
+    path = check_portable_name(check_path(path))
     if not is_slug_path(path):
         raise _invalid(
             path,
@@ -110,7 +134,9 @@ def check_new_page_path(path: str) -> str:
 
 
 def check_attachment_name(name: str) -> str:
-    """An attachment's file name: a lowercase slug with an extension, nothing else."""
+    """An attachment's file name: a lowercase slug with an extension, nothing else (and no Windows device name)."""
+    if isinstance(name, str) and name and "/" not in name:
+        check_portable_name(name)  # first, so that ``aux.tar.gz`` is told why
     if not isinstance(name, str) or not _ATTACHMENT_NAME.match(name):
         raise _invalid(
             str(name),

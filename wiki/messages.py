@@ -40,6 +40,11 @@ def path_message(error: InvalidPath, _: Gettext = flask_gettext) -> str:
         "git_dir": _("This name is reserved by git."),
         "not_slug": _("New page names use lowercase letters without accents, digits and dashes, separated by “/”."),
         "bad_attachment": _("File names use lowercase letters, digits and dashes, with an extension."),
+        "windows_reserved": _("Windows reserves this name (con, prn, aux, nul, com1 to com9, lpt1 to lpt9, "
+                              "with or without an extension): copies of the wiki could not be opened there. "
+                              "Choose another name, for example by adding a word."),
+        "trailing_dot": _("A part of the name ends with a dot or a space, which Windows cannot hold: "
+                          "remove that dot or space."),
     }
     return messages.get(reason, _("This page name is not allowed."))
 
