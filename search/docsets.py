@@ -24,6 +24,8 @@ from whoosh.reading import IndexReader
 
 from .segments import POSITION_BITS, SegmentCache, bitmap_to_flags, ids_to_bitmap
 
+Tiebreak = Callable[[int], str]  # a document's number to the key that orders it among equals (its path)
+
 K1 = 1.2
 B = 0.75
 MAX_SCORING_PREFIX_TERMS = 64  # matching uses every term a prefix starts; ranking the first ones
@@ -143,33 +145,46 @@ class View:
     # -- ranking -----------------------------------------------------------
 
     def rank(self, reader: IndexReader, scoring: q.Query | None, matching: int, count: int,
-             boosts: dict[str, float]) -> list[Scored]:
-        """The ``count`` best documents of ``matching`` by BM25 over ``scoring``'s terms."""
+             boosts: dict[str, float], *, tiebreak: Tiebreak | None = None, skip: int = 0) -> list[Scored]:
+        """The ``count`` best documents of ``matching`` by BM25 over ``scoring``'s terms (see ``_best`` for ties)."""
         allowed = bitmap_to_flags(matching, self.size)
         scores = np.zeros(self.size, np.float32)
         total_docs = max(1, self.live.bit_count())
         for fieldname, text in self._scoring_terms(reader, scoring):
             self._add_term(reader, scores, fieldname, text, total_docs, boosts.get(fieldname, 1.0))
         candidates = np.flatnonzero(allowed)
-        return self._best(candidates, scores[candidates], count)
+        return self._best(candidates, scores[candidates], count, tiebreak=tiebreak, skip=skip)
 
-    def by_number(self, reader: IndexReader, fieldname: str, matching: int, count: int) -> list[Scored]:
+    def by_number(self, reader: IndexReader, fieldname: str, matching: int, count: int, *,
+                  tiebreak: Tiebreak | None = None, skip: int = 0) -> list[Scored]:
         """The ``count`` documents of ``matching`` with the highest ``fieldname`` (newest first)."""
         values = np.zeros(self.size, np.float64)
         for segment, offset in reader.leaf_readers():
             numbers = self.segments.numbers(segment, fieldname)
             values[offset : offset + len(numbers)] = numbers
         candidates = np.flatnonzero(bitmap_to_flags(matching, self.size))
-        return self._best(candidates, values[candidates], count, as_score=False)
+        return self._best(candidates, values[candidates], count, as_score=False, tiebreak=tiebreak, skip=skip)
 
     @staticmethod
-    def _best(candidates: np.ndarray, values: np.ndarray, count: int, as_score: bool = True) -> list[Scored]:
+    def _best(candidates: np.ndarray, values: np.ndarray, count: int, as_score: bool = True,
+              tiebreak: Tiebreak | None = None, skip: int = 0) -> list[Scored]:
+        """The first ``count`` candidates by decreasing value; equal values in ``tiebreak`` order, else by number.
+
+        Every candidate equal to the last one kept is weighed, not whichever
+        few a partial sort left: otherwise which tied documents end a page
+        depends on how many were asked for, and paging by ``offset`` shows
+        some twice and others never. Only ties reaching past the first
+        ``skip`` places (the pages before this one) need ``tiebreak``.
+        """
         if len(candidates) > count:
-            top = np.argpartition(-values, count - 1)[:count]
+            threshold = np.partition(values, len(values) - count)[len(values) - count]
+            keep = np.flatnonzero(values >= threshold)
         else:
-            top = np.arange(len(candidates))
-        order = top[np.lexsort((candidates[top], -values[top]))]
-        return [Scored(int(candidates[i]), float(values[i]) if as_score else 0.0) for i in order]
+            keep = np.arange(len(candidates))
+        order = keep[np.lexsort((candidates[keep], -values[keep]))]
+        if tiebreak is not None:
+            order = _ties_in_order(order, candidates, values, tiebreak, skip, count)
+        return [Scored(int(candidates[i]), float(values[i]) if as_score else 0.0) for i in order[:count]]
 
     def _scoring_terms(self, reader: IndexReader, scoring: q.Query | None) -> list[tuple[str, str]]:
         terms: list[tuple[str, str]] = []
@@ -204,3 +219,17 @@ class View:
             lengths = self.segments.lengths(segment, fieldname)[ids]
             weights = idf * boost * tfs * (K1 + 1) / (tfs + K1 * (1 - B + B * lengths / average))
             scores[ids + offset] += weights.astype(np.float32)
+
+
+def _ties_in_order(order: np.ndarray, candidates: np.ndarray, values: np.ndarray, tiebreak: Tiebreak,
+                   skip: int, count: int) -> np.ndarray:
+    """``order`` (by decreasing value) with each run of equal values that overlaps places ``skip``..``count`` sorted by
+    ``tiebreak``; runs wholly before or after those places keep their members there whatever their inner order."""
+    sorted_values = values[order]
+    starts = np.concatenate(([0], np.flatnonzero(sorted_values[1:] != sorted_values[:-1]) + 1))
+    ends = np.append(starts[1:], len(order))
+    wanted = (ends - starts > 1) & (ends > skip) & (starts < count)
+    order = order.copy()
+    for start, end in zip(starts[wanted].tolist(), ends[wanted].tolist(), strict=True):
+        order[start:end] = sorted(order[start:end].tolist(), key=lambda i: tiebreak(int(candidates[i])))
+    return order

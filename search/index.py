@@ -20,6 +20,7 @@ bug (the error is raised as it is).
 
 from __future__ import annotations
 
+import bisect
 import errno
 import fcntl
 import gc
@@ -143,6 +144,7 @@ class SearchIndex:
         self._searchers: list[Searcher] = []
         self._segments = SegmentCache()
         self._current_view: tuple[tuple, View] | None = None
+        self._paths = _SegmentPaths()
         self._verified: tuple | None = None
 
     # -- opening -----------------------------------------------------------
@@ -526,10 +528,12 @@ class SearchIndex:
         matching = view.evaluate(reader, parsed.query)
         results.total = matching.bit_count()
         if results.total and offset < results.total:
+            # Equal scores (or dates) follow the path, so that pages 1, 2, 3… together are the whole list.
+            tiebreak = self._paths.lookup(reader)
             if order == "date" or parsed.scoring is None:
-                best = view.by_number(reader, "updated", matching, offset + limit)
+                best = view.by_number(reader, "updated", matching, offset + limit, tiebreak=tiebreak, skip=offset)
             else:
-                best = view.rank(reader, parsed.scoring, matching, offset + limit, BOOSTS)
+                best = view.rank(reader, parsed.scoring, matching, offset + limit, BOOSTS, tiebreak=tiebreak, skip=offset)
             for scored in best[offset:]:
                 fields = searcher.stored_fields(scored.docnum)
                 results.hits.append(Hit(
@@ -560,6 +564,7 @@ class SearchIndex:
                 return self._current_view[1]
         view = View(reader, self._segments)
         view.exclude(view.term(reader, "kind", "meta"))
+        self._paths.keep_only({segment_key(leaf) for leaf, _offset in reader.leaf_readers()})
         with self._lock:
             self._current_view = (key, view)
         return view
@@ -640,6 +645,37 @@ def _spelling_of(searcher: Searcher, stem: str) -> str | None:
                 return text[start:end].lower()
         break
     return None
+
+
+class _SegmentPaths:
+    """The paths of documents, by segment, read on first need and kept while their segment exists.
+
+    Paths order documents of equal score; a stored-fields read per document
+    costs tens of microseconds, so a tie among thousands of pages is read
+    once per segment (segments never change), not once per request.
+    """
+
+    def __init__(self) -> None:
+        self._by_segment: dict[str, dict[int, str]] = {}
+
+    def keep_only(self, segments: set[str]) -> None:
+        """Forget segments that merges or a rebuild removed."""
+        for key in [key for key in list(self._by_segment) if key not in segments]:
+            self._by_segment.pop(key, None)
+
+    def lookup(self, reader) -> Callable[[int], str]:  # type: ignore[no-untyped-def]
+        """A document number of ``reader`` to its path."""
+        leaves = [(leaf, offset, self._by_segment.setdefault(segment_key(leaf), {})) for leaf, offset in reader.leaf_readers()]
+        starts = [offset for _leaf, offset, _known in leaves]
+
+        def path_of(docnum: int) -> str:
+            leaf, offset, known = leaves[bisect.bisect_right(starts, docnum) - 1]
+            path = known.get(docnum - offset)
+            if path is None:
+                path = known[docnum - offset] = leaf.stored_fields(docnum - offset).get("path", "")
+            return path
+
+        return path_of
 
 
 def tiered_merge(max_tier: int | None = None, max_docs: int | None = None):  # type: ignore[no-untyped-def]
