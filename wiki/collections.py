@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,8 +23,12 @@ FIXED_COLUMNS = ("path", "title")
 _LATITUDE = ("latitude", "lat")
 _LONGITUDE = ("longitude", "lon", "lng")
 _PAIRS = ("coordonnees", "coordinates", "coords", "gps")
-# A spreadsheet runs a cell starting with one of these as a formula.
-_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+# A spreadsheet runs a cell starting with one of these as a formula (OWASP's list, and the full-width
+# forms some Excel locales read as the same signs).
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "\uff1d", "\uff0b", "\uff0d", "\uff20")
+# A plain number, signed, with a decimal point or comma (French "-1,5") and an exponent: a spreadsheet
+# reads it as a number, never as a formula, so it is written as it is.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:[.,]\d*)?|[.,]\d+)(?:[eE][+-]?\d+)?", re.ASCII)
 
 
 @dataclass
@@ -112,19 +117,28 @@ def cell_text(value: Any) -> str:
 
 
 def safe_cell(value: Any) -> str:
-    """A CSV cell that a spreadsheet will show, never run (OWASP's CSV injection advice)."""
+    """A CSV cell that a spreadsheet will show, never run (OWASP's CSV injection advice).
+
+    Text that starts (leading blanks aside: some imports trim them) with a
+    sign a spreadsheet reads as a formula gets a leading ``'``, which makes
+    it text. A plain number stays a number, whether YAML read it as one
+    (``-0.93``) or as text (``"-12"``, the French ``"-1,5"``): nothing in it
+    can run. ``-1+2`` or ``-0.93, 47.2`` (a list) are not plain numbers and
+    are neutralised.
+    """
     text = cell_text(value)
-    if _is_number(value):
+    if _PLAIN_NUMBER.fullmatch(text):
         return text
-    if text.startswith(_FORMULA_STARTS):
+    if text.startswith(_FORMULA_STARTS) or text.lstrip().startswith(_FORMULA_STARTS):
         return "'" + text
     return text
 
 
 def to_csv(collection: Collection) -> str:
+    """The collection as CSV, every cell and column name neutralised against formulas (``safe_cell``)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(collection.columns)
+    writer.writerow([safe_cell(column) for column in collection.columns])
     for row in collection.rows:
         writer.writerow([safe_cell(row.get(column)) for column in collection.columns])
     return out.getvalue()
