@@ -481,10 +481,10 @@ def test_a_deleted_or_damaged_index_never_fails_a_search_and_is_rebuilt(servers,
         answers = search_answers(base, "ornithorynque")
         assert all(code in (200, 503) for code, _paths in answers), answers
         health = call("GET", base + "/healthz")
-        assert health[0] == 200 or (health[0] == 503 and health[1]["search"] is False), health
+        assert health[0] == 200 or (health[0] == 503 and health[1]["search"] == "unavailable"), health
         wait_for(lambda: searches_work(base, "ornithorynque", "guides/ornithorynque"), 30, "the index to be rebuilt")
         health = call("GET", base + "/healthz")
-        assert health[0] == 200 and health[1]["search"] is True, health
+        assert health[0] == 200 and health[1]["search"] == "ready", health
 
     # The whole derived directory (catalog and index) is disposable too.
     shutil.rmtree(data / "index")
@@ -762,7 +762,7 @@ def test_a_server_stopped_mid_push_restarts_with_a_valid_repository(servers, tmp
         assert not list((data / "wiki.git").rglob("*.lock"))
         assert not list((data / "wiki.git" / "objects").glob("tmp_objdir-*"))
         health = call("GET", server.base + "/healthz")
-        assert health[0] == 200 and health[1]["indexed"] and health[1]["search"], health
+        assert health[0] == 200 and health[1]["indexed"] and health[1]["search"] == "ready", health
         client_git(clone, "push", "-q", push_url(server.base, token), "main")
         assert main_of(data) == new
         code, body, raw = call("GET", f"{server.base}/api/v1/search?q={word}")

@@ -119,7 +119,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     @app.before_request
     def _catch_up() -> None:
         if request.endpoint != "static":
-            wiki.sync()
+            wiki.sync(bounded=True)
 
     @app.after_request
     def _headers(response):  # type: ignore[no-untyped-def]

@@ -32,6 +32,7 @@ from repo_store import (
 )
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.errors import is_storage_full
+from repo_store.gitcmd import GitError
 from repo_store.history import BlameLine, History
 from repo_store.linkgraph import LinkGraph
 from repo_store.links import Link
@@ -42,14 +43,17 @@ from search import IndexBusy, IndexUnavailable, SearchIndex, SearchResults
 
 from .accounts import User
 from .attachments import Attachment, check_content, mimetype_of
+from .catch_up import BEHIND_AFTER_SECONDS, REQUEST_SYNC_COMMITS, CatchUp, Health, LagWatch, commits_behind
 from .content_rules import check_page
 from .datadir import DataDir
 from .licences import Licence, find_licence
 from .rendering import LinkTarget, Rendered, render
-from .search_sync import SearchUpdater
+from .search_sync import REQUEST_WAIT_SECONDS, SearchUpdater
 
 SyncListener = Callable[[SyncReport], None]
 MAINTENANCE_SECONDS = 20.0
+# How long a request waits for another thread's catch-up before answering without it.
+REQUEST_SYNC_SECONDS = REQUEST_WAIT_SECONDS
 log = logging.getLogger(__name__)
 
 
@@ -123,6 +127,8 @@ class Wiki:
         self._stopping = threading.Event()
         self._sync_lock = threading.Lock()
         self._synced_head: str | None = None
+        self._catch_up = CatchUp(self.sync, self._stopping)
+        self._lag_watch = LagWatch()
         self.generation = 0
         self._renders = LRUCache(4096)
         self._authors = LRUCache(4096)
@@ -180,37 +186,120 @@ class Wiki:
         """The commit every derived index and cache of this process reflects."""
         return self._synced_head
 
-    def sync(self, known: list[CommitRecord] | None = None) -> SyncReport | None:
+    def sync(self, known: list[CommitRecord] | None = None, *, bounded: bool = False) -> SyncReport | None:
         """Catch up with ``main`` if it moved (another process, a push, a shell).
 
         Also notices when the catalog's file was deleted (``index/`` is
         disposable) or rebuilt by another process, and reopens it. On a full
         disk the derived state stays behind (None is returned) and catches up
         at a later request: what is in git is saved whatever happens here.
+
+        ``bounded`` is the catch-up before every request: it waits at most
+        ``REQUEST_SYNC_SECONDS`` for another thread's catch-up, and leaves one
+        of more than ``REQUEST_SYNC_COMMITS`` commits to the catch-up thread,
+        so that a long history pushed elsewhere never holds up every request.
+        Such a request answers from the derived state as it is: pages are read
+        through the catalog from git, so at worst as of the last catch-up. A
+        write's own sync and a push's are not bounded: they return once their
+        change is searchable.
         """
+        wait = REQUEST_SYNC_SECONDS if bounded else -1
         try:
             if self.catalog.replaced():
-                with self._sync_lock:
+                if not self._sync_lock.acquire(timeout=wait):
+                    self._catch_up.request()
+                    return None
+                try:
                     if self.catalog.replaced():
                         log.warning("the catalog %s was deleted or replaced; reopening it", self.data.catalog)
                         self.catalog.reopen()
                         self._synced_head = None
                         known = None
+                finally:
+                    self._sync_lock.release()
             head = self.store.head()
             if head == self._synced_head and not known:
                 return None
-            with self._sync_lock:
+            if bounded and (self._catch_up.busy or self._far_behind(head)):
+                self._catch_up.request()
+                return None
+            if not self._sync_lock.acquire(timeout=wait):
+                self._catch_up.request()
+                return None
+            try:
                 report = self.catalog.sync(known or ())
                 for listener in self.listeners:
                     listener(report)
                 self._synced_head = report.new_head
                 _, self.generation = self.catalog.state()
+            finally:
+                self._sync_lock.release()
             return report
         except (OSError, sqlite3.OperationalError) as error:
             if not is_storage_full(error):
                 raise
             log.warning("disk full: the catalog and the search index will catch up with main once there is room")
             return None
+
+    def _far_behind(self, head: str | None) -> bool:
+        """True when the catalog lacks more commits of ``main`` than a request should apply itself."""
+        behind = commits_behind(self.store, self.catalog.indexed_head(), head)
+        if behind > REQUEST_SYNC_COMMITS:
+            log.info("main is %d commits ahead of the catalog: catching up in the background", behind)
+            return True
+        return False
+
+    def health(self) -> Health:
+        """Whether pages can be read, and how far search lags ``main``: what ``/healthz`` reports.
+
+        Search is ``catching_up`` while a catch-up is under way or the lag is
+        small and recent, ``behind`` when it lags with no progress (more than
+        ``REQUEST_SYNC_COMMITS`` commits, or for ``BEHIND_AFTER_SECONDS``).
+        Files whose text could not be read are listed (to accounts) and make
+        the wiki ``degraded``, not unavailable: their pages still read.
+        """
+        try:
+            head = self.store.head()
+            if head is not None:
+                self.store.commit_info(head)
+            catalog_head = self.catalog.indexed_head()
+        except (StoreError, GitError, OSError, sqlite3.Error, ValueError):
+            log.warning("health check: the repository or the catalog cannot be read", exc_info=True)
+            return Health("unavailable", "unavailable", False, None, None, [])
+        readable = head is not None and catalog_head is not None
+        ready = self.search_ready()
+        indexed_commit: str | None = None
+        behind_by: int | None = None
+        if ready:
+            try:
+                indexed_commit = self.search.indexed_commit()
+                behind_by = commits_behind(self.store, indexed_commit, head)
+            except (IndexUnavailable, IndexBusy):
+                ready = False
+            except GitError:
+                log.warning("health check: cannot count the commits search lags main", exc_info=True)
+        if not ready:
+            search = "unavailable"
+        elif behind_by == 0:
+            search = "ready"
+            self._lag_watch.caught_up()
+        elif self._catch_up.busy or self._sync_lock.locked() or (
+            behind_by is not None and behind_by <= REQUEST_SYNC_COMMITS
+            and self._lag_watch.lagging_for(indexed_commit) < BEHIND_AFTER_SECONDS
+        ):
+            search = "catching_up"
+        else:
+            search = "behind"
+        # Attachments whose text could not be extracted within budget (kept, but not searchable by their text).
+        skipped = list(getattr(self.search_updater, "unreadable_files", list)())
+        if not readable:
+            status = "unavailable"
+        elif search in ("ready", "catching_up") and not skipped:
+            status = "ok"
+        else:
+            status = "degraded"
+        indexed = readable and catalog_head == head and behind_by == 0
+        return Health(status, search, indexed, head, behind_by, skipped)
 
     def rebuild_indexes(self, *, history: bool = False) -> SyncReport:
         """Rebuild the search index from ``main`` (and the history catalog too, if asked)."""

@@ -296,14 +296,23 @@ def all_pages(folder: str = ""):  # type: ignore[no-untyped-def]
 
 @blueprint.route("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
-    """200 when pages can be read and searched (the index may lag ``main`` a little: ``indexed`` says so)."""
-    head = wiki().store.head()
-    indexed, _generation = wiki().catalog.state()
-    searchable = wiki().search_ready()
-    healthy = head is not None and indexed is not None and searchable
-    body = {"status": "ok" if healthy else "unavailable", "revision": head, "indexed": indexed == head,
-            "search": searchable}
-    return body, (200 if healthy else 503)
+    """200 while pages can be read (``degraded`` if search is unavailable or behind), else 503.
+
+    Anyone may ask, even on a private wiki, so everyone gets status words only;
+    the commit ids and counts (what ``main`` is, how far search lags it, which
+    files were skipped) are for accounts, logged in or with an API token (this
+    URL is outside the API, whose guard reads tokens, so it reads its own).
+    """
+    from ..auth import accounts, bearer_token
+
+    health = wiki().health()
+    body: dict = {"status": health.status, "search": health.search, "indexed": health.indexed}
+    token = bearer_token()
+    if user() is not None or (token and accounts().user_for_token(token) is not None):
+        body.update(revision=health.revision, behind_by=health.behind_by,
+                    skipped=[{"path": path, "reason": reason} for path, reason in health.skipped])
+    headers = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
+    return body, (200 if health.readable else 503), headers
 
 
 @blueprint.route("/lang/<code>")
