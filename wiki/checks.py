@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import inspect
+from typing import Any
+
 from repo_store import PageStore
 from repo_store.catalog import Catalog
 from repo_store.gitcmd import GitError, run_git
 from search import IndexBusy, IndexUnavailable, SearchIndex
 
 from .accounts import Accounts
+from .config import load_settings
+from .content_rules import Problem, page_problems
 from .datadir import DataDir
+from .messages import problem_message
 
 
 def run_checks(data: DataDir) -> list[str]:
@@ -39,6 +45,7 @@ def run_checks(data: DataDir) -> list[str]:
         finally:
             index.close()
             catalog.close()
+    problems += _skipped_content(data)
     accounts = Accounts(data.database)
     try:
         for problem in accounts.integrity_problems():
@@ -70,3 +77,54 @@ def _search_drift(index: SearchIndex, catalog: Catalog, head: str | None) -> lis
         problems.append(f"the search index lists {len(extra)} pages that no longer exist (e.g. {extra[0]}); "
                         "run `trousse reindex`")
     return problems
+
+
+# What front matter alone gets wrong is the editor's business, not a limit: imported pages keep it.
+_FRONT_MATTER_CODES = {"front_matter", "bad_title", "bad_tags", "unknown_licence"}
+
+
+def _skipped_content(data: DataDir) -> list[str]:
+    """Attached files whose text could not be read, and pages over the configured limits.
+
+    Both are kept and served (a file is found by its name, an oversized page
+    is shown in a reduced form), so the wiki works; the administrator is told
+    which ones, since nobody else will notice.
+    """
+    from .service import Wiki
+
+    wiki = Wiki(data, load_settings(data.root))
+    try:
+        problems = [
+            f"the text of {path} could not be read ({reason}): the file is kept but not searchable by its text; "
+            "replace it with a smaller or repaired copy, or raise [limits] in config.toml"
+            for path, reason in getattr(wiki.search_updater, "unreadable_files", list)()
+        ]
+        options = _page_limits(wiki.settings["limits"])
+        for record in wiki.catalog.pages():
+            markdown = wiki.store.blob(record.blob).decode("utf-8", "replace")
+            over = [problem for problem in page_problems(markdown, **options) if problem.code not in _FRONT_MATTER_CODES]
+            if over:
+                problems.append(f"the page {record.path} breaks the configured limits ({_sentences(over)}); "
+                                "it is shown in a reduced form: split or simplify it, or raise [limits] in config.toml")
+        return problems
+    finally:
+        wiki.close()
+
+
+def _page_limits(limits: dict[str, Any]) -> dict[str, Any]:
+    """The configured limits, as the keywords ``page_problems`` checks: the same rules as a save, no stricter.
+
+    Nesting depth and table cells are passed where ``page_problems`` takes
+    them, so a wiki whose content rules do not check them is not told off.
+    """
+    wanted = {"max_bytes": limits["max_page_bytes"], "max_nesting": limits.get("max_nesting"),
+              "max_table_cells": limits.get("max_table_cells")}
+    accepted = inspect.signature(page_problems).parameters
+    return {name: value for name, value in wanted.items() if name in accepted and value is not None}
+
+
+def _sentences(problems: list[Problem]) -> str:
+    def english(text: str, **values: object) -> str:
+        return text % values if values else text
+
+    return " ".join(problem_message(problem, english) for problem in problems)
