@@ -133,3 +133,20 @@ def test_a_short_catch_up_still_happens_in_the_request(app, client, wiki, data_d
     push_history(data_dir / "wiki.git", 5, folder="court")
     assert client.get("/api/v1/pages/court/fiche-4").status_code == 200
     assert client.get("/api/v1/search", query_string={"q": "mot-court"}).json["total"] == 5
+
+
+def test_a_search_index_far_behind_is_caught_up_in_the_background_too(app, wiki, data_dir):
+    wiki.listeners.remove(wiki.search_updater)  # the index stops following main for a while
+    push_history(data_dir / "wiki.git", REQUEST_SYNC_COMMITS + 50)
+    wiki.sync()
+    slow = BlockingListener()
+    wiki.listeners[:0] = [slow, wiki.search_updater]
+    push_history(data_dir / "wiki.git", 1, folder="dernier")  # the catalog lags by one commit only
+    try:
+        response, seconds = timed_get(app, "/wiki/home")
+        assert response.status_code == 200 and seconds < 6, seconds
+        assert slow.entered.wait(10) and slow.threads == ["trousse-catch-up"]
+    finally:
+        slow.release.set()
+    wait_for(lambda: app.test_client().get("/healthz").json["search"] == "ready")
+    assert app.test_client().get("/api/v1/search", query_string={"q": "mot-lot"}).json["total"] == 20

@@ -73,10 +73,10 @@ class CatchUp:
             if self._stopping.is_set():
                 return
             self._busy = True
+            self._wanted.set()
             if self._thread is None:
                 self._thread = threading.Thread(target=self._run, name="trousse-catch-up", daemon=True)
                 self._thread.start()
-        self._wanted.set()
 
     def _run(self) -> None:
         while not self._stopping.is_set():

@@ -242,10 +242,16 @@ class Wiki:
             return None
 
     def _far_behind(self, head: str | None) -> bool:
-        """True when the catalog lacks more commits of ``main`` than a request should apply itself."""
+        """True when the catalog or the search index lacks more commits of ``main`` than a request should apply."""
         behind = commits_behind(self.store, self.catalog.indexed_head(), head)
+        try:
+            searched = self.search.indexed_commit()
+        except (IndexUnavailable, IndexBusy):
+            searched = None  # its update leaves a refill to maintenance: no cost to the request
+        if searched is not None and behind <= REQUEST_SYNC_COMMITS:
+            behind = max(behind, commits_behind(self.store, searched, head))
         if behind > REQUEST_SYNC_COMMITS:
-            log.info("main is %d commits ahead of the catalog: catching up in the background", behind)
+            log.info("main is %d commits ahead of the derived state: catching up in the background", behind)
             return True
         return False
 
