@@ -1,8 +1,9 @@
-"""Accounts, roles, API tokens, invitations and rate-limit counts in ``trousse.sqlite``.
+"""Accounts, roles, browser sessions, API tokens, invitations and rate-limit counts in ``trousse.sqlite``.
 
-Passwords are stored with Werkzeug's scrypt hash (deliberately slow); tokens
-and invitation codes are long random strings, so a fast SHA-256 of them is
-enough to make a stolen database useless for logging in.
+Passwords are stored with Werkzeug's scrypt hash (deliberately slow); tokens,
+session keys, "remember me" tokens and invitation codes are long random
+strings, so a fast SHA-256 of them is enough to make a stolen database useless
+for logging in.
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import secrets
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Protocol
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -28,6 +30,10 @@ ROLES = ("reader", "editor", "admin")
 TOKEN_PREFIX = "trousse_"
 MIN_PASSWORD_LENGTH = 8
 INVITATION_DAYS = 14
+# A browser session nobody used for this long is over (a "remember me" token may start a new one).
+SESSION_IDLE_SECONDS = 30 * 86400
+# The last-seen time of a session is written at most this often: not one write per request.
+SESSION_TOUCH_SECONDS = 300
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}\Z")
 
 _SCHEMA = """
@@ -60,6 +66,20 @@ CREATE TABLE IF NOT EXISTS invitations (
     expires REAL NOT NULL,
     used_by INTEGER REFERENCES users (id)
 );
+-- One row per logged-in browser; the cookies carry secrets whose hashes are here,
+-- so deleting the row ends the session and its "remember me" token on the server.
+-- CREATE ... IF NOT EXISTS is also the migration of databases made before it.
+CREATE TABLE IF NOT EXISTS sessions (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    key_hash TEXT NOT NULL UNIQUE,
+    remember_hash TEXT UNIQUE,
+    remember_until REAL,
+    created TEXT NOT NULL,
+    last_seen REAL NOT NULL,
+    user_agent TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
 CREATE TABLE IF NOT EXISTS rate_events (bucket TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS rate_events_by_key ON rate_events (bucket, key, at);
 """
@@ -99,7 +119,8 @@ class User:
         return False
 
     def get_id(self) -> str:
-        # The version changes with the password, so old sessions stop working.
+        # The account and the generation of its credentials (pages' validators mix it in). A browser's
+        # session is not this: its cookie carries the key of a server-side session (Accounts.open_session).
         return f"{self.id}:{self.session_version}"
 
     def has_role(self, role: str) -> bool:
@@ -121,6 +142,44 @@ class Token:
     created: str
     last_used: str | None
     revoked: bool
+
+
+@dataclass(frozen=True)
+class Session:
+    """A logged-in browser, as its owner sees it on the account page."""
+
+    id: int
+    created: str
+    last_seen: str
+    user_agent: str
+    remembered: bool
+
+
+@dataclass(frozen=True)
+class OpenedSession:
+    """A new session: ``key`` goes into the session cookie, ``remember_token`` (if asked) into its own cookie.
+
+    Only their hashes are stored, so they are known now or never.
+    """
+
+    id: int
+    key: str
+    remember_token: str | None
+
+
+class RatePolicy(Protocol):
+    """How long the next event of ``key`` in ``bucket`` must wait, given the times of the recent ones."""
+
+    bucket: str
+    key: str
+
+    def since(self, now: float) -> float:
+        """Events at or before this time no longer matter (and may be deleted)."""
+        ...
+
+    def wait(self, times: list[float], now: float) -> float:
+        """Seconds to wait before the next event (0: now), from the times of events after ``since``, oldest first."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -283,20 +342,29 @@ class Accounts:
             raise
 
     def set_password(self, name: str, password: str) -> User:
+        """Change the password and end every session of the account, in one transaction.
+
+        A new password is what one sets after fearing the old one known: the
+        browsers logged in with it, and their "remember me" tokens, must not
+        outlive it (whoever changed it from the account page gets a new session).
+        """
         user = self.require(name)
-        self._db().execute(
-            "UPDATE users SET password_hash=?, session_version=session_version+1 WHERE id=?",
-            (generate_password_hash(check_password(password)), user.id),
-        )
+        password_hash = generate_password_hash(check_password(password))
+        with self._immediate() as db:
+            db.execute("UPDATE users SET password_hash=?, session_version=session_version+1 WHERE id=?",
+                       (password_hash, user.id))
+            db.execute("DELETE FROM sessions WHERE user_id=?", (user.id,))
         return self.get(user.id)  # type: ignore[return-value]
 
     def set_disabled(self, name: str, disabled: bool = True) -> User:
+        """Disable (or enable again) an account; disabling ends all its sessions, so enabling does not revive them."""
         user = self.require(name)
         with self._keeping_an_administrator(user, demoted=disabled):
-            self._db().execute(
-                "UPDATE users SET disabled=?, session_version=session_version+1 WHERE id=?",
-                (int(disabled), user.id),
-            )
+            db = self._db()
+            db.execute("UPDATE users SET disabled=?, session_version=session_version+1 WHERE id=?",
+                       (int(disabled), user.id))
+            if disabled:
+                db.execute("DELETE FROM sessions WHERE user_id=?", (user.id,))
         return self.get(user.id)  # type: ignore[return-value]
 
     def update_profile(self, user_id: int, *, display_name: str, email: str, publish_email: bool) -> User:
@@ -323,6 +391,106 @@ class Accounts:
             return None
         user = self._user(row)
         return user if user and user.is_active else None
+
+    # -- browser sessions ----------------------------------------------------
+
+    def open_session(self, user_id: int, *, user_agent: str = "", remember_seconds: float | None = None) -> OpenedSession:
+        """Record a new logged-in browser; with ``remember_seconds``, also a "remember me" token valid that long.
+
+        The session cookie then carries only the random key, and the server
+        decides at every request whether that key still means someone: a
+        logout deletes the row, and every copy of the cookies is worthless.
+        Sessions long over are cleared out here, where rows are added.
+        """
+        now = time.time()
+        key = secrets.token_urlsafe(32)
+        remember = secrets.token_urlsafe(32) if remember_seconds else None
+        with self._immediate() as db:
+            db.execute(
+                "DELETE FROM sessions WHERE last_seen < ? AND (remember_until IS NULL OR remember_until < ?)",
+                (now - SESSION_IDLE_SECONDS, now),
+            )
+            cursor = db.execute(
+                "INSERT INTO sessions (user_id, key_hash, remember_hash, remember_until, created, last_seen, user_agent)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (user_id, _digest(key), _digest(remember) if remember else None,
+                 now + remember_seconds if remember_seconds else None, _now(), now, _clean_text(user_agent, 100)),
+            )
+        return OpenedSession(cursor.lastrowid or 0, key, remember)
+
+    def session_user(self, key: str) -> tuple[User, int] | None:
+        """The active account of the live session with this key, and the session's id; or None."""
+        if not isinstance(key, str) or not 20 <= len(key) <= 100:
+            return None  # cookies from before server-side sessions held "id:version": they mean nobody now
+        now = time.time()
+        row = self._db().execute(
+            "SELECT s.id AS session_id, s.last_seen, u.* FROM sessions s JOIN users u ON u.id = s.user_id"
+            " WHERE s.key_hash=? AND s.last_seen > ?",
+            (_digest(key), now - SESSION_IDLE_SECONDS),
+        ).fetchone()
+        user = self._user(row)
+        if user is None or not user.is_active:
+            return None
+        if row["last_seen"] < now - SESSION_TOUCH_SECONDS:
+            self._touch_session(row["session_id"], now)
+        return user, row["session_id"]
+
+    def resume_session(self, remember_token: str, *, user_agent: str = "") -> tuple[User, int, str] | None:
+        """A new session key for the browser whose "remember me" token this is: (account, session id, key), or None.
+
+        The key is replaced, not shown again (only its hash was kept), so a
+        session cookie from before stops working once the token has been used.
+        """
+        if not isinstance(remember_token, str) or not 20 <= len(remember_token) <= 100:
+            return None
+        now = time.time()
+        key = secrets.token_urlsafe(32)
+        with self._immediate() as db:
+            row = db.execute(
+                "SELECT s.id AS session_id, u.* FROM sessions s JOIN users u ON u.id = s.user_id"
+                " WHERE s.remember_hash=? AND s.remember_until > ?",
+                (_digest(remember_token), now),
+            ).fetchone()
+            user = self._user(row)
+            if user is None or not user.is_active:
+                return None
+            db.execute("UPDATE sessions SET key_hash=?, last_seen=?, user_agent=? WHERE id=?",
+                       (_digest(key), now, _clean_text(user_agent, 100), row["session_id"]))
+        return user, row["session_id"], key
+
+    def _touch_session(self, session_id: int, now: float) -> None:
+        try:
+            self._db().execute("UPDATE sessions SET last_seen=? WHERE id=?", (now, session_id))
+        except sqlite3.OperationalError as error:
+            if not is_storage_full(error):
+                raise
+            # A full disk must not log anyone out; the time is only kept to let idle sessions end.
+
+    def end_session(self, session_id: int | None = None, *, remember_token: str | None = None) -> None:
+        """End one browser's session: the one with this id, and the one this "remember me" token belongs to."""
+        db = self._db()
+        if session_id is not None:
+            db.execute("DELETE FROM sessions WHERE id=?", (session_id,))
+        if remember_token:
+            db.execute("DELETE FROM sessions WHERE remember_hash=?", (_digest(remember_token),))
+
+    def end_sessions(self, user_id: int) -> int:
+        """End every session of an account ("log out everywhere"); API tokens are separate and stay."""
+        return self._db().execute("DELETE FROM sessions WHERE user_id=?", (user_id,)).rowcount
+
+    def sessions(self, user_id: int) -> list[Session]:
+        """The live sessions of an account, most recently used first."""
+        now = time.time()
+        rows = self._db().execute(
+            "SELECT id, created, last_seen, user_agent, remember_until FROM sessions WHERE user_id=?"
+            " AND (last_seen > ? OR remember_until > ?) ORDER BY last_seen DESC, id DESC",
+            (user_id, now - SESSION_IDLE_SECONDS, now),
+        )
+        return [
+            Session(row["id"], row["created"], datetime.fromtimestamp(row["last_seen"], UTC).isoformat(timespec="minutes"),
+                    row["user_agent"], bool(row["remember_until"] and row["remember_until"] > now))
+            for row in rows
+        ]
 
     # -- tokens ------------------------------------------------------------
 
@@ -454,6 +622,39 @@ class Accounts:
             (bucket, key, now - window, max(1, limit)),
         ).fetchall()
         return max(1.0, rows[0]["at"] + window - now) if len(rows) >= limit else 0.0
+
+    def take_all(self, policies: Sequence[RatePolicy], now: float | None = None) -> tuple[float, list[int]]:
+        """Count one event under every policy if none of them must wait: (0, the events' ids); else (the wait, []).
+
+        One transaction checks every key and counts under all of them, so
+        parallel requests cannot slip under a limit, and an event refused by
+        one key is counted by none (waiting costs the waiting party nothing more).
+        """
+        now = time.time() if now is None else now
+        with self._immediate() as db:
+            wait = 0.0
+            for policy in policies:
+                rows = db.execute(
+                    "SELECT at FROM rate_events WHERE bucket=? AND key=? AND at > ? ORDER BY at",
+                    (policy.bucket, policy.key, policy.since(now)),
+                ).fetchall()
+                wait = max(wait, policy.wait([row["at"] for row in rows], now))
+            if wait > 0:
+                return wait, []
+            ids = []
+            for policy in policies:
+                cursor = db.execute("INSERT INTO rate_events VALUES (?, ?, ?)", (policy.bucket, policy.key, now))
+                ids.append(cursor.lastrowid or 0)
+                db.execute("DELETE FROM rate_events WHERE bucket=? AND at <= ?", (policy.bucket, policy.since(now)))
+        return 0.0, ids
+
+    def restamp_events(self, ids: Sequence[int], at: float) -> None:
+        """Move these events (from ``take_all``) to ``at``: a wait measured from them starts when the work ended."""
+        self._db().executemany("UPDATE rate_events SET at=? WHERE rowid=?", [(at, ident) for ident in ids])
+
+    def forget_events(self, ids: Sequence[int]) -> None:
+        """Uncount these events (from ``take_all``): the attempts they stood for turned out fine."""
+        self._db().executemany("DELETE FROM rate_events WHERE rowid=?", [(ident,) for ident in ids])
 
     def forgive(self, bucket: str, key: str, *, all_events: bool = False) -> None:
         """Uncount the newest event of ``key`` (or all of them): an attempt that turned out fine."""

@@ -4,14 +4,21 @@ One ``before_request`` decides, for every request, whether it may go on: a
 private wiki answers anonymous requests with a login page (HTML), 401 (API) or
 a Basic challenge (git); a form or API write authenticated by a session cookie
 must carry a CSRF token; a request that presents a token must present a good one.
+
+Sessions live on the server (``Accounts.open_session``): the session cookie
+carries only a random key, and the "remember me" cookie its own random token,
+both stored hashed. A logout deletes the row, so a copy of either cookie made
+before it is worth nothing after it. Flask-Login's own "remember me" cookie
+is never used: it holds the signed user id, which no logout can take back.
 """
 
 from __future__ import annotations
 
 import urllib.parse
+from datetime import timedelta
 
-from flask import Flask, current_app, g, redirect, request, url_for
-from flask_login import current_user
+from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask_login import current_user, login_user, logout_user
 
 from .accounts import Accounts, User
 from .extensions import csrf, login_manager
@@ -107,14 +114,107 @@ def safe_next(target: str | None, default: str = "/") -> str:
     return target
 
 
-def _load_user(user_id: str) -> User | None:
-    ident, _, version = user_id.partition(":")
-    if not ident.isdigit():
+REMEMBER_COOKIE = "remember_token"
+REMEMBER_DEFAULT = timedelta(days=365)
+
+
+def device_summary(user_agent: str) -> str:
+    """"Firefox · Linux": enough for someone to recognise their browsers on the account page, nothing more."""
+    agent = user_agent or ""
+    browsers = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
+                ("Chromium/", "Chromium"), ("Safari/", "Safari"), ("git/", "git"), ("curl/", "curl"))
+    systems = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
+               ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+    browser = next((label for marker, label in browsers if marker in agent), "")
+    system = next((label for marker, label in systems if marker in agent), "")
+    return " · ".join(part for part in (browser, system) if part) or agent[:60]
+
+
+def _remember_seconds() -> float:
+    duration = current_app.config.get("REMEMBER_COOKIE_DURATION", REMEMBER_DEFAULT)
+    return duration.total_seconds() if isinstance(duration, timedelta) else float(duration)
+
+
+def current_session_id() -> int | None:
+    """The server-side session this request came with (or was given), if any."""
+    _ = current_user.is_authenticated  # loads the user, and with it the session
+    return g.get("trousse_session_id")
+
+
+def start_session(who: User, *, remember: bool = False) -> None:
+    """Log ``who`` in with a new server-side session: nothing from before the login survives.
+
+    Whatever a visitor's cookie held (a CSRF secret someone may have planted,
+    an old ``next``) is dropped, so a session fixed before login is worthless
+    after it; a session this browser had before is ended on the server too.
+    """
+    accounts().end_session(current_session_id(), remember_token=request.cookies.get(REMEMBER_COOKIE))
+    session.clear()
+    opened = accounts().open_session(who.id, user_agent=device_summary(request.user_agent.string),
+                                     remember_seconds=_remember_seconds() if remember else None)
+    login_user(who)
+    session["_user_id"] = opened.key  # what the cookie carries: the session's key, not the account
+    g.trousse_session_id = opened.id
+    if opened.remember_token:
+        g.trousse_remember_cookie = opened.remember_token
+    elif REMEMBER_COOKIE in request.cookies:
+        g.trousse_remember_cookie = ""
+
+
+def end_session() -> None:
+    """Log this browser out: its session and its "remember me" token end on the server, its cookies go."""
+    accounts().end_session(current_session_id(), remember_token=request.cookies.get(REMEMBER_COOKIE))
+    forget_browser()
+
+
+def forget_browser() -> None:
+    """Drop this browser's cookies of a session (already ended on the server)."""
+    session.clear()
+    logout_user()
+    g.pop("trousse_session_id", None)
+    g.trousse_remember_cookie = ""
+
+
+def _load_user(key: str) -> User | None:
+    """The account of the session whose key the session cookie carries, while that session lives."""
+    found = accounts().session_user(key)
+    if found is None:
+        session.pop("_user_id", None)  # ended, expired or from before server-side sessions: anonymous now
         return None
-    found = accounts().get(int(ident))
-    if found is None or not found.is_active or str(found.session_version) != version:
+    who, g.trousse_session_id = found
+    return who
+
+
+def _load_remembered(_request) -> User | None:  # type: ignore[no-untyped-def]
+    """A browser with no live session but a "remember me" token gets a new session of its account."""
+    token = request.cookies.get(REMEMBER_COOKIE)
+    if not token:
         return None
-    return found
+    resumed = accounts().resume_session(token, user_agent=device_summary(request.user_agent.string))
+    if resumed is None:
+        g.trousse_remember_cookie = ""  # ended or expired: the browser may forget it
+        return None
+    who, g.trousse_session_id, key = resumed
+    session.clear()  # like a login: nothing from the session cookie of before is kept
+    session["_user_id"] = key
+    session["_fresh"] = False
+    return who
+
+
+def _remember_cookie(response: Response) -> Response:
+    """Set or delete the "remember me" cookie as this request decided."""
+    order = g.pop("trousse_remember_cookie", None)  # a token to set, "" to delete the cookie, None: leave it
+    if order is None:
+        return response
+    config = current_app.config
+    options = {"path": config.get("REMEMBER_COOKIE_PATH", "/"), "domain": config.get("REMEMBER_COOKIE_DOMAIN"),
+               "secure": config.get("REMEMBER_COOKIE_SECURE", False), "httponly": True,
+               "samesite": config.get("REMEMBER_COOKIE_SAMESITE", "Lax")}
+    if order:
+        response.set_cookie(REMEMBER_COOKIE, order, max_age=int(_remember_seconds()), **options)
+    else:
+        response.delete_cookie(REMEMBER_COOKIE, **options)
+    return response
 
 
 def _guard() -> None:
@@ -145,8 +245,13 @@ def login_redirect():  # type: ignore[no-untyped-def]
 
 def init_app(app: Flask) -> None:
     login_manager.user_loader(_load_user)
+    login_manager.request_loader(_load_remembered)
     login_manager.session_protection = "basic"
+    # Flask-Login would read its own "remember me" cookie (a signed user id) before our request loader if it
+    # had the name of ours; give it a name no response ever sets (we never ask it to remember anyone).
+    app.config["REMEMBER_COOKIE_NAME"] = "trousse_unused_flask_login_remember"
     app.before_request(_guard)
+    app.after_request(_remember_cookie)
 
     @app.context_processor
     def _inject() -> dict:

@@ -220,7 +220,7 @@ def user_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     accounts = _accounts(_data(ctx))
     accounts.require(name)
     accounts.set_password(name, _read_password(password_stdin))
-    click.echo(f"Password of {name} changed.")
+    click.echo(f"Password of {name} changed; its sessions are ended.")
 
 
 @user.command("disable")
@@ -230,7 +230,7 @@ def user_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
 def user_disable(ctx: click.Context, name: str, enable: bool) -> None:
     """Disable an account: no login, no token, no push (history keeps its changes)."""
     changed = _accounts(_data(ctx)).set_disabled(name, not enable)
-    click.echo(f"{changed.name} is {'disabled' if changed.disabled else 'enabled'}.")
+    click.echo(f"{changed.name} is disabled; its sessions are ended." if changed.disabled else f"{changed.name} is enabled.")
 
 
 @main.group()

@@ -48,7 +48,8 @@ SETTINGS: tuple[Setting, ...] = (
             "Most text read from one attached document (PDF, OpenDocument, plain text) for search; the rest is not indexed."),
     Setting("limits", "extraction_seconds", 5.0,
             "Time allowed to read the text of one attached document; past it the file is kept, unsearchable by its text."),
-    Setting("limits", "login_attempts", 5, "Failed logins allowed per account and per address in 15 minutes."),
+    Setting("limits", "login_attempts", 5, "Failed logins from one address (on one account, or on any) before each further"
+            " try waits 1 s, 2 s, 4 s… up to 15 minutes; 20 times this an hour on one account delays new browsers."),
     Setting("limits", "max_push_bytes", 209_715_200, "Largest git push, in bytes (compressed, as sent)."),
     Setting("limits", "pushes_per_minute", 12, "git pushes allowed per account and minute."),
     Setting("limits", "api_writes_per_minute", 120, "Changes through the JSON API allowed per account and minute."),

@@ -1,34 +1,65 @@
-"""Logging in and out, the account page (profile, password, tokens) and invitations."""
+"""Logging in and out, the account page (profile, password, sessions, tokens) and invitations."""
 
 from __future__ import annotations
 
 import contextlib
 
-from flask import Blueprint, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
-from flask_login import login_user, logout_user
+from flask_babel import ngettext
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from .. import rate_limits
 from ..accounts import AccountError, User
-from ..auth import Unauthorized, accounts, safe_next, settings, user
+from ..auth import (
+    REMEMBER_COOKIE,
+    Unauthorized,
+    accounts,
+    current_session_id,
+    end_session,
+    forget_browser,
+    safe_next,
+    settings,
+    start_session,
+    user,
+)
 from ..messages import account_message
 from . import account_form
 
 blueprint = Blueprint("sessions", __name__)
+
+# The "known device" cookie (see rate_limits.login_attempt): set at a successful login, read at the next ones.
+DEVICE_COOKIE = "trousse_device"
+DEVICE_DAYS = 90
 
 
 def _client_address() -> str:
     return request.remote_addr or "unknown"
 
 
-def start_session(who, remember: bool = False) -> None:  # type: ignore[no-untyped-def]
-    """Log ``who`` in with a new session: nothing from before the login survives.
+def _device_signer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="trousse.known-device")  # type: ignore[arg-type]
 
-    Whatever a visitor's cookie held (a CSRF secret someone may have planted,
-    an old ``next``) is dropped, so a session fixed before login is worthless after it.
-    """
-    session.clear()
-    login_user(who, remember=remember)
+
+def _known_device(name: str) -> bool:
+    """Whether this browser logged into ``name`` (as typed, in any case) within the last 90 days."""
+    cookie = request.cookies.get(DEVICE_COOKIE, "")
+    if not cookie or len(cookie) > 500:
+        return False
+    try:
+        known = _device_signer().loads(cookie, max_age=DEVICE_DAYS * 86400)
+    except BadSignature:
+        return False
+    return known == name.casefold()
+
+
+def _wait_message(seconds: int) -> str:
+    if seconds < 120:
+        return ngettext("Too many failed attempts; please wait %(num)d second before trying again.",
+                        "Too many failed attempts; please wait %(num)d seconds before trying again.", seconds)
+    minutes = -(-seconds // 60)
+    return ngettext("Too many failed attempts; please wait %(num)d minute before trying again.",
+                    "Too many failed attempts; please wait %(num)d minutes before trying again.", minutes)
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -38,36 +69,34 @@ def login():  # type: ignore[no-untyped-def]
         return render_template("login.html", next=target, name="", error=None)
     name = request.form.get("name", "").strip()[:64]
     password = request.form.get("password", "")[:1024]
-    # Every attempt is counted before the (slow) password check, in one
-    # transaction per key, so parallel guesses cannot slip under the limit;
-    # a successful login then takes its attempt back.
-    account_key, address_key = f"user:{name.casefold()}", f"ip:{_client_address()}"
     try:
-        rate_limits.count("login", account_key)
-        rate_limits.count("login", address_key)
-    except rate_limits.RateLimited:
-        return render_template(
-            "login.html", next=target, name=name,
-            error=_("Too many failed attempts; please wait 15 minutes before trying again."),
-        ), 429
+        attempt = rate_limits.login_attempt(name, _client_address(), known_device=_known_device(name))
+    except rate_limits.RateLimited as limited:
+        held = make_response(render_template("login.html", next=target, name=name,
+                                             error=_wait_message(limited.retry_after)), 429)
+        held.headers["Retry-After"] = str(limited.retry_after)
+        return held
     found = accounts().authenticate(name, password) if name and password else None
     if found is None:
+        attempt.failed()
         return render_template(
             "login.html", next=target, name=name, error=_("Wrong user name or password."),
         ), 401
-    rate_limits.forgive("login", account_key, all_events=True)
-    rate_limits.forgive("login", address_key)
+    attempt.succeeded()
     start_session(found, remember=request.form.get("remember") == "1")
     flash(_("Welcome, %(name)s.", name=found.display_name), "success")
-    return redirect(target)
+    response = redirect(target)
+    response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(name.casefold()), max_age=DEVICE_DAYS * 86400,
+                        path=url_for("sessions.login"), httponly=True, samesite="Lax",
+                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    return response
 
 
 @blueprint.route("/logout", methods=["GET", "POST"])
 def logout():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         return render_template("logout.html")
-    session.clear()
-    logout_user()  # after clearing: it leaves the order to delete the "remember me" cookie in the session
+    end_session()
     flash(_("You are logged out."), "info")
     return redirect(url_for("pages.index"))
 
@@ -81,13 +110,15 @@ def account():  # type: ignore[no-untyped-def]
     if request.method == "POST":
         new_token, status = account_form(lambda action: _change_account(action, who))
         if status == 200 and new_token is None:
-            return redirect(url_for("sessions.account"))
+            return redirect(url_for("sessions.account") if user() else url_for("pages.index"))
         who = accounts().get(who.id) or who
     base_url = settings()["site"]["base_url"]
     return render_template(
         "account.html",
         account=who,
         tokens=accounts().tokens(who.id),
+        sessions=accounts().sessions(who.id),
+        this_session=current_session_id(),
         new_token=new_token,
         clone_url=f"{base_url}/wiki.git",
     ), status
@@ -106,8 +137,15 @@ def _change_account(action: str, who: User) -> str | None:
     elif action == "password":
         if accounts().authenticate(who.name, request.form.get("current_password", "")) is None:
             raise AccountError("wrong_password", "the current password is wrong")
-        start_session(accounts().set_password(who.name, request.form.get("new_password", "")))
-        flash(_("Your password is changed."), "success")
+        remembered = REMEMBER_COOKIE in request.cookies
+        # Every session ends with the old password; this browser gets a new one (remembered if it was).
+        start_session(accounts().set_password(who.name, request.form.get("new_password", "")), remember=remembered)
+        flash(_("Your password is changed. You are logged out everywhere else."), "success")
+    elif action == "logout_everywhere":
+        accounts().end_sessions(who.id)
+        forget_browser()
+        flash(_("You are logged out on every device. Your API tokens still work; revoke them on your account page "
+                "if needed."), "info")
     elif action == "create_token":
         return accounts().create_token(who.name, request.form.get("label", ""))
     elif action == "revoke_token":
