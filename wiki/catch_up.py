@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from repo_store import PageStore
+from repo_store import InvalidRevision, PageStore
 from repo_store.gitcmd import GitError, run_git
 from repo_store.paths import check_revision
 
@@ -43,7 +43,7 @@ def commits_behind(store: PageStore, since: str | None, head: str | None) -> int
             counts = run_git(store.git_dir, "rev-list", "--count", "--left-right", f"{since}...{head}", "--").stdout.split()
             if len(counts) == 2 and counts[0] == b"0":
                 return int(counts[1])
-        except (GitError, ValueError) as error:  # unknown to git (lost objects): the catalog starts over too
+        except (GitError, InvalidRevision, ValueError) as error:  # unknown to git (lost objects): the catalog starts over too
             log.info("cannot compare %s with main (%s); counting the whole history", since, error)
     return int(run_git(store.git_dir, "rev-list", "--count", head, "--").stdout.strip() or 0)
 
