@@ -7,13 +7,7 @@ less than a full render of every page on a rebuild.
 
 from __future__ import annotations
 
-import io
 import re
-import zipfile
-from xml.etree import ElementTree
-
-MAX_DOCUMENT_TEXT = 500_000
-MAX_PDF_PAGES = 300
 
 _FENCE = re.compile(r"^ {0,3}(```|~~~).*$", re.MULTILINE)
 _IMAGE = re.compile(r"!\[([^\]]*)\]\([^)]*\)")
@@ -48,52 +42,12 @@ def markdown_text(body: str) -> str:
     return "\n".join(_SPACES.sub(" ", line).strip() for line in text.splitlines() if line.strip())
 
 
-ODF_SUFFIXES = (".odt", ".ods", ".odp", ".odg")
-PLAIN_SUFFIXES = (".txt", ".csv")
-# The attachments whose text is indexed: the only ones ``document_text`` reads.
-INDEXED_SUFFIXES = (".pdf", *ODF_SUFFIXES, *PLAIN_SUFFIXES)
-
-
-def document_text(name: str, data: bytes) -> str | None:
-    """Text of a PDF, OpenDocument or plain-text file, or None when it has none we can read."""
-    lowered = name.lower()
-    try:
-        if lowered.endswith(".pdf") and data.startswith(b"%PDF"):
-            return _pdf_text(data)
-        if lowered.endswith(ODF_SUFFIXES) and data.startswith(b"PK"):
-            return _odf_text(data)
-        if lowered.endswith(PLAIN_SUFFIXES):
-            return data.decode("utf-8", "replace")[:MAX_DOCUMENT_TEXT]
-    except Exception:  # noqa: BLE001 - a damaged document is indexed by name only
-        return None
-    return None
-
-
-def _pdf_text(data: bytes) -> str:
-    from pypdf import PdfReader
-
-    reader = PdfReader(io.BytesIO(data))
-    parts: list[str] = []
-    size = 0
-    for page in reader.pages[:MAX_PDF_PAGES]:
-        text = page.extract_text() or ""
-        parts.append(text)
-        size += len(text)
-        if size > MAX_DOCUMENT_TEXT:
-            break
-    return "\n".join(parts)[:MAX_DOCUMENT_TEXT]
-
-
-def _odf_text(data: bytes) -> str:
-    with zipfile.ZipFile(io.BytesIO(data)) as archive:
-        info = archive.getinfo("content.xml")
-        if info.file_size > 20 * MAX_DOCUMENT_TEXT:
-            return ""
-        content = archive.read(info)
-    root = ElementTree.fromstring(content)
-    text_ns = "urn:oasis:names:tc:opendocument:xmlns:text:1.0"
-    blocks = []
-    for element in root.iter():
-        if element.tag in (f"{{{text_ns}}}p", f"{{{text_ns}}}h"):
-            blocks.append("".join(element.itertext()))
-    return "\n".join(blocks)[:MAX_DOCUMENT_TEXT]
+# The text of attached documents is read in ``documents``, within a budget; these names stay importable from here.
+from .documents import (  # noqa: E402, F401
+    INDEXED_SUFFIXES,
+    MAX_DOCUMENT_TEXT,
+    MAX_PDF_PAGES,
+    ODF_SUFFIXES,
+    PLAIN_SUFFIXES,
+    document_text,
+)

@@ -4,16 +4,21 @@ A file is accepted only when its bytes are what its extension says (a ``.pdf``
 that is really HTML is refused), from a short allow-list of open and office
 formats, images and text. Names become lowercase slugs with their extension,
 the form the repository layout requires.
+
+Office files are zip archives made by strangers: they are opened only when
+they list few members, and the one member read (``mimetype``) through a
+capped stream, so that a small upload cannot unpack to gigabytes.
 """
 
 from __future__ import annotations
 
-import io
 import posixpath
 import zipfile
+import zlib
 from dataclasses import dataclass
 
 from repo_store.paths import check_attachment_name, slugify
+from search.documents import DocumentTooLarge, open_archive, read_member
 
 # extension → (description key, MIME type)
 TYPES: dict[str, tuple[str, str]] = {
@@ -39,10 +44,12 @@ TYPES: dict[str, tuple[str, str]] = {
 }
 IMAGES = {"png", "jpg", "jpeg", "gif", "webp", "svg"}
 _OOXML_PARTS = {"docx": "word/", "xlsx": "xl/", "pptx": "ppt/"}
+# The longest OpenDocument type above is 46 bytes: a longer ``mimetype`` member is not one of them.
+_MAX_MIMETYPE_BYTES = 128
 
 
 class AttachmentRefused(ValueError):
-    """A file the wiki will not store; ``code`` says why (type, mismatch, name, empty)."""
+    """A file the wiki will not store; ``code`` says why (type, mismatch, name, empty, archive)."""
 
     def __init__(self, code: str, detail: str = "") -> None:
         super().__init__(f"{code}: {detail}")
@@ -120,16 +127,21 @@ def _looks_like(kind: str, extension: str, data: bytes) -> bool:
 
 
 def _zip_is(kind: str, extension: str, data: bytes) -> bool:
+    """True when ``data`` is an archive of the office type ``extension`` names; ``AttachmentRefused`` for a bomb."""
     if not data.startswith(b"PK"):
         return False
     try:
-        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        with open_archive(data) as archive:
             names = archive.namelist()
             if kind == "odf":
-                declared = archive.read("mimetype").decode("ascii", "replace").strip() if "mimetype" in names else ""
+                if "mimetype" not in names:
+                    return False
+                declared = read_member(archive, "mimetype", _MAX_MIMETYPE_BYTES).decode("ascii", "replace").strip()
                 return declared == TYPES[extension][1]
             return "[Content_Types].xml" in names and any(n.startswith(_OOXML_PARTS[extension]) for n in names)
-    except (zipfile.BadZipFile, KeyError, OSError, RuntimeError):
+    except DocumentTooLarge as error:
+        raise AttachmentRefused("archive", str(error)) from None
+    except (zipfile.BadZipFile, zlib.error, KeyError, OSError, RuntimeError, EOFError, ValueError, NotImplementedError):
         return False
 
 

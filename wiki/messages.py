@@ -92,4 +92,7 @@ def attachment_message(error, _: Gettext = flask_gettext) -> str:  # type: ignor
         return _("This file's content does not match its “.%(extension)s” extension.", extension=error.detail)
     if error.code == "empty":
         return _("The file is empty or missing.")
+    if error.code == "archive":
+        return _("This file cannot be opened safely: it holds too many parts, or unpacks to far more than its "
+                 "size. Save it again from your office software, then attach the new file.")
     return _("This file cannot be attached.")

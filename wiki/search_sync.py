@@ -4,6 +4,13 @@ The plan is made from the commit the index says it reflects up to the current
 ``main``, with the catalog telling which files changed in between; every
 document is read from ``main`` at that moment, never from a request, so
 concurrent updates in any order converge on the newest text.
+
+The text of attached PDF and OpenDocument files is read once per blob, in a
+child process with a time and memory budget (``search.documents.extract``),
+and kept in an ``ExtractionCache``. In a server, a request never waits for
+it: a file not read yet is indexed by its name, and the maintenance thread
+reads it and indexes its text a moment later (``read_waiting``). Commands
+and tests, which have no maintenance thread, read it on the spot.
 """
 
 from __future__ import annotations
@@ -12,18 +19,23 @@ import errno
 import logging
 import posixpath
 from collections.abc import Callable, Iterator
+from typing import Any
 
 from repo_store import PageStore
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.pages import split_front_matter
 from repo_store.paths import TEMPLATES_PREFIX, page_path_of
 from search import Document, IndexBusy, IndexUnavailable, Plan, SearchIndex
-from search.text import INDEXED_SUFFIXES, document_text, markdown_text
+from search.documents import INDEXED_SUFFIXES, Extraction, document_kind, extract, plain_text
+from search.extractions import ExtractionCache, Key
+from search.text import markdown_text
 
 log = logging.getLogger(__name__)
 
 # How long a request waits for another process's index update before leaving its own to maintenance.
 REQUEST_WAIT_SECONDS = 2.0
+# Documents read between two index writes by the maintenance thread.
+READ_BATCH = 16
 
 
 class _LeftToMaintenance(Exception):
@@ -33,11 +45,19 @@ class _LeftToMaintenance(Exception):
 class SearchUpdater:
     """A catalog listener that applies each catch-up to the search index."""
 
-    def __init__(self, index: SearchIndex, store: PageStore, catalog: Catalog, default_licence: str) -> None:
+    def __init__(self, index: SearchIndex, store: PageStore, catalog: Catalog, default_licence: str, *,
+                 extractions: ExtractionCache, limits: dict[str, Any]) -> None:
         self.index = index
         self.store = store
         self.catalog = catalog
         self.default_licence = default_licence
+        self.extractions = extractions
+        self.max_text_bytes = int(limits["max_attachment_text_bytes"])
+        self.extraction_seconds = float(limits["extraction_seconds"])
+        # False once a maintenance thread runs: attached documents are then read by it, never in a request.
+        self.extract_inline = True
+        # Called when a document waits to be read: the maintenance thread then reads it soon.
+        self.extraction_wanted: Callable[[], None] = lambda: None
         # Processes a full rebuild may use; only commands that may fork raise it.
         self.procs = 1
         # Called when an update gave up: the server's maintenance thread then catches up soon.
@@ -68,9 +88,11 @@ class SearchUpdater:
         here fails it: a busy index, a damaged one (made again empty, then
         refilled), or a full disk only leave the index behind for a while.
         """
+        return self._apply(self._plan if refill else self._plan_without_refill, wait_seconds=wait_seconds)
+
+    def _apply(self, planner: Callable[[str | None], Plan], *, wait_seconds: float | None = None) -> Plan | None:
         try:
-            return self.index.update(self._plan if refill else self._plan_without_refill, procs=self.procs,
-                                     wait_seconds=wait_seconds)
+            return self.index.update(planner, procs=self.procs, wait_seconds=wait_seconds)
         except _LeftToMaintenance:
             log.info("the search index is being refilled from git by the maintenance thread")
         except IndexBusy:
@@ -135,9 +157,7 @@ class SearchUpdater:
             yield self._page_document(record, self.store.blob(record.blob))
         for path, blob, _size in self.catalog.files():
             if path.lower().endswith(INDEXED_SUFFIXES) and not path.startswith(TEMPLATES_PREFIX):
-                document = self._file_document(path, self.store.blob(blob))
-                if document is not None:
-                    yield document
+                yield self._file_document(path, blob)
 
     def _document_at_head(self, path: str) -> Document | None:
         if path.startswith(TEMPLATES_PREFIX):
@@ -153,7 +173,7 @@ class SearchUpdater:
         found = self.catalog.file(path)
         if found is None:
             return None
-        return self._file_document(path, self.store.blob(found[0]))
+        return self._file_document(path, found[0])
 
     def _page_document(self, record: PageRecord, data: bytes) -> Document:
         """A page as the catalog parsed it (title, tags, licence) with its body as plain text."""
@@ -175,17 +195,131 @@ class SearchUpdater:
             language=language,
         )
 
-    def _file_document(self, path: str, data: bytes) -> Document | None:
-        text = document_text(path, data)
-        if text is None:
-            return None
+    def _file_document(self, path: str, blob: str) -> Document:
+        """An attached file: by its name always, by its text once read (a file that has none keeps its name)."""
         return Document(
             path=path,
             title=posixpath.basename(path),
-            text=text,
+            text=self._file_text(path, blob) or "",
             kind="file",
             page=posixpath.dirname(path),
         )
+
+    def _file_text(self, path: str, blob: str) -> str | None:
+        kind = document_kind(path)
+        if kind is None:
+            return None
+        if kind == "text":  # a capped decode, linear: no child process, no cache
+            return plain_text(self.store.blob(blob), self.max_text_bytes)
+        known = self.extractions.get((blob, kind))
+        if known is not None:
+            return known.text
+        if not self.extract_inline:
+            self.extraction_wanted()  # indexed by name now, by text after the maintenance thread read it
+            return None
+        return self._read(path, (blob, kind), indexed=True).text
+
+    def _read(self, path: str, key: Key, *, indexed: bool) -> Extraction:
+        """Read a document in the limited child process and keep the result; a failure is logged here, once."""
+        result = extract(path, self.store.blob(key[0]), max_text_bytes=self.max_text_bytes,
+                         seconds=self.extraction_seconds)
+        self.extractions.put(key, result, indexed=indexed)
+        if result.reason is not None:
+            log.warning("the text of %s is not searchable (%s); the file is kept and found by its name",
+                        path, result.reason)
+        return result
+
+    # -- documents read by the maintenance thread ---------------------------
+
+    def read_waiting(self, *, stopping: Callable[[], bool] = lambda: False) -> int:
+        """Read the attached documents at ``main`` whose text is not known yet, and index their text.
+
+        The maintenance thread calls this between requests, holding no lock
+        a request waits for: each document is read in the limited child
+        process, then the index gets the text of every file still holding
+        that blob at ``main`` (a file replaced meanwhile is indexed as it is
+        now). One process of the wiki reads at a time. Returns how many
+        documents were read.
+        """
+        read = 0
+        with self.extractions.turn() as mine:
+            if not mine:
+                return 0
+            tried: set[Key] = set()
+            while not stopping():
+                at_main, to_read, to_index = self._waiting()
+                to_read = {key: paths for key, paths in to_read.items() if key not in tried}
+                if not to_read and not to_index:
+                    self.extractions.keep_only(set(at_main))
+                    break
+                batch = dict(to_index)
+                for key, paths in to_read.items():
+                    if stopping():
+                        break
+                    tried.add(key)
+                    read += 1
+                    if self._read(paths[0], key, indexed=False).text is not None:
+                        batch[key] = paths
+                    if len(batch) >= READ_BATCH:
+                        self._index_read(batch)
+                        batch = {}
+                if batch:
+                    self._index_read(batch)
+                if to_index and not to_read:
+                    break  # the index would not take them: it is tried again next round
+        return read
+
+    def _waiting(self) -> tuple[dict[Key, list[str]], dict[Key, list[str]], dict[Key, list[str]]]:
+        """(every document at main, those not read yet, those read whose text may be missing from the index)."""
+        at_main: dict[Key, list[str]] = {}
+        for path, blob, _size in self.catalog.files():
+            kind = document_kind(path)
+            if kind in ("pdf", "odf") and not path.startswith(TEMPLATES_PREFIX):
+                at_main.setdefault((blob, kind), []).append(path)
+        done, unindexed = self.extractions.done(), self.extractions.unindexed()
+        to_read = {key: paths for key, paths in at_main.items() if key not in done and key not in unindexed}
+        to_index = {key: paths for key, paths in at_main.items() if key in unindexed}
+        return at_main, to_read, to_index
+
+    def _index_read(self, batch: dict[Key, list[str]]) -> None:
+        """Give the index the text just read for these files (with whatever else ``main`` changed meanwhile)."""
+        paths = sorted({path for paths in batch.values() for path in paths})
+
+        def planner(last: str | None) -> Plan:
+            plan = self._plan(last)
+            if plan.rebuild or not isinstance(plan.upserts, list):
+                return plan  # everything is indexed again from main, texts included
+            planned = {document.path for document in plan.upserts} | set(plan.deletes)
+            for path in paths:
+                if path_key(path) not in planned:
+                    document = self._document_at_head(path)
+                    if document is not None:
+                        plan.upserts.append(document)
+            return plan
+
+        if self._apply(planner) is not None:
+            self.extractions.mark_indexed(batch)
+
+    def documents_waiting(self) -> int:
+        """How many attached documents at main wait to be read or to have their text indexed."""
+        _at_main, to_read, to_index = self._waiting()
+        return len(to_read) + len(to_index)
+
+    def unreadable_files(self) -> list[tuple[str, str]]:
+        """(path at main, reason) of every attached file whose text could not be read within budget.
+
+        The reason is ``too_slow``, ``too_large`` or ``damaged``; such a file
+        is kept and found by its name, not by its text.
+        """
+        failures = self.extractions.failures()
+        if not failures:
+            return []
+        unreadable = []
+        for path, blob, _size in self.catalog.files():
+            kind = document_kind(path)
+            if kind is not None and (blob, kind) in failures and not path.startswith(TEMPLATES_PREFIX):
+                unreadable.append((path, failures[(blob, kind)]))
+        return unreadable
 
 
 def path_key(file_path: str) -> str:

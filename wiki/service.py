@@ -40,6 +40,7 @@ from repo_store.objects import object_id
 from repo_store.pages import page_tags, page_title, parse_page
 from repo_store.paths import check_attachment_name, check_new_page_path, check_path, page_file, slugify
 from search import IndexBusy, IndexUnavailable, SearchIndex, SearchResults
+from search.extractions import ExtractionCache
 
 from .accounts import User
 from .attachments import Attachment, check_content, mimetype_of
@@ -115,12 +116,21 @@ class Wiki:
         )
         self.catalog = Catalog(data.catalog, self.store)
         self.search = SearchIndex(data.search_index)
+        limits = settings["limits"]
+        # The text read from attached documents, by blob; as disposable as the index beside it.
+        self.extractions = ExtractionCache(
+            data.index / "extractions.sqlite",
+            budget=f"{limits['max_attachment_text_bytes']}/{float(limits['extraction_seconds']):g}",
+        )
         self.search_updater = SearchUpdater(
-            self.search, self.store, self.catalog, settings["site"]["default_licence"]
+            self.search, self.store, self.catalog, settings["site"]["default_licence"],
+            extractions=self.extractions, limits=limits,
         )
         self._wake = threading.Event()
         self._maintaining = False
+        self._maintenance: threading.Thread | None = None
         self.search_updater.gave_up = self._wake.set
+        self.search_updater.extraction_wanted = self._wake.set
         self.history = History(self.catalog, self.store)
         self.links = LinkGraph(self.catalog, self.history)
         self.listeners: list[SyncListener] = [self.search_updater]
@@ -137,11 +147,11 @@ class Wiki:
         self.page_html = LRUCache(2048)
 
     def start_maintenance(self, interval: float = MAINTENANCE_SECONDS) -> None:
-        """Merge search segments in the background, between requests (server processes only).
+        """Merge search segments and read attached documents in the background, between requests (server processes only).
 
         A round also runs as soon as the search index needs it (an update gave
-        up on it, or it was lost or damaged and must be refilled from git),
-        at most one round a second.
+        up on it, it was lost or damaged and must be refilled from git, or a
+        new attached document waits to be read), at most one round a second.
         """
 
         def loop() -> None:
@@ -158,15 +168,18 @@ class Wiki:
 
         self._maintaining = True
         self.search_updater.refill_in_requests = False
-        thread = threading.Thread(target=loop, name="trousse-maintenance", daemon=True)
-        thread.start()
+        self.search_updater.extract_inline = False
+        self._maintenance = threading.Thread(target=loop, name="trousse-maintenance", daemon=True)
+        self._maintenance.start()
 
     def maintain(self) -> None:
-        """One round of upkeep: check the search index's files, catch it up or refill it, merge segments."""
+        """One round of upkeep: check the search index's files, catch it up or refill it, read new documents, merge."""
         self.search.verify()
         # Not under the sync lock: a refill takes as long as indexing every page, and
         # requests must not wait for it (the index's own write lock keeps writers in turn).
         self.search_updater.catch_up()
+        # Nor is reading attached documents: each takes up to limits.extraction_seconds, in a child process.
+        self.search_updater.read_waiting(stopping=self._stopping.is_set)
         try:
             self.search.maintain()
         except (IndexUnavailable, IndexBusy):
@@ -175,7 +188,11 @@ class Wiki:
     def close(self) -> None:
         self._stopping.set()
         self._wake.set()
+        if self._maintenance is not None and self._maintenance is not threading.current_thread():
+            # At most one document is being read, within its time budget: let it finish before closing.
+            self._maintenance.join(timeout=float(self.settings["limits"]["extraction_seconds"]) + 5)
         self.search.close()
+        self.extractions.close()
         self.catalog.close()
         self.store.close()
 
