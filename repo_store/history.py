@@ -3,17 +3,23 @@
 ``git log -- path`` costs hundreds of milliseconds at 100,000 commits and
 ``--follow`` cannot use the commit-graph filters; the catalog already holds
 every change of every file, so a page's history, the recent changes and a
-blame are indexed SQL queries plus, for the blame, ``difflib`` on the blobs.
+blame are indexed SQL queries plus, for the blame, ``difflib`` on the blobs
+(within a budget: ``matching``).
 """
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from .catalog import FOREVER, Catalog, changes_of
+from .matching import EXACT_BUDGET, GAPS_BUDGET, Budget, line_opcodes
 from .paths import page_file, page_path_of
 from .store import PageStore
+
+# A blame reads the newest revisions whose texts add up to this much, at most BLAME_REVISIONS of them.
+BLAME_BYTES = 2_000_000
+BLAME_REVISIONS = 500
 
 
 @dataclass(frozen=True)
@@ -66,10 +72,12 @@ class ChangeSet(CommitSummary):
         return tuple(item.path for item in self.touched)
 
 
-@dataclass(frozen=True)
-class BlameLine:
+class BlameLine(NamedTuple):
+    """One line of a page and who wrote it (a tuple: a megabyte of short lines makes half a million)."""
+
     text: str
     revision: Revision
+    or_earlier: bool = False  # the blame stopped at ``revision``: the line may be older
 
 
 class History:
@@ -225,24 +233,40 @@ class History:
     # -- blame -------------------------------------------------------------
 
     def blame(self, file_path: str) -> list[BlameLine]:
-        """Who last changed each line of the current text, from the page's own revisions."""
-        lines: list[BlameLine] = []
-        for revision in self.all_revisions(file_path):
-            if revision.blob is None:
-                lines = []
-                continue
-            text = self.store.blob(revision.blob).decode("utf-8", "replace").split("\n")
-            lines = _carry_over(lines, text, revision)
-        return lines
+        """Who last changed each line of the current text, from the page's own revisions.
+
+        Bounded, since anyone may ask: it reads the newest revisions back to
+        the page's creation (or its last deletion), but no more than
+        ``BLAME_REVISIONS`` nor ``BLAME_BYTES`` of text, and their comparisons
+        share one budget of matching work (beyond it, a changed stretch is
+        said rewritten as a whole). Lines the oldest revision read already had
+        are marked ``or_earlier`` when history goes further back.
+        """
+        newest = self.revisions(file_path, limit=BLAME_REVISIONS + 1)
+        window: list[Revision] = []
+        size = 0
+        for revision in newest[:BLAME_REVISIONS]:
+            size += revision.size
+            if revision.blob is None or (window and size > BLAME_BYTES):
+                break  # nothing older outlived a deletion
+            window.append(revision)
+        complete = len(window) == len(newest) or newest[len(window)].blob is None
+        exact, gaps = Budget(EXACT_BUDGET), Budget(GAPS_BUDGET)
+        oldest_first = window[::-1]
+        text: list[str] = []
+        owners: list[int] = []  # for each line, the index in ``oldest_first`` of the revision that wrote it
+        for index, revision in enumerate(oldest_first):
+            previous, text = text, self.store.blob(revision.blob or "").decode("utf-8", "replace").split("\n")
+            owners = _carry_over(previous, owners, text, index, exact, gaps)
+        return list(map(BlameLine, text, [oldest_first[owner] for owner in owners],
+                        [not complete and owner == 0 for owner in owners]))
 
 
-def _carry_over(previous: list[BlameLine], text: list[str], revision: Revision) -> list[BlameLine]:
-    """Lines kept from ``previous`` keep their author; the others are ``revision``'s."""
-    matcher = difflib.SequenceMatcher(None, [line.text for line in previous], text, autojunk=False)
-    result: list[BlameLine] = []
-    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
-        if tag == "equal":
-            result.extend(previous[i1:i2])
-        else:
-            result.extend(BlameLine(line, revision) for line in text[j1:j2])
+def _carry_over(previous: list[str], owners: list[int], text: list[str], revision: int, exact: Budget,
+                gaps: Budget) -> list[int]:
+    """The owners of ``text``'s lines: kept lines keep theirs, the others are ``revision``'s."""
+    codes, _quality = line_opcodes(previous, text, exact=exact, gaps=gaps)
+    result: list[int] = []
+    for tag, i1, i2, j1, j2 in codes:
+        result += owners[i1:i2] if tag == "equal" else [revision] * (j2 - j1)
     return result

@@ -15,7 +15,7 @@ from repo_store.paths import check_path, check_revision, page_file
 
 from ..auth import require_editor, settings, wiki
 from ..commit_messages import delete_message, move_message, restore_message
-from ..diffs import rows
+from ..diffs import side_by_side, unified
 from ..messages import path_message
 from ..service import NothingToRestore, render_title
 from . import page_number
@@ -25,6 +25,7 @@ blueprint = Blueprint("history", __name__)
 
 PAGE_SIZE = 50
 FEED_SIZE = 50
+BLAME_ROWS = 3000  # lines of a blame shown; the raw text has them all
 
 
 @blueprint.app_template_filter("commit_time")
@@ -53,14 +54,28 @@ def page_history(path: str):  # type: ignore[no-untyped-def]
 
 @blueprint.route("/diff/<path:path>")
 def diff(path: str):  # type: ignore[no-untyped-def]
+    """Two versions side by side; with ``format=text``, the whole unified diff as plain text.
+
+    Both are bounded in time (``wiki.diffs``); the side-by-side view stops
+    after ``diffs.MAX_ROWS`` rows and links to the text, which is always whole.
+    """
     path = check_path(path)
     old_revision, new_revision = _diff_range(path)
     old_text, old_commit = wiki().text_at(path, old_revision) if old_revision else ("", "")
     new_text, new_commit = wiki().text_at(path, new_revision)
+    if request.args.get("format") == "text":
+        file_path = page_file(path)
+        labels = (f"a/{file_path}@{old_commit[:7]}" if old_commit else "/dev/null", f"b/{file_path}@{new_commit[:7]}")
+        response = Response(unified(old_text, new_text, *labels), mimetype="text/plain")
+        response.headers["Content-Type"] = "text/plain; charset=utf-8"
+        return response
     old_info = wiki().history.revision(page_file(path), old_commit) if old_commit else None
     new_info = wiki().history.revision(page_file(path), new_commit)
-    return render_template("diff.html", path=path, rows=rows(old_text, new_text), old=old_info, new=new_info,
-                           old_commit=old_commit, new_commit=new_commit, record=wiki().catalog.page(path))
+    compared = side_by_side(old_text, new_text)
+    as_text = url_for("history.diff", path=path, to=new_commit, format="text", **({"from": old_commit} if old_commit else {}))
+    return render_template("diff.html", path=path, rows=compared.rows, compared=compared, as_text=as_text,
+                           old=old_info, new=new_info, old_commit=old_commit, new_commit=new_commit,
+                           record=wiki().catalog.page(path))
 
 
 def _diff_range(path: str) -> tuple[str | None, str]:
@@ -71,7 +86,8 @@ def _diff_range(path: str) -> tuple[str | None, str]:
 def blame(path: str):  # type: ignore[no-untyped-def]
     path = check_path(path)
     lines = wiki().blame(path)
-    return render_template("blame.html", path=path, lines=lines, record=wiki().catalog.page(path))
+    return render_template("blame.html", path=path, lines=lines[:BLAME_ROWS], total=len(lines),
+                           record=wiki().catalog.page(path))
 
 
 @blueprint.route("/restore/<path:path>", methods=["POST"])
