@@ -17,7 +17,8 @@ import yaml
 
 MAX_FRONT_MATTER_BYTES = 64 * 1024
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX_H1 = re.compile(r"^ {0,3}#[ \t]+(.+?)(?:[ \t]+#+)?[ \t]*$")
+# A level-one heading's opening: its text is what follows, less a closing run of ``#``.
+_ATX_H1 = re.compile(r" {0,3}#[ \t]++")
 
 
 class FrontMatterError(ValueError):
@@ -128,10 +129,30 @@ def first_heading(body: str) -> str | None:
                 fence = None
             continue
         if fence is None:
-            heading = _ATX_H1.match(line)
-            if heading:
-                return heading.group(1).strip()
+            heading = _heading_text(line)
+            if heading is not None:
+                return heading
     return None
+
+
+def _heading_text(line: str) -> str | None:
+    """The text of ``# text`` or ``# text ##``, or None when ``line`` is no level-one heading.
+
+    Done by hand, in one pass: the pattern ``#[ \\t]+(.+?)(?:[ \\t]+#+)?[ \\t]*$``
+    that it replaces retried its ending at every character of the line,
+    which made one heading of spaces cost minutes.
+    """
+    opening = _ATX_H1.match(line)
+    if opening is None:
+        return None
+    text = line[opening.end():].rstrip(" \t")
+    if not text:
+        # Nothing but spaces after ``#``: a heading of blanks when there are two of them.
+        return "" if opening.end() - line.index("#") > 2 else None
+    unclosed = text.rstrip("#")
+    if unclosed != text and unclosed[-1:] in (" ", "\t"):
+        text = unclosed  # the closing ``###`` (a whole-``#`` text, such as ``# ###``, stays)
+    return text.strip()
 
 
 def page_title(meta: dict[str, Any], body: str, path: str) -> str:
@@ -154,9 +175,9 @@ def page_tags(meta: dict[str, Any]) -> list[str]:
         items = [str(item) for item in tags if isinstance(item, (str, int, float))]
     else:
         return []
-    seen: list[str] = []
+    seen: dict[str, None] = {}  # ordered, and a lookup that does not grow with the number of tags
     for item in items:
         tag = " ".join(item.split()).strip()
-        if tag and tag not in seen:
-            seen.append(tag)
-    return seen
+        if tag:
+            seen.setdefault(tag)
+    return list(seen)

@@ -39,6 +39,9 @@ _english_stemmer = stemmer_for_language("en")
 _cache_fr: dict[str, tuple[str, ...]] = {}
 _cache_en: dict[str, str] = {}
 _CACHE_LIMIT = 300_000
+# Longer "words" (a run of letters pasted into a page) are stemmed each time they come, not kept:
+# a few pages of them would otherwise hold megabytes in the caches for good.
+_CACHED_WORD_CHARS = 64
 
 
 def fold(word: str) -> str:
@@ -73,12 +76,12 @@ def french_stems(word: str) -> tuple[str, ...]:
         singular = strip_plural(word)
         if singular in PROTECTED or fold(singular) in PROTECTED:
             stems = (fold(singular),)
-            _cache_fr[word] = stems
+            _cache_fr[word] = stems  # a protected word is short
             return stems
         first = _french_stemmer(fold(singular))
         second = fold(_french_stemmer(singular))
         stems = (first,) if first == second else (first, second)
-    if len(_cache_fr) < _CACHE_LIMIT:
+    if len(_cache_fr) < _CACHE_LIMIT and len(word) <= _CACHED_WORD_CHARS:
         _cache_fr[word] = stems
     return stems
 
@@ -88,7 +91,7 @@ def english_stem(word: str) -> str | None:
     if cached is not None:
         return cached or None
     stem = "" if word in EN_STOP else fold(_english_stemmer(word))
-    if len(_cache_en) < _CACHE_LIMIT:
+    if len(_cache_en) < _CACHE_LIMIT and len(word) <= _CACHED_WORD_CHARS:
         _cache_en[word] = stem
     return stem or None
 

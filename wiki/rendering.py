@@ -112,12 +112,17 @@ def _sanitise(html: str) -> str:
 
 
 def _wikilink_rule(state: StateInline, silent: bool) -> bool:
-    """``[[target]]`` or ``[[target|label]]`` on one line."""
+    """``[[target]]`` or ``[[target|label]]`` on one line.
+
+    The closing ``]]`` is looked for within ``_WIKILINK_MAX`` characters only:
+    searching the whole rest of the text at every ``[[`` made ``"[[" * 300000``
+    cost quadratic time.
+    """
     start = state.pos
     if not state.src.startswith("[[", start):
         return False
-    end = state.src.find("]]", start + 2)
-    if end == -1 or end - start > _WIKILINK_MAX:
+    end = state.src.find("]]", start + 2, start + _WIKILINK_MAX + 2)
+    if end == -1:
         return False
     inner = state.src[start + 2 : end]
     if not inner.strip() or "\n" in inner or "[" in inner:
