@@ -54,7 +54,7 @@ def error_response(status: int, message: str, code: str | None = None, **extra):
 
 def _store_error(error: StoreError):  # type: ignore[no-untyped-def]
     if isinstance(error, ContentRejected):
-        status = 413 if any(p.code == "too_large" for p in error.problems) else 400
+        status = 413 if any(p.too_large for p in error.problems) else 400
         messages = [problem_message(problem) for problem in error.problems]
         return error_response(status, " ".join(messages), problems=[p.code for p in error.problems])
     if isinstance(error, InvalidPath):

@@ -17,7 +17,7 @@ from pathlib import Path
 from flask import Flask, render_template
 
 from .licences import Licence
-from .rendering import LinkTarget, render
+from .rendering import LinkTarget, RenderBudget, render
 from .service import Wiki
 
 STATIC = Path(__file__).parent / "static"
@@ -55,13 +55,14 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
     base_url = site["base_url"]
     records = wiki.catalog.pages(templates=False)
     existing = {record.path for record in records}
+    budget = RenderBudget.from_limits(settings["limits"])  # a page over it is copied as its preformatted text
     folders: dict[str, list[tuple[str, str]]] = defaultdict(list)
     with app.test_request_context(base_url=base_url):
         for record in records:
             path = record.path
             markdown = wiki.store.blob(record.blob).decode("utf-8", "replace")
             rendered = render(markdown, path=path, resolve_link=_static_resolver(wiki, path, existing),
-                              rewrite_url=_static_rewriter(path))
+                              rewrite_url=_static_rewriter(path), budget=budget)
             authors = wiki.authors(path)
             licence = wiki.licence_of(record.meta)
             attachments = []

@@ -173,7 +173,9 @@ class Checker:
             except UnicodeDecodeError:
                 self.refuse(commit, path, self._("a page must be UTF-8 text."))
                 return
-            for problem in page_problems(markdown, max_bytes=self.limits["max_page_bytes"]):
+            for problem in page_problems(markdown, max_bytes=self.limits["max_page_bytes"],
+                                         max_nesting=self.limits["max_nesting"],
+                                         max_table_cells=self.limits["max_table_cells"]):
                 self.refuse(commit, path, problem_message(problem, self._))
             return
         if len(data) > self.limits["max_file_bytes"]:

@@ -52,6 +52,12 @@ def path_message(error: InvalidPath, _: Gettext = flask_gettext) -> str:
 def problem_message(problem: Problem, _: Gettext = flask_gettext) -> str:
     if problem.code == "too_large":
         return _("The page is too large (the limit is %(limit)s bytes).", limit=problem.detail)
+    if problem.code == "too_deep":
+        return _("The page nests lists or quotes more than %(limit)s levels deep; reduce the nesting.",
+                 limit=problem.detail)
+    if problem.code == "too_many_cells":
+        return _("The page's tables have more than %(limit)s cells in all; split the table or the page.",
+                 limit=problem.detail)
     if problem.code == "not_text":
         return _("The page contains binary data.")
     if problem.code == "front_matter":

@@ -4,6 +4,8 @@ The Markdown tokens (the same parser as the web pages) are mapped to ODF
 elements: headings, paragraphs, lists, tables, quotations, code, emphasis and
 links. The document carries the page's title, authors and licence in its
 metadata and in a closing paragraph, so the credit travels with the file.
+A page the web would not render (over the limits or the render budget) is
+exported as its text, in preformatted paragraphs: a moment's work, whatever it holds.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from xml.sax.saxutils import escape, quoteattr
 
 from markdown_it.token import Token
 
-from .rendering import body_tokens
+from .rendering import DEFAULT_BUDGET, RenderBudget, RenderTooCostly, body_tokens, obstacle
 
 _NS = (
     'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
@@ -129,10 +131,32 @@ def _body(tokens: list[Token]) -> str:
     return "".join(out)
 
 
+_SPACES = re.compile("  +")
+
+
+def _preformatted(text: str) -> str:
+    """Text as written, one preformatted paragraph per block, spaces kept (ODF collapses runs of them)."""
+    paragraphs = []
+    for block in text.replace("\r\n", "\n").split("\n\n"):
+        lines = escape(block.strip("\n")).replace("\t", "<text:tab/>")
+        lines = _SPACES.sub(lambda run: f' <text:s text:c="{len(run.group()) - 1}"/>', lines)
+        paragraphs.append(f'<text:p text:style-name="Preformatted">{lines.replace(chr(10), "<text:line-break/>")}</text:p>')
+    return "".join(paragraphs)
+
+
+def _content(title: str, markdown_body: str, budget: RenderBudget) -> str:
+    """The document's body: the page laid out, or, past the render budget, its text as written."""
+    if obstacle(markdown_body, markdown_body, budget) is None:
+        try:
+            return _body(body_tokens(markdown_body, title, budget=budget))
+        except RenderTooCostly:
+            pass
+    return _preformatted(markdown_body)
+
+
 def page_odt(*, title: str, markdown_body: str, authors: list[str], licence_name: str, licence_url: str,
-             credit: str, source_url: str, language: str = "fr") -> bytes:
-    """The ODT file of a page (front matter already removed from ``markdown_body``)."""
-    tokens = body_tokens(markdown_body, title)
+             credit: str, source_url: str, language: str = "fr", budget: RenderBudget = DEFAULT_BUDGET) -> bytes:
+    """The ODT file of a page (front matter already removed from ``markdown_body``), within the render ``budget``."""
     closing = (f'<text:p text:style-name="Small">{escape(credit)}</text:p>'
                f'<text:p text:style-name="Small"><text:a xlink:type="simple" xlink:href={quoteattr(licence_url)}>'
                f"{escape(licence_name)}</text:a> — <text:a xlink:type=\"simple\" xlink:href={quoteattr(source_url)}>"
@@ -140,7 +164,7 @@ def page_odt(*, title: str, markdown_body: str, authors: list[str], licence_name
     content = (
         f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_NS}>{_STYLES}'
         f'<office:body><office:text><text:h text:outline-level="1">{escape(title)}</text:h>'
-        f"{_body(tokens)}{closing}</office:text></office:body></office:document-content>"
+        f"{_content(title, markdown_body, budget)}{closing}</office:text></office:body></office:document-content>"
     )
     meta = (
         f'<?xml version="1.0" encoding="UTF-8"?><office:document-meta {_NS}><office:meta>'

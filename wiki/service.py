@@ -48,7 +48,8 @@ from .catch_up import BEHIND_AFTER_SECONDS, REQUEST_SYNC_COMMITS, CatchUp, Healt
 from .content_rules import check_page
 from .datadir import DataDir
 from .licences import Licence, find_licence
-from .rendering import LinkTarget, Rendered, render
+from .render_cache import HtmlCache, RenderCache
+from .rendering import LinkTarget, RenderBudget, Rendered, render
 from .search_sync import REQUEST_WAIT_SECONDS, SearchUpdater
 
 SyncListener = Callable[[SyncReport], None]
@@ -140,11 +141,11 @@ class Wiki:
         self._catch_up = CatchUp(self.sync, self._stopping)
         self._lag_watch = LagWatch()
         self.generation = 0
-        self._renders = LRUCache(4096)
+        self._renders = RenderCache()
         self._authors = LRUCache(4096)
         self._blames = LRUCache(256)
         # Whole pages as anonymous visitors see them, kept by the views.
-        self.page_html = LRUCache(2048)
+        self.page_html = HtmlCache()
 
     def start_maintenance(self, interval: float = MAINTENANCE_SECONDS) -> None:
         """Merge search segments and read attached documents in the background, between requests (server processes only).
@@ -408,16 +409,12 @@ class Wiki:
         return cached
 
     def _render(self, path: str, blob: str, text: Callable[[], str]) -> Rendered:
-        key = (blob, path, self.generation)
-        rendered = self._renders.get_item(key)
-        if rendered is None:
-            rendered = render(text(), path=path, resolve_link=self.resolve_link,
-                              rewrite_url=relative_url_rewriter(path))
-            self._renders.put(key, rendered)
-        return rendered
+        """Rendered once per revision of the text (see ``RenderCache``), within the render budget."""
+        return self._renders.get(blob, path, self.generation, self.resolve_link, lambda: self.preview(path, text()))
 
     def preview(self, path: str, markdown: str) -> Rendered:
-        return render(markdown, path=path, resolve_link=self.resolve_link, rewrite_url=relative_url_rewriter(path))
+        return render(markdown, path=path, resolve_link=self.resolve_link, rewrite_url=relative_url_rewriter(path),
+                      budget=RenderBudget.from_limits(self.settings["limits"]))
 
     def resolve_link(self, target: str) -> LinkTarget:
         """Where ``[[target]]`` leads: a page by path, by title, by slug, or where it moved; else its creation."""
@@ -459,7 +456,9 @@ class Wiki:
         exists = self.store.page_exists(path)
         if not exists:
             path = check_new_page_path(path)
-        check_page(markdown, max_bytes=self.settings["limits"]["max_page_bytes"])
+        limits = self.settings["limits"]
+        check_page(markdown, max_bytes=limits["max_page_bytes"], max_nesting=limits["max_nesting"],
+                   max_table_cells=limits["max_table_cells"])
         message = clean_message(message)
         if not message:
             title = render_title(markdown, path)

@@ -16,6 +16,7 @@ from ..auth import settings, wiki
 from ..downloads import download
 from ..export import STATIC, attribution_line
 from ..odt import page_odt
+from ..rendering import RenderBudget
 
 blueprint = Blueprint("exports", __name__)
 
@@ -97,5 +98,6 @@ def _as_odt(path: str) -> Response:
         title=record.title, markdown_body=split_front_matter(markdown)[1], authors=authors,
         licence_name=licence.name if licence else "", licence_url=licence.url if licence else "",
         credit=credit, source_url=url, language=str(record.meta.get("lang") or settings()["site"]["language"]),
+        budget=RenderBudget.from_limits(settings()["limits"]),
     )
     return download(data, "application/vnd.oasis.opendocument.text", path.rsplit("/", 1)[-1] + ".odt")

@@ -211,7 +211,7 @@ def edit(path: str):  # type: ignore[no-untyped-def]
         return render_template("conflict.html", path=path, conflict=conflict, markdown=markdown,
                                message=message), 409
     except ContentRejected as rejected:
-        status = 413 if any(p.code == "too_large" for p in rejected.problems) else 400
+        status = 413 if any(p.too_large for p in rejected.problems) else 400
         return render_template(
             "edit.html", path=path, markdown=markdown, base_revision=base_revision or "",
             message=message, is_new=is_new, preview=None,
