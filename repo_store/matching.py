@@ -27,7 +27,7 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
-from itertools import accumulate
+from itertools import accumulate, compress
 from typing import Literal
 
 Opcode = tuple[str, int, int, int, int]
@@ -36,6 +36,7 @@ Quality = Literal["exact", "anchored", "coarse"]  # coarse: some lines said repl
 # One unit is one step of difflib's inner loop, about a tenth of a microsecond.
 EXACT_BUDGET = 500_000  # difflib on all the lines between the shared start and end
 GAPS_BUDGET = 1_000_000  # difflib on the gaps between anchors, all together
+MATCHER_UNITS = 300  # what building a matcher costs, however small its sequences
 
 
 class OverBudget(Exception):
@@ -63,7 +64,7 @@ class _CountedMatcher(difflib.SequenceMatcher):
     """A ``SequenceMatcher`` that charges each longest-match search to a budget before running it."""
 
     def __init__(self, a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> None:
-        budget.charge(len(a) + len(b))  # counting, the prefix sums below, difflib's index of ``b``
+        budget.charge(MATCHER_UNITS + len(a) + len(b))  # counting, the prefix sums below, difflib's index of ``b``
         in_a, in_b = Counter(a), Counter(b)
         # Walking a[i] costs its places in b, plus the step itself. Indexing b and the first search, over
         # everything, must fit before either is done: a matcher that runs out before its second search is not
@@ -78,7 +79,7 @@ class _CountedMatcher(difflib.SequenceMatcher):
                            bhi: int | None = None) -> difflib.Match:
         ahi = len(self.a) if ahi is None else ahi
         bhi = len(self.b) if bhi is None else bhi
-        # The walk, plus at most the two ranges for extending the block over left-out elements.
+        # The walk, plus the two ranges: a generous bound on difflib's own steps around it.
         self._budget.charge(self._walk[ahi] - self._walk[alo] + (ahi - alo) + (bhi - blo))
         return super().find_longest_match(alo, ahi, blo, bhi)
 
@@ -130,38 +131,74 @@ def anchored_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budge
 
     Between two anchors, difflib matches what ``budget`` allows; the rest is
     replaced as blocks (quality ``coarse``). Linear but for the O(n log n)
-    longest increasing run of anchors.
+    longest increasing run of anchors; a gap costs a few steps unless both
+    of its sides hold two elements or more, and only then builds a matcher.
     """
     quality: Quality = "anchored"
     codes: list[Opcode] = []
     i = j = 0
     for anchor_i, anchor_j in [*_anchors(a, b), (len(a), len(b))]:
         if anchor_i > i or anchor_j > j:  # a gap before the anchor: most anchors follow the one before
-            gap_a, gap_b = a[i:anchor_i], b[j:anchor_j]
-            start, end = common_ends(gap_a, gap_b)
+            start, limit = 0, min(anchor_i - i, anchor_j - j)
+            while start < limit and a[i + start] == b[j + start]:
+                start += 1
+            end = 0
+            while end < limit - start and a[anchor_i - 1 - end] == b[anchor_j - 1 - end]:
+                end += 1
             codes.append(("equal", i, i + start, j, j + start))
-            old_count, new_count = len(gap_a) - start - end, len(gap_b) - start - end
-            gap = _replaced(old_count, new_count)
-            if old_count and new_count:
-                try:
-                    gap = matched_opcodes(gap_a[start : start + old_count], gap_b[start : start + new_count], budget)
-                except OverBudget:
-                    quality = "coarse"
-            codes += [(tag, i + start + i1, i + start + i2, j + start + j1, j + start + j2) for tag, i1, i2, j1, j2 in gap]
+            gap, matched = _gap(a, b, i + start, anchor_i - end, j + start, anchor_j - end, budget)
+            codes += gap
+            quality = quality if matched else "coarse"
             codes.append(("equal", anchor_i - end, anchor_i, anchor_j - end, anchor_j))
         codes.append(("equal", anchor_i, min(anchor_i + 1, len(a)), anchor_j, min(anchor_j + 1, len(b))))
         i, j = anchor_i + 1, anchor_j + 1
     return _merged(codes), quality
 
 
+def _gap(a: Sequence[Hashable], b: Sequence[Hashable], i1: int, i2: int, j1: int, j2: int,
+         budget: Budget) -> tuple[list[Opcode], bool]:
+    """Opcodes for ``a[i1:i2]`` against ``b[j1:j2]`` (which share neither their first nor their last element),
+    and whether they were matched rather than replaced as a block for want of budget."""
+    if i2 - i1 <= 1 and j2 - j1 <= 1:  # nothing against something, or two different elements
+        return _replaced_at(i1, i2, j1, j2), True
+    if i2 - i1 == 1 or j2 - j1 == 1:  # one element against several: where it stands first, or nowhere
+        try:
+            if i2 - i1 == 1:
+                k = b.index(a[i1], j1, j2)  # type: ignore[attr-defined]
+                codes = [("insert", i1, i1, j1, k), ("equal", i1, i2, k, k + 1), ("insert", i2, i2, k + 1, j2)]
+            else:
+                k = a.index(b[j1], i1, i2)  # type: ignore[attr-defined]
+                codes = [("delete", i1, k, j1, j1), ("equal", k, k + 1, j1, j2), ("delete", k + 1, i2, j2, j2)]
+            return [code for code in codes if code[1] < code[2] or code[3] < code[4]], True
+        except ValueError:
+            pass
+    if i2 == i1 or j2 == j1 or i2 - i1 == 1 or j2 - j1 == 1:  # one side empty, or its one element not found
+        return _replaced_at(i1, i2, j1, j2), True
+    try:
+        codes = matched_opcodes(a[i1:i2], b[j1:j2], budget)
+    except OverBudget:
+        return _replaced_at(i1, i2, j1, j2), False
+    return [(tag, start + i1, stop + i1, first + j1, last + j1) for tag, start, stop, first, last in codes], True
+
+
+def _replaced_at(i1: int, i2: int, j1: int, j2: int) -> list[Opcode]:
+    """``a[i1:i2]`` replaced by ``b[j1:j2]`` as a block (or deleted, or inserted, if the other side is empty)."""
+    if i2 > i1:
+        return [("replace" if j2 > j1 else "delete", i1, i2, j1, j2)]
+    return [("insert", i1, i2, j1, j2)] if j2 > j1 else []
+
+
 def _anchors(a: Sequence[Hashable], b: Sequence[Hashable]) -> list[tuple[int, int]]:
     """(i, j) where ``a[i] == b[j]`` stands once in each, the longest run increasing in both (patience sorting)."""
     in_a, in_b = Counter(a), Counter(b)
-    unique = {item for item, count in in_a.items() if count == 1 and in_b.get(item) == 1}
+    unique = {item for item, count in in_a.items() if count == 1}
+    unique.intersection_update([item for item, count in in_b.items() if count == 1])
     if not unique:
         return []
-    where_b = {item: j for j, item in enumerate(b) if item in unique}
-    pairs = [(i, where_b[item]) for i, item in enumerate(a) if item in unique]
+    # Loops in C (map, zip, compress): these run over every line of two megabyte-long pages.
+    where_b = dict(zip(b, range(len(b)), strict=True))  # a unique element's only place
+    kept = list(map(unique.__contains__, a))
+    pairs = list(zip(compress(range(len(a)), kept), map(where_b.__getitem__, compress(a, kept)), strict=True))
     tops: list[int] = []  # the smallest j ending a run of each length
     ends: list[int] = []  # which pair that is
     before: list[int] = []  # for each pair, the pair before it in its run
@@ -194,16 +231,6 @@ def _merged(codes: list[Opcode]) -> list[Opcode]:
                 tag = "replace" if i2 > i1 and j2 > j1 else "delete" if i2 > i1 else "insert"
         merged.append((tag, i1, i2, j1, j2))
     return merged
-
-
-def _replaced(old_count: int, new_count: int) -> list[Opcode]:
-    if old_count and new_count:
-        return [("replace", 0, old_count, 0, new_count)]
-    if old_count:
-        return [("delete", 0, old_count, 0, 0)]
-    if new_count:
-        return [("insert", 0, 0, 0, new_count)]
-    return []
 
 
 def grouped(codes: list[Opcode], context: int = 3) -> Iterator[list[Opcode]]:

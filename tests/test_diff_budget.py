@@ -190,6 +190,18 @@ def test_recursion_heavy_unique_lines_finish_and_stay_correct():
     assert sum(line.startswith("-") for line in body) == 550 and sum(line.startswith("+") for line in body) == 550
 
 
+def test_unique_lines_each_followed_by_a_changed_one():
+    """A hundred thousand anchors, each with a one-line change after it: each gap costs a few steps."""
+    old = "".join(f"u{number}\nx\n" for number in range(100_000))
+    new = "".join(f"u{number}\ny\n" for number in range(100_000))
+    with at_most(5):
+        compared = side_by_side(old, new)
+        patch = unified(old, new, "a", "b")
+    assert compared.truncated and compared.rows[1].kind == "changed" and compared.rows[1].new_html == "<ins>y</ins>"
+    assert_rows_match(old, new, compared.rows)
+    assert apply_unified(old, patch) == new and patch.count("\n-x\n") == 100_000
+
+
 def test_scattered_edits_in_a_long_page_of_paragraphs_keep_their_words():
     generator = random.Random(4)
     paragraphs = []

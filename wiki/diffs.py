@@ -58,6 +58,13 @@ def unified(old: str, new: str, old_label: str, new_label: str) -> str:
 
 
 def _write_lines(out: io.StringIO, mark: str, lines: list[str]) -> None:
+    if len(lines) == 1 and lines[0].endswith("\n"):  # the commonest case, first
+        out.write(mark + lines[0])
+        return
+    if lines and "".join(lines).count("\n") == len(lines):  # a "\n" only ends a line: each line ends with one
+        out.write(mark)  # so one join, not a loop over a million lines
+        out.write(mark.join(lines))
+        return
     for line in lines:
         out.write(mark)
         out.write(line)
