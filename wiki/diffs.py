@@ -20,8 +20,10 @@ import logging
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from html import escape
+from itertools import chain
 
 from markupsafe import Markup
 
@@ -104,23 +106,22 @@ def side_by_side(old: str, new: str, context: int = CONTEXT_LINES, max_rows: int
     """Side-by-side rows with the changed words of changed lines marked (<del>, <ins>), at most ``max_rows``."""
     old_lines, new_lines = old.splitlines(), new.splitlines()
     codes, quality = line_opcodes(old_lines, new_lines)
-    words = Budget(WORD_BUDGET) if quality != "coarse" else Budget(0)  # a coarse match pairs unrelated lines
+    words = Budget(WORD_BUDGET)
     result: list[Row] = []
     whole = False
     for group in grouped(codes, context):
-        if result:
-            result.append(Row("gap", None, Markup(""), None, Markup("")))
-        for row in _group_rows(group, old_lines, new_lines, words):
+        gap = [(Row("gap", None, Markup(""), None, Markup("")), False)] if result else []
+        for row, marked_whole in chain(gap, _group_rows(group, old_lines, new_lines, words)):
             if len(result) >= max_rows:
                 _log_degraded(old, new, quality, whole, truncated=True)
                 return SideBySide(result, truncated=True, whole_lines=whole)
-            whole = whole or row[1]
-            result.append(row[0])
+            whole = whole or marked_whole
+            result.append(row)
     _log_degraded(old, new, quality, whole, truncated=False)
     return SideBySide(result, whole_lines=whole)
 
 
-def _group_rows(group: list[Opcode], old_lines: list[str], new_lines: list[str], words: Budget):  # type: ignore[no-untyped-def]
+def _group_rows(group: list[Opcode], old_lines: list[str], new_lines: list[str], words: Budget) -> Iterator[tuple[Row, bool]]:
     """(row, marked whole) for each line of a hunk, made one at a time so a long diff stops early."""
     for tag, i1, i2, j1, j2 in group:
         if tag == "equal":
@@ -158,8 +159,11 @@ def word_diff(old: str, new: str, budget: Budget | None = None) -> tuple[Markup,
     """
     old_words, new_words = _WORDS.findall(old), _WORDS.findall(new)
     start, end = common_ends(old_words, new_words)
-    middle = matched_opcodes(old_words[start : len(old_words) - end], new_words[start : len(new_words) - end],
-                             budget if budget is not None else Budget(WORD_BUDGET))
+    old_middle, new_middle = old_words[start : len(old_words) - end], new_words[start : len(new_words) - end]
+    if old_middle and new_middle:
+        middle = matched_opcodes(old_middle, new_middle, budget if budget is not None else Budget(WORD_BUDGET))
+    else:  # words only added, or only removed: nothing to match
+        middle = [("replace", 0, len(old_middle), 0, len(new_middle))]
     head, tail = escape("".join(old_words[:start])), escape("".join(old_words[len(old_words) - end :]))
     left, right = [head], [head]
     for tag, i1, i2, j1, j2 in middle:
