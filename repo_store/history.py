@@ -9,8 +9,10 @@ blame are indexed SQL queries plus, for the blame, ``difflib`` on the blobs
 
 from __future__ import annotations
 
+from array import array
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import NamedTuple, overload
 
 from .catalog import FOREVER, Catalog, changes_of
 from .matching import EXACT_BUDGET, GAPS_BUDGET, Budget, line_opcodes
@@ -73,11 +75,42 @@ class ChangeSet(CommitSummary):
 
 
 class BlameLine(NamedTuple):
-    """One line of a page and who wrote it (a tuple: a megabyte of short lines makes half a million)."""
+    """One line of a page and who wrote it."""
 
     text: str
     revision: Revision
     or_earlier: bool = False  # the blame stopped at ``revision``: the line may be older
+
+
+class Blame(Sequence[BlameLine]):
+    """Every line of a page and who wrote it, kept as its lines and, for each, the index of its revision.
+
+    ``BlameLine``s are made as they are read: a megabyte of short lines would
+    otherwise make half a million objects, to show the first few thousand.
+    """
+
+    def __init__(self, text: list[str], owners: list[int], revisions: list[Revision], complete: bool) -> None:
+        self._text = text
+        self._owners = array("I", owners)
+        self._revisions = revisions
+        self._complete = complete
+
+    def __len__(self) -> int:
+        return len(self._text)
+
+    @overload
+    def __getitem__(self, index: int) -> BlameLine: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[BlameLine]: ...
+
+    def __getitem__(self, index: int | slice) -> BlameLine | list[BlameLine]:
+        if isinstance(index, slice):
+            return [self._line(text, owner) for text, owner in zip(self._text[index], self._owners[index], strict=True)]
+        return self._line(self._text[index], self._owners[index])
+
+    def _line(self, text: str, owner: int) -> BlameLine:
+        return BlameLine(text, self._revisions[owner], not self._complete and owner == 0)
 
 
 class History:
@@ -232,7 +265,7 @@ class History:
 
     # -- blame -------------------------------------------------------------
 
-    def blame(self, file_path: str) -> list[BlameLine]:
+    def blame(self, file_path: str) -> Blame:
         """Who last changed each line of the current text, from the page's own revisions.
 
         Bounded, since anyone may ask: it reads the newest revisions back to
@@ -258,8 +291,7 @@ class History:
         for index, revision in enumerate(oldest_first):
             previous, text = text, self.store.blob(revision.blob or "").decode("utf-8", "replace").split("\n")
             owners = _carry_over(previous, owners, text, index, exact, gaps)
-        return list(map(BlameLine, text, [oldest_first[owner] for owner in owners],
-                        [not complete and owner == 0 for owner in owners]))
+        return Blame(text, owners, oldest_first, complete)
 
 
 def _carry_over(previous: list[str], owners: list[int], text: list[str], revision: int, exact: Budget,

@@ -27,7 +27,8 @@ from array import array
 from bisect import bisect_left
 from collections import Counter
 from collections.abc import Hashable, Iterator, Sequence
-from itertools import accumulate, compress
+from itertools import accumulate, compress, islice
+from operator import lt
 from typing import Literal
 
 Opcode = tuple[str, int, int, int, int]
@@ -63,9 +64,10 @@ class Budget:
 class _CountedMatcher(difflib.SequenceMatcher):
     """A ``SequenceMatcher`` that charges each longest-match search to a budget before running it."""
 
-    def __init__(self, a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> None:
+    def __init__(self, a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget,
+                 counts: tuple[Counter, Counter] | None = None) -> None:
         budget.charge(MATCHER_UNITS + len(a) + len(b))  # counting, the prefix sums below, difflib's index of ``b``
-        in_a, in_b = Counter(a), Counter(b)
+        in_a, in_b = counts or (Counter(a), Counter(b))
         # Walking a[i] costs its places in b, plus the step itself. Indexing b and the first search, over
         # everything, must fit before either is done: a matcher that runs out before its second search is not
         # worth building.
@@ -84,9 +86,13 @@ class _CountedMatcher(difflib.SequenceMatcher):
         return super().find_longest_match(alo, ahi, blo, bhi)
 
 
-def matched_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> list[Opcode]:
-    """difflib's opcodes for turning ``a`` into ``b``, or ``OverBudget`` if they cost more than ``budget`` has."""
-    return _CountedMatcher(a, b, budget).get_opcodes()
+def matched_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget,
+                    counts: tuple[Counter, Counter] | None = None) -> list[Opcode]:
+    """difflib's opcodes for turning ``a`` into ``b``, or ``OverBudget`` if they cost more than ``budget`` has.
+
+    ``counts``: each element's occurrences in ``a`` and in ``b``, if the caller has them already.
+    """
+    return _CountedMatcher(a, b, budget, counts).get_opcodes()
 
 
 def common_ends(a: Sequence[Hashable], b: Sequence[Hashable]) -> tuple[int, int]:
@@ -115,10 +121,15 @@ def line_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], *, exact: Budget 
     start, end = common_ends(a, b)
     middle_a, middle_b = a[start : len(a) - end], b[start : len(b) - end]
     quality: Quality = "exact"
-    try:
-        middle = matched_opcodes(middle_a, middle_b, exact if exact is not None else Budget(EXACT_BUDGET))
-    except OverBudget:
-        middle, quality = anchored_opcodes(middle_a, middle_b, gaps if gaps is not None else Budget(GAPS_BUDGET))
+    if not middle_a or not middle_b:  # lines only added or only removed (a page's first version): nothing to match
+        middle = _replaced_at(0, len(middle_a), 0, len(middle_b))
+    else:
+        counts = Counter(middle_a), Counter(middle_b)  # for both attempts
+        try:
+            middle = matched_opcodes(middle_a, middle_b, exact if exact is not None else Budget(EXACT_BUDGET), counts)
+        except OverBudget:
+            middle, quality = anchored_opcodes(middle_a, middle_b, gaps if gaps is not None else Budget(GAPS_BUDGET),
+                                               counts)
     codes: list[Opcode] = [("equal", 0, start, 0, start)] if start else []
     codes += [(tag, i1 + start, i2 + start, j1 + start, j2 + start) for tag, i1, i2, j1, j2 in middle]
     if end:
@@ -126,7 +137,8 @@ def line_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], *, exact: Budget 
     return codes, quality
 
 
-def anchored_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget) -> tuple[list[Opcode], Quality]:
+def anchored_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget,
+                     counts: tuple[Counter, Counter] | None = None) -> tuple[list[Opcode], Quality]:
     """Opcodes anchored on the longest run, in order, of elements found exactly once in ``a`` and in ``b``.
 
     Between two anchors, difflib matches what ``budget`` allows; the rest is
@@ -137,19 +149,23 @@ def anchored_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budge
     quality: Quality = "anchored"
     codes: list[Opcode] = []
     i = j = 0
-    for anchor_i, anchor_j in [*_anchors(a, b), (len(a), len(b))]:
-        if anchor_i > i or anchor_j > j:  # a gap before the anchor: most anchors follow the one before
+    for anchor_i, anchor_j in [*_anchors(a, b, counts), (len(a), len(b))]:
+        if anchor_i == i + 1 and anchor_j == j + 1 and a[i] != b[j]:  # one line changed: the commonest gap
+            codes.append(("replace", i, anchor_i, j, anchor_j))
+        elif anchor_i > i or anchor_j > j:  # a gap before the anchor: most anchors follow the one before
             start, limit = 0, min(anchor_i - i, anchor_j - j)
             while start < limit and a[i + start] == b[j + start]:
                 start += 1
             end = 0
             while end < limit - start and a[anchor_i - 1 - end] == b[anchor_j - 1 - end]:
                 end += 1
-            codes.append(("equal", i, i + start, j, j + start))
+            if start:
+                codes.append(("equal", i, i + start, j, j + start))
             gap, matched = _gap(a, b, i + start, anchor_i - end, j + start, anchor_j - end, budget)
             codes += gap
             quality = quality if matched else "coarse"
-            codes.append(("equal", anchor_i - end, anchor_i, anchor_j - end, anchor_j))
+            if end:
+                codes.append(("equal", anchor_i - end, anchor_i, anchor_j - end, anchor_j))
         codes.append(("equal", anchor_i, min(anchor_i + 1, len(a)), anchor_j, min(anchor_j + 1, len(b))))
         i, j = anchor_i + 1, anchor_j + 1
     return _merged(codes), quality
@@ -188,9 +204,10 @@ def _replaced_at(i1: int, i2: int, j1: int, j2: int) -> list[Opcode]:
     return [("insert", i1, i2, j1, j2)] if j2 > j1 else []
 
 
-def _anchors(a: Sequence[Hashable], b: Sequence[Hashable]) -> list[tuple[int, int]]:
+def _anchors(a: Sequence[Hashable], b: Sequence[Hashable],
+             counts: tuple[Counter, Counter] | None = None) -> list[tuple[int, int]]:
     """(i, j) where ``a[i] == b[j]`` stands once in each, the longest run increasing in both (patience sorting)."""
-    in_a, in_b = Counter(a), Counter(b)
+    in_a, in_b = counts or (Counter(a), Counter(b))
     unique = {item for item, count in in_a.items() if count == 1}
     unique.intersection_update([item for item, count in in_b.items() if count == 1])
     if not unique:
@@ -198,7 +215,10 @@ def _anchors(a: Sequence[Hashable], b: Sequence[Hashable]) -> list[tuple[int, in
     # Loops in C (map, zip, compress): these run over every line of two megabyte-long pages.
     where_b = dict(zip(b, range(len(b)), strict=True))  # a unique element's only place
     kept = list(map(unique.__contains__, a))
-    pairs = list(zip(compress(range(len(a)), kept), map(where_b.__getitem__, compress(a, kept)), strict=True))
+    places = list(map(where_b.__getitem__, compress(a, kept)))
+    pairs = list(zip(compress(range(len(a)), kept), places, strict=True))
+    if all(map(lt, places, islice(places, 1, None))):  # in the same order on both sides: the usual case
+        return pairs
     tops: list[int] = []  # the smallest j ending a run of each length
     ends: list[int] = []  # which pair that is
     before: list[int] = []  # for each pair, the pair before it in its run
