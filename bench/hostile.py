@@ -128,7 +128,7 @@ def inputs(family_size: int) -> list[Hostile]:
         Hostile("one-long-line-diff", "page", _one_long_line(False), "ordinaire", _one_long_line(True)),
         Hostile("deep-list", "page", _page(_deep_list(1000)), "niveau"),
         Hostile("table-1mb", "page", _page(_table(1_000_000)), "ordinaire"),
-        Hostile("table-under-limit", "page", _page(_table(250_000)), "ordinaire"),
+        Hostile("table-19k-cells", "page", _page(_table(88_000)), "ordinaire"),
         Hostile("wikilinks-900kb", "page", _page("[[a]] " * 150_000), "ordinaire"),
         Hostile("odt-zip-bomb", "file", _zip_bomb_odt(512 * 1024)),
         Hostile("pdf-shared-stream", "file", _shared_stream_pdf()),

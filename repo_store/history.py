@@ -98,6 +98,10 @@ class Blame(Sequence[BlameLine]):
     def __len__(self) -> int:
         return len(self._text)
 
+    def weight(self) -> int:
+        """Roughly the characters this blame holds in memory, for caches bounded by size."""
+        return 64 + sum(len(line) + 16 for line in self._text)
+
     @overload
     def __getitem__(self, index: int) -> BlameLine: ...
 

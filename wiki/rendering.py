@@ -80,7 +80,7 @@ class RenderBudget:
     max_bytes: int = 1_048_576
     max_nesting: int = 24
     max_table_cells: int = 20_000
-    seconds: float = 1.0
+    seconds: float = 0.75
 
     @classmethod
     def from_limits(cls, limits: Mapping[str, Any]) -> RenderBudget:

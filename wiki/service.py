@@ -13,10 +13,11 @@ import sqlite3
 import threading
 import unicodedata
 import urllib.parse
-from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
+
+import cachetools
 
 from repo_store import (
     CommitRecord,
@@ -33,7 +34,7 @@ from repo_store import (
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.errors import is_storage_full
 from repo_store.gitcmd import GitError
-from repo_store.history import BlameLine, History
+from repo_store.history import Blame, History
 from repo_store.linkgraph import LinkGraph
 from repo_store.links import Link
 from repo_store.objects import object_id
@@ -83,27 +84,27 @@ class SaveOutcome:
     changed: bool
 
 
-class LRUCache(OrderedDict):
-    """A small thread-safe least-recently-used cache."""
+class LockedLRU:
+    """A least-recently-used cache (cachetools) shared by a process's request threads."""
 
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-        self.lock = threading.Lock()
+    def __init__(self, maxsize: int, getsizeof: Callable[[Any], int] | None = None) -> None:
+        self._cache: cachetools.LRUCache[Any, Any] = cachetools.LRUCache(maxsize=maxsize, getsizeof=getsizeof)
+        self._lock = threading.Lock()
 
-    def get_item(self, key):  # type: ignore[no-untyped-def]
-        with self.lock:
-            value = self.get(key)
-            if value is not None:
-                self.move_to_end(key)
-            return value
+    def get_item(self, key: Hashable) -> Any:
+        with self._lock:
+            return self._cache.get(key)
 
-    def put(self, key, value) -> None:  # type: ignore[no-untyped-def]
-        with self.lock:
-            self[key] = value
-            self.move_to_end(key)
-            while len(self) > self.size:
-                self.popitem(last=False)
+    def put(self, key: Hashable, value: Any) -> None:
+        with self._lock:
+            try:
+                self._cache[key] = value
+            except ValueError:  # larger than the whole cache: not kept
+                pass
+
+
+# Blames are weighed by their text: a megabyte of short lines must not fill a worker's memory.
+BLAME_CACHE_CHARS = 16_000_000
 
 
 class Wiki:
@@ -142,8 +143,8 @@ class Wiki:
         self._lag_watch = LagWatch()
         self.generation = 0
         self._renders = RenderCache()
-        self._authors = LRUCache(4096)
-        self._blames = LRUCache(256)
+        self._authors = LockedLRU(4096)
+        self._blames = LockedLRU(BLAME_CACHE_CHARS, getsizeof=lambda blame: blame.weight())
         # Whole pages as anonymous visitors see them, kept by the views.
         self.page_html = HtmlCache()
 
@@ -638,7 +639,7 @@ class Wiki:
         older = self.history.revision_before(file_path, newer.seq) if newer else None
         return (older.revision if older else None), to
 
-    def blame(self, path: str) -> list[BlameLine]:
+    def blame(self, path: str) -> Blame:
         record = self.catalog.page(check_path(path))
         if record is None:
             raise PageNotFound(path)
