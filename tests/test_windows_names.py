@@ -121,6 +121,15 @@ def test_pages_already_in_the_history_under_such_names_stay_readable(app, client
     assert moved.status_code == 200 and moved.json["path"] == "console"
 
 
+def test_an_attachment_already_stored_under_a_device_name_can_be_removed_from_the_page(app, client, editor, data_dir):
+    app.extensions["trousse"].store.commit(
+        [FileChange("licence/con.pdf", PDF)], author=Identity("import", "import@example.org"), message="imported")
+    page = client.get("/wiki/licence")
+    response = client.post("/attachments/licence/delete", data={"csrf_token": csrf_token(page.text), "name": "con.pdf"})
+    assert response.status_code == 302
+    assert "licence/con.pdf" not in git(data_dir / "wiki.git", "ls-tree", "-r", "--name-only", "main")
+
+
 # -- git push -----------------------------------------------------------------
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from typing import Any
 
 from repo_store import PageStore
@@ -112,15 +111,9 @@ def _skipped_content(data: DataDir) -> list[str]:
 
 
 def _page_limits(limits: dict[str, Any]) -> dict[str, Any]:
-    """The configured limits, as the keywords ``page_problems`` checks: the same rules as a save, no stricter.
-
-    Nesting depth and table cells are passed where ``page_problems`` takes
-    them, so a wiki whose content rules do not check them is not told off.
-    """
-    wanted = {"max_bytes": limits["max_page_bytes"], "max_nesting": limits.get("max_nesting"),
-              "max_table_cells": limits.get("max_table_cells")}
-    accepted = inspect.signature(page_problems).parameters
-    return {name: value for name, value in wanted.items() if name in accepted and value is not None}
+    """The configured limits, as the keywords ``page_problems`` checks: the same rules as a save, no stricter."""
+    return {"max_bytes": limits["max_page_bytes"], "max_nesting": limits["max_nesting"],
+            "max_table_cells": limits["max_table_cells"]}
 
 
 def _sentences(problems: list[Problem]) -> str:

@@ -9,7 +9,7 @@ from flask import Blueprint, Response, flash, redirect, request, send_file, url_
 from flask_babel import gettext as _
 
 from repo_store import PageNotFound
-from repo_store.paths import check_attachment_name, check_path, page_path_of
+from repo_store.paths import check_path, page_path_of
 
 from ..attachments import AttachmentRefused, attachment_name, mimetype_of
 from ..auth import require_editor, settings, wiki
@@ -74,7 +74,11 @@ def upload(page: str) -> Response:
 def remove(page: str) -> Response:
     who = require_editor()
     page = check_path(page)
-    name = check_attachment_name(request.form.get("name", ""))
+    name = request.form.get("name", "")
+    # A name already stored is removable even if new files may not take it (an imported ``con.pdf``).
+    if not name or "/" in name:
+        raise PageNotFound(f"{page}/{name}")
+    check_path(f"{page}/{name}")
     record = wiki().catalog.page(page)
     wiki().delete_file(f"{page}/{name}", user=who, message=remove_file_message(name, record.title if record else page))
     flash(_("The document “%(name)s” is removed; it stays in the history.", name=name), "success")
