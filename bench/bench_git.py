@@ -19,8 +19,12 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import served_trousse, summary, trousse  # noqa: E402
 
-AUTHOR = {"GIT_AUTHOR_NAME": "Banc", "GIT_AUTHOR_EMAIL": "banc@example.org",
-          "GIT_COMMITTER_NAME": "Banc", "GIT_COMMITTER_EMAIL": "banc@example.org"}
+AUTHOR = {
+    "GIT_AUTHOR_NAME": "Banc",
+    "GIT_AUTHOR_EMAIL": "banc@example.org",
+    "GIT_COMMITTER_NAME": "Banc",
+    "GIT_COMMITTER_EMAIL": "banc@example.org",
+}
 
 
 def git(*args: str, cwd: Path | None = None) -> float:
@@ -41,13 +45,11 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="trousse-git-bench-"))
     try:
         # A benchmark pushes faster than the default limit allows.
-        with served_trousse(args.corpus, settings={"TROUSSE_LIMITS_PUSHES_PER_MINUTE": "10000"}) as (
-                base, data, import_seconds):
+        with served_trousse(args.corpus, settings={"TROUSSE_LIMITS_PUSHES_PER_MINUTE": "10000"}) as (base, data, import_seconds):
             print(f"import (init --from, with repack and bitmaps): {import_seconds:.1f} s")
             http_times, disk_times = [], []
             for n in range(args.rounds):
-                disk_times.append(git("clone", "-q", "--bare", "--no-local", str(data / "wiki.git"),
-                                      str(work / f"disk-{n}.git")))
+                disk_times.append(git("clone", "-q", "--bare", "--no-local", str(data / "wiki.git"), str(work / f"disk-{n}.git")))
                 http_times.append(git("clone", "-q", "--bare", f"{base}/wiki.git", str(work / f"http-{n}.git")))
                 shutil.rmtree(work / f"disk-{n}.git")
                 shutil.rmtree(work / f"http-{n}.git")

@@ -30,7 +30,7 @@ def sample_pages(data: Path, count: int) -> list[tuple[str, int]]:
     db.close()
     rng = random.Random(11)
     busiest = rows[: max(1, count // 10)]
-    return busiest + rng.sample(rows[len(busiest):], min(count - len(busiest), len(rows) - len(busiest)))
+    return busiest + rng.sample(rows[len(busiest) :], min(count - len(busiest), len(rows) - len(busiest)))
 
 
 def timed(client: Client, url: str, client_times: list, server_times: list) -> bytes:
@@ -50,8 +50,10 @@ def main() -> None:
     with served_trousse(args.corpus) as (base, data, import_seconds):
         print(f"import: {import_seconds:.1f} s")
         pages = sample_pages(data, args.pages)
-        print(f"{len(pages)} pages, {pages[0][1]} revisions for the busiest, "
-              f"{sorted(n for _, n in pages)[len(pages) // 2]} for the median")
+        print(
+            f"{len(pages)} pages, {pages[0][1]} revisions for the busiest, "
+            f"{sorted(n for _, n in pages)[len(pages) // 2]} for the median"
+        )
         client = Client(base)
         results: dict[str, tuple[list, list]] = {}
 

@@ -60,13 +60,33 @@ HOT_PAGES = 3
 SHARED_APPENDS = 24
 ROLES = ("web", "api", "git", "mix")
 READS = (  # (kind, weight)
-    ("view", 30), ("api_page", 12), ("raw", 8), ("search", 8), ("api_search", 8),
-    ("history", 8), ("diff", 8), ("changes", 6), ("atom", 4),
+    ("view", 30),
+    ("api_page", 12),
+    ("raw", 8),
+    ("search", 8),
+    ("api_search", 8),
+    ("history", 8),
+    ("diff", 8),
+    ("changes", 6),
+    ("atom", 4),
 )
 QUERIES = [
-    "loyer", "élus", "gouvernance partagée", "coopérative mairie", "formation", "tiers-lieu", "subvention",
-    '"modèle économique"', "bail*", "charte -loyer", "tag:animation", "path:guides/ réseau", "banc", "commun",
-    "nouriciers", "réparation OR cartographie",
+    "loyer",
+    "élus",
+    "gouvernance partagée",
+    "coopérative mairie",
+    "formation",
+    "tiers-lieu",
+    "subvention",
+    '"modèle économique"',
+    "bail*",
+    "charte -loyer",
+    "tag:animation",
+    "path:guides/ réseau",
+    "banc",
+    "commun",
+    "nouriciers",
+    "réparation OR cartographie",
 ]
 SEPARATOR = "Un paragraphe de séparation que personne ne modifie."
 
@@ -154,8 +174,15 @@ class Session:
             self.connection.close()
             self.connection = None
 
-    def request(self, kind: str, method: str, path: str, body: bytes | None = None,
-                headers: dict[str, str] | None = None, expect: tuple[int, ...] = (200,)):
+    def request(
+        self,
+        kind: str,
+        method: str,
+        path: str,
+        body: bytes | None = None,
+        headers: dict[str, str] | None = None,
+        expect: tuple[int, ...] = (200,),
+    ):
         """(status, body) for an expected status or a 409; None after anything else (counted as a failure)."""
         # The server keeps idle connections 5 s: never reuse one it may be closing.
         if self.connection is None or time.monotonic() - self.last_used > 2.0:
@@ -209,9 +236,15 @@ def reader(base: str, paths: list[str], hot: list[str], stats: Stats, deadline: 
         path = rng.choice(hot) if rng.random() < 0.2 else rng.choice(paths)
         query = urllib.parse.quote(rng.choice(QUERIES))
         url = {
-            "view": f"/wiki/{path}", "api_page": f"/api/v1/pages/{path}", "raw": f"/raw/{path}",
-            "search": f"/search?q={query}", "api_search": f"/api/v1/search?q={query}&limit=10",
-            "history": f"/history/{path}", "diff": f"/diff/{path}", "changes": "/changes", "atom": "/changes.atom",
+            "view": f"/wiki/{path}",
+            "api_page": f"/api/v1/pages/{path}",
+            "raw": f"/raw/{path}",
+            "search": f"/search?q={query}",
+            "api_search": f"/api/v1/search?q={query}&limit=10",
+            "history": f"/history/{path}",
+            "diff": f"/diff/{path}",
+            "changes": "/changes",
+            "atom": "/changes.atom",
         }[kind]
         session.request(kind, "GET", url)
     session.close()
@@ -223,8 +256,18 @@ def reader(base: str, paths: list[str], hot: list[str], stats: Stats, deadline: 
 class Writer:
     """What all writers share: choosing an edit and applying it to a page's text."""
 
-    def __init__(self, name: str, base: str, token: str, stats: Stats, deadline: float, hot: list[str],
-                 shared: list[str], seed: int, think: float = 0.0) -> None:
+    def __init__(
+        self,
+        name: str,
+        base: str,
+        token: str,
+        stats: Stats,
+        deadline: float,
+        hot: list[str],
+        shared: list[str],
+        seed: int,
+        think: float = 0.0,
+    ) -> None:
         self.name, self.base, self.token, self.stats, self.deadline = name, base, token, stats, deadline
         self.think = think
         self.hot, self.shared = hot, shared
@@ -296,10 +339,10 @@ class ApiWriter(Writer):
         if pause:
             time.sleep(pause)  # let the others move the page meanwhile
         markdown, intents = self.edit(kind, path, text, tag, owner)
-        body = {"markdown": markdown, "message": self.message(tag),
-                **({"base_revision": base_revision} if base_revision else {})}
-        answer = self.session.request("api_put", "PUT", f"/api/v1/pages/{path}", json.dumps(body).encode(),
-                                      self.auth, expect=(200, 201))
+        body = {"markdown": markdown, "message": self.message(tag), **({"base_revision": base_revision} if base_revision else {})}
+        answer = self.session.request(
+            "api_put", "PUT", f"/api/v1/pages/{path}", json.dumps(body).encode(), self.auth, expect=(200, 201)
+        )
         if answer is None:
             return
         status, data = answer
@@ -326,10 +369,12 @@ class WebWriter(Writer):
         page = self.web.request("login", "GET", "/login")
         if page is None:
             return False
-        form = urllib.parse.urlencode({"name": USER, "password": PASSWORD, "next": "/",
-                                       "csrf_token": field_value(page[1], "csrf_token")}).encode()
-        answer = self.web.request("login", "POST", "/login", form,
-                                  {"Content-Type": "application/x-www-form-urlencoded"}, expect=(302,))
+        form = urllib.parse.urlencode(
+            {"name": USER, "password": PASSWORD, "next": "/", "csrf_token": field_value(page[1], "csrf_token")}
+        ).encode()
+        answer = self.web.request(
+            "login", "POST", "/login", form, {"Content-Type": "application/x-www-form-urlencoded"}, expect=(302,)
+        )
         self.logged_in = answer is not None and answer[0] == 302
         return self.logged_in
 
@@ -355,8 +400,14 @@ class WebWriter(Writer):
             "message": self.message(tag),
             "action": "save",
         }
-        answer = self.web.request("web_save", "POST", f"/edit/{path}", urllib.parse.urlencode(fields).encode(),
-                                  {"Content-Type": "application/x-www-form-urlencoded"}, expect=(302,))
+        answer = self.web.request(
+            "web_save",
+            "POST",
+            f"/edit/{path}",
+            urllib.parse.urlencode(fields).encode(),
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            expect=(302,),
+        )
         if answer is None:
             return
         status, data = answer
@@ -404,8 +455,9 @@ class GitWriter(Writer):
     def git(self, *args: str, kind: str | None = None) -> subprocess.CompletedProcess | None:
         started = time.perf_counter()
         try:
-            result = subprocess.run(["git", *args], cwd=self.clone, capture_output=True, text=True, env=self.env,
-                                    timeout=GIT_TIMEOUT)
+            result = subprocess.run(
+                ["git", *args], cwd=self.clone, capture_output=True, text=True, env=self.env, timeout=GIT_TIMEOUT
+            )
         except subprocess.TimeoutExpired:
             self.stats.failure(kind or f"git_{args[0]}", "connection", f"git {args[0]} timed out")
             return None
@@ -418,8 +470,11 @@ class GitWriter(Writer):
         if re.search(r"HTTP 5\d\d|returned error: 5\d\d", result.stderr):
             self.stats.failure(kind, "5xx", result.stderr.strip())
             return True
-        if re.search(r"returned error: \d{3}|Could not resolve|Failed to connect|RPC failed|unable to access|"
-                     r"pre-receive hook declined", result.stderr):
+        if re.search(
+            r"returned error: \d{3}|Could not resolve|Failed to connect|RPC failed|unable to access|"
+            r"pre-receive hook declined",
+            result.stderr,
+        ):
             self.stats.failure(kind, "connection" if "connect" in result.stderr else "refused", result.stderr.strip())
             return True
         return False
@@ -469,8 +524,7 @@ class GitWriter(Writer):
                 if result is None:
                     break
                 # A push refused before sending anything ("fetch first") is timed apart from a push that lands.
-                self.stats.timing("git_push" if result.returncode == 0 else "git_refused",
-                                  (time.perf_counter() - started) * 1000)
+                self.stats.timing("git_push" if result.returncode == 0 else "git_refused", (time.perf_counter() - started) * 1000)
                 if result.returncode == 0:
                     sha = self.git("rev-parse", "HEAD").stdout.strip()
                     self.stats.ack(Ack(self.name, "git", sha, self.message(tag), intents))
@@ -501,16 +555,20 @@ def field_value(page: bytes, name: str) -> str:
 
 WORDS = ("L'association", "La coopérative", "Le tiers-lieu", "La mairie", "Les bénévoles", "Le réseau", "Les élus")
 VERBS = ("documente", "mutualise", "négocie", "organise", "partage", "rédige")
-THINGS = ("un bail commercial", "une charte d'usage", "un loyer modéré", "une formation de formateurs",
-          "des ateliers de réparation", "une subvention de fonctionnement", "une cartographie des lieux")
+THINGS = (
+    "un bail commercial",
+    "une charte d'usage",
+    "un loyer modéré",
+    "une formation de formateurs",
+    "des ateliers de réparation",
+    "une subvention de fonctionnement",
+    "une cartographie des lieux",
+)
 
 
 def generated_page(rng: random.Random, folder: str, number: int) -> tuple[str, str]:
     title = f"{folder.capitalize()} du banc {number}"
-    paragraphs = [
-        " ".join(f"{rng.choice(WORDS)} {rng.choice(VERBS)} {rng.choice(THINGS)}." for _ in range(4))
-        for _ in range(4)
-    ]
+    paragraphs = [" ".join(f"{rng.choice(WORDS)} {rng.choice(VERBS)} {rng.choice(THINGS)}." for _ in range(4)) for _ in range(4)]
     body = "\n\n".join(f"## Partie {n + 1}\n\n{text}" for n, text in enumerate(paragraphs))
     return f"{folder}/banc-{number}", f"---\ntitle: {title}\ntags: [{folder}, banc]\n---\n\n# {title}\n\n{body}\n"
 
@@ -524,22 +582,30 @@ def hot_page(number: int, writers: list[str]) -> str:
 
 def git_env(home: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("GIT_", "TROUSSE_"))}
-    env.update(HOME=str(home), GIT_CONFIG_NOSYSTEM="1", GIT_TERMINAL_PROMPT="0", LC_ALL="C.UTF-8",
-               GIT_AUTHOR_NAME="Rédaction git", GIT_AUTHOR_EMAIL="git@banc.example",
-               GIT_COMMITTER_NAME="Rédaction git", GIT_COMMITTER_EMAIL="git@banc.example")
+    env.update(
+        HOME=str(home),
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_TERMINAL_PROMPT="0",
+        LC_ALL="C.UTF-8",
+        GIT_AUTHOR_NAME="Rédaction git",
+        GIT_AUTHOR_EMAIL="git@banc.example",
+        GIT_COMMITTER_NAME="Rédaction git",
+        GIT_COMMITTER_EMAIL="git@banc.example",
+    )
     return env
 
 
 def make_clone(base: str, token: str, folder: Path, env: dict[str, str]) -> None:
     def git(*args: str) -> None:
-        result = subprocess.run(["git", *args], cwd=folder if folder.exists() else None, capture_output=True,
-                                text=True, env=env, timeout=600)
+        result = subprocess.run(
+            ["git", *args], cwd=folder if folder.exists() else None, capture_output=True, text=True, env=env, timeout=600
+        )
         if result.returncode != 0:
             raise SystemExit(f"git {args[0]} failed: {result.stderr}")
 
     git("clone", "-q", f"{base}/wiki.git", str(folder))
     # The token reaches git through a credential helper, only for this clone (and so only for 127.0.0.1).
-    git("config", "credential.helper", f"!f() {{ test \"$1\" = get && echo username={USER} && echo password={token}; }}; f")
+    git("config", "credential.helper", f'!f() {{ test "$1" = get && echo username={USER} && echo password={token}; }}; f')
     git("config", "pull.rebase", "true")
 
 
@@ -577,8 +643,13 @@ def setup_push(base: str, clone: Path, env: dict[str, str], files: dict[str, str
 
 
 def git_out(repository: Path, *args: str, input: bytes | None = None) -> bytes:
-    result = subprocess.run(["git", "--git-dir", str(repository), *args], input=input, capture_output=True,
-                            env=git_env(repository.parent), timeout=600)
+    result = subprocess.run(
+        ["git", "--git-dir", str(repository), *args],
+        input=input,
+        capture_output=True,
+        env=git_env(repository.parent),
+        timeout=600,
+    )
     if result.returncode != 0:
         raise SystemExit(f"git {args[0]} failed: {result.stderr.decode(errors='replace')}")
     return result.stdout
@@ -596,9 +667,15 @@ def verify(repository: Path, acks: list[Ack]) -> tuple[int, int, list[str]]:
     newest: dict[tuple[str, str], tuple[int, str]] = {}
     for ack in acks:
         sha = ack.sha or by_message.get(ack.message)
-        reachable = sha is not None and (sha in position or subprocess.run(
-            ["git", "--git-dir", str(repository), "merge-base", "--is-ancestor", sha, "main"],
-            capture_output=True, env=git_env(repository.parent)).returncode == 0)
+        reachable = sha is not None and (
+            sha in position
+            or subprocess.run(
+                ["git", "--git-dir", str(repository), "merge-base", "--is-ancestor", sha, "main"],
+                capture_output=True,
+                env=git_env(repository.parent),
+            ).returncode
+            == 0
+        )
         if not reachable:
             lost += 1
             problems.append(f"lost commit: {ack.channel} save by {ack.writer} {sha or ack.message!r} is not in main")
@@ -629,7 +706,7 @@ def read_files(repository: Path, files: list[str]) -> dict[str, str]:
         if header[-1] == b"missing":
             continue
         size = int(header[2])
-        texts[name] = output[position:position + size].decode("utf-8", "replace")
+        texts[name] = output[position : position + size].decode("utf-8", "replace")
         position += size + 1
     return texts
 
@@ -644,8 +721,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--readers", type=int, default=20, help="concurrent readers (default 20)")
     parser.add_argument("--writers", type=int, default=4, help="concurrent writers: web, api, git, mix, … (default 4)")
     parser.add_argument("--workers", type=int, default=2, help="server processes (default 2)")
-    parser.add_argument("--think", type=float, default=0.0,
-                        help="average pause of a web or API writer between two saves, in seconds (default 0)")
+    parser.add_argument(
+        "--think", type=float, default=0.0, help="average pause of a web or API writer between two saves, in seconds (default 0)"
+    )
     parser.add_argument("--keep", action="store_true", help="keep the data directory and the server log")
     return parser.parse_args(argv)
 
@@ -663,16 +741,40 @@ def main(argv: list[str] | None = None) -> int:
         trousse(data, "init", *(["--from", args.corpus] if args.corpus else []))
         print(f"import: {time.perf_counter() - started:.1f} s")
         raised = raise_rate_limits(data)
-        trousse(data, "user", "add", USER, "--role", "editor", "--display-name", "Banc d'essai",
-                "--password-stdin", input=PASSWORD + "\n")
+        trousse(
+            data,
+            "user",
+            "add",
+            USER,
+            "--role",
+            "editor",
+            "--display-name",
+            "Banc d'essai",
+            "--password-stdin",
+            input=PASSWORD + "\n",
+        )
         token = trousse(data, "token", "create", USER, "--label", "load").strip().splitlines()[-1]
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         with open(log, "wb") as output:
             server = subprocess.Popen(
-                [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
-                 "--port", str(port), "--workers", str(args.workers)],
-                stdout=output, stderr=subprocess.STDOUT, env=environment(TROUSSE_SITE_BASE_URL=base),
+                [
+                    sys.executable,
+                    "-m",
+                    "wiki",
+                    "--data",
+                    str(data),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--workers",
+                    str(args.workers),
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=environment(TROUSSE_SITE_BASE_URL=base),
             )
         wait_until_up(base + "/healthz", server, log)
 
@@ -699,8 +801,10 @@ def main(argv: list[str] | None = None) -> int:
         stats = Stats()
         begin = time.monotonic()
         deadline = begin + args.duration
-        threads = [threading.Thread(target=guarded, args=(partial(reader, base, paths, hot, stats, deadline, n), stats),
-                                    daemon=True) for n in range(args.readers)]
+        threads = [
+            threading.Thread(target=guarded, args=(partial(reader, base, paths, hot, stats, deadline, n), stats), daemon=True)
+            for n in range(args.readers)
+        ]
         writers: list[Writer] = []
         for n, name in enumerate(names):
             common = (name, base, token, stats, deadline, hot, shared, 1000 + n, args.think)
@@ -725,13 +829,20 @@ def main(argv: list[str] | None = None) -> int:
         stuck = sum(thread.is_alive() for thread in threads)
 
         lost, lost_updates, problems = verify(data / "wiki.git", stats.acks)
-        check = subprocess.run([sys.executable, "-m", "wiki", "--data", str(data), "check"], capture_output=True,
-                               text=True, env=environment(), timeout=600)
+        check = subprocess.run(
+            [sys.executable, "-m", "wiki", "--data", str(data), "check"],
+            capture_output=True,
+            text=True,
+            env=environment(),
+            timeout=600,
+        )
         server_log = log.read_text(errors="replace")
         describe = f"corpus {Path(args.corpus).name}" if args.corpus else "a fresh wiki (starter pages + 60 generated)"
-        print(f"Load: {args.workers} server workers, {args.readers} readers, {args.writers} writers "
-              f"({', '.join(names)}{f', pausing ~{args.think:g} s between saves' if args.think else ', saving back to back'})"
-              f" for {args.duration:g} s on {describe} ({len(paths)} pages), 127.0.0.1 only")
+        print(
+            f"Load: {args.workers} server workers, {args.readers} readers, {args.writers} writers "
+            f"({', '.join(names)}{f', pausing ~{args.think:g} s between saves' if args.think else ', saving back to back'})"
+            f" for {args.duration:g} s on {describe} ({len(paths)} pages), 127.0.0.1 only"
+        )
         print(f"config.toml: [limits] {', '.join(raised)}, so the per-account rate limits do not throttle the writers")
         failed = report(stats, elapsed, stuck, lost, lost_updates, problems, check, server_log)
         print("RESULT: " + ("FAIL" if failed else "PASS"))
@@ -750,46 +861,82 @@ def main(argv: list[str] | None = None) -> int:
 
 
 KIND_ORDER = [kind for kind, _ in READS] + [
-    "login", "edit_form", "web_save", "api_get", "api_put", "git_pull", "git_push", "git_refused",
+    "login",
+    "edit_form",
+    "web_save",
+    "api_get",
+    "api_put",
+    "git_pull",
+    "git_push",
+    "git_refused",
 ]
 
 
-def report(stats: Stats, elapsed: float, stuck: int, lost: int, lost_updates: int, problems: list[str],
-           check: subprocess.CompletedProcess, server_log: str) -> bool:
+def report(
+    stats: Stats,
+    elapsed: float,
+    stuck: int,
+    lost: int,
+    lost_updates: int,
+    problems: list[str],
+    check: subprocess.CompletedProcess,
+    server_log: str,
+) -> bool:
     """Print the figures; True when the run failed."""
     print(f"{'request':<12}{'count':>8}{'p50 ms':>10}{'p95 ms':>10}{'max ms':>10}{'errors':>8}{'409':>6}")
     total = 0
     for kind in sorted(stats.times, key=lambda k: KIND_ORDER.index(k) if k in KIND_ORDER else len(KIND_ORDER)):
         values = stats.times[kind]
         total += len(values)
-        print(f"{kind:<12}{len(values):>8}{percentile(values, 0.5):>10.1f}{percentile(values, 0.95):>10.1f}"
-              f"{max(values):>10.1f}{stats.errors.get(kind, 0):>8}{stats.conflicts.get(kind, 0):>6}")
+        print(
+            f"{kind:<12}{len(values):>8}{percentile(values, 0.5):>10.1f}{percentile(values, 0.95):>10.1f}"
+            f"{max(values):>10.1f}{stats.errors.get(kind, 0):>8}{stats.conflicts.get(kind, 0):>6}"
+        )
     by_writer: dict[str, int] = defaultdict(int)
     for ack in stats.acks:
         by_writer[ack.writer if ack.writer.rstrip("0123456789") != "mix" else f"{ack.writer} ({ack.channel})"] += 1
     conflicts = sum(stats.conflicts.values())
     tracebacks = server_log.count("Traceback")
     print(f"requests: {total} in {elapsed:.1f} s = {total / elapsed:.1f} requests/s (a git pull or push counts as one)")
-    print(f"5xx: {stats.server_errors}; connection errors: {stats.connection_errors}; other errors: {stats.other_errors}"
-          f"; threads still running: {stuck}")
-    print(f"acknowledged saves: {len(stats.acks)} ({', '.join(f'{k} {v}' for k, v in sorted(by_writer.items()))});"
-          f" merged with another edit: {stats.merged}")
+    print(
+        f"5xx: {stats.server_errors}; connection errors: {stats.connection_errors}; other errors: {stats.other_errors}"
+        f"; threads still running: {stuck}"
+    )
+    print(
+        f"acknowledged saves: {len(stats.acks)} ({', '.join(f'{k} {v}' for k, v in sorted(by_writer.items()))});"
+        f" merged with another edit: {stats.merged}"
+    )
     kept = conflicts - stats.rebase_conflicts - stats.conflicts_without_text
-    print(f"conflicts: {conflicts} (409 answers keeping the user's text: {kept}, "
-          f"git pull --rebase conflicts: {stats.rebase_conflicts})")
+    print(
+        f"conflicts: {conflicts} (409 answers keeping the user's text: {kept}, "
+        f"git pull --rebase conflicts: {stats.rebase_conflicts})"
+    )
     reasons = ", ".join(f"{reason} {n}" for reason, n in sorted(stats.rejections.items()))
-    print(f"pushes refused because main had moved: {stats.push_rejections} ({reasons or 'none'}); "
-          f"pushes abandoned at the end: {stats.pushes_abandoned}")
-    print(f"lost commits: {lost} (every acknowledged save checked against main); lost updates: {lost_updates}; "
-          f"conflict answers without the user's text: {stats.conflicts_without_text}")
+    print(
+        f"pushes refused because main had moved: {stats.push_rejections} ({reasons or 'none'}); "
+        f"pushes abandoned at the end: {stats.pushes_abandoned}"
+    )
+    print(
+        f"lost commits: {lost} (every acknowledged save checked against main); lost updates: {lost_updates}; "
+        f"conflict answers without the user's text: {stats.conflicts_without_text}"
+    )
     print(f"trousse check: {'clean' if check.returncode == 0 else 'PROBLEMS'}: {check.stdout.strip() or check.stderr.strip()}")
     print(f"server log: {tracebacks} tracebacks{worker_shares(server_log)}")
     for line in stats.failures + problems[:20]:
         print("  " + line)
     if tracebacks:
-        print(server_log[server_log.index("Traceback"):][:4000])
-    return bool(stats.server_errors or stats.connection_errors or stats.other_errors or stuck or lost or lost_updates
-                or stats.conflicts_without_text or check.returncode != 0 or tracebacks)
+        print(server_log[server_log.index("Traceback") :][:4000])
+    return bool(
+        stats.server_errors
+        or stats.connection_errors
+        or stats.other_errors
+        or stuck
+        or lost
+        or lost_updates
+        or stats.conflicts_without_text
+        or check.returncode != 0
+        or tracebacks
+    )
 
 
 def worker_shares(server_log: str) -> str:

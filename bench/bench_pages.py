@@ -53,10 +53,15 @@ def measure_trousse(args: argparse.Namespace) -> dict:
         for n in range(args.saves):
             path = rng.choice(paths)
             _, current, _ = client.json("GET", f"/api/v1/pages/{path}")
-            body = {"markdown": current["markdown"] + f"\nAjout {n} du banc d'essai.\n",
-                    "base_revision": current["revision"], "message": f"Banc d'essai {n}"}
+            body = {
+                "markdown": current["markdown"] + f"\nAjout {n} du banc d'essai.\n",
+                "base_revision": current["revision"],
+                "message": f"Banc d'essai {n}",
+            }
             status, headers, _data, elapsed = client.request(
-                "PUT", f"/api/v1/pages/{path}", json.dumps(body).encode(),
+                "PUT",
+                f"/api/v1/pages/{path}",
+                json.dumps(body).encode(),
                 {"Content-Type": "application/json", **auth},
             )
             assert status == 200, (status, _data[:300])
@@ -79,10 +84,24 @@ def measure_otter(args: argparse.Namespace, page: str, sample_paths: list[str]) 
     subprocess.run(["git", "clone", "-q", args.corpus, str(repo)], check=True)
     port = free_port()
     log = work / "otter.log"
-    env = {"REPOSITORY": str(repo), "SECRET_KEY": "bench-secret-key-0123456789",
-           "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'otter.db'}", "PATH": "/usr/bin:/bin"}
-    gunicorn = [args.otter_python, "-m", "gunicorn", "-w", str(args.workers), "-b", f"127.0.0.1:{port}",
-                "--timeout", "120", "otterwiki.server:app"]
+    env = {
+        "REPOSITORY": str(repo),
+        "SECRET_KEY": "bench-secret-key-0123456789",
+        "SQLALCHEMY_DATABASE_URI": f"sqlite:///{work / 'otter.db'}",
+        "PATH": "/usr/bin:/bin",
+    }
+    gunicorn = [
+        args.otter_python,
+        "-m",
+        "gunicorn",
+        "-w",
+        str(args.workers),
+        "-b",
+        f"127.0.0.1:{port}",
+        "--timeout",
+        "120",
+        "otterwiki.server:app",
+    ]
     with open(log, "wb") as output:
         server = subprocess.Popen(gunicorn, stdout=output, stderr=subprocess.STDOUT, env=env)
     base = f"http://127.0.0.1:{port}"

@@ -27,18 +27,34 @@ sys.path.insert(0, str(ROOT))
 
 QUERIES = [
     # AND of words
-    "loyer mairie", "statuts SCIC", "gouvernance partagée", "élus convention", "formation makers",
+    "loyer mairie",
+    "statuts SCIC",
+    "gouvernance partagée",
+    "élus convention",
+    "formation makers",
     "subvention fablab",
     # OR
-    "formation OR fablab", "coworking OR cartographie", "bail OR convention", "jardin OR cuisine",
+    "formation OR fablab",
+    "coworking OR cartographie",
+    "bail OR convention",
+    "jardin OR cuisine",
     # phrases
-    '"convention d\'occupation"', '"tiers-lieux nourriciers"', '"budget prévisionnel"', '"licences libres"',
+    '"convention d\'occupation"',
+    '"tiers-lieux nourriciers"',
+    '"budget prévisionnel"',
+    '"licences libres"',
     # prefixes
-    "nourri*", "loyer*", "coop*", "mutualis*",
+    "nourri*",
+    "loyer*",
+    "coop*",
+    "mutualis*",
     # one term, a filter with a word
-    "cartographie", "tag:juridique loyer",
+    "cartographie",
+    "tag:juridique loyer",
     # exclusion, path filter, a misspelling
-    "coworking -fablab", "path:loyers/ bail", "nouriciers",
+    "coworking -fablab",
+    "path:loyers/ bail",
+    "nouriciers",
 ]
 
 
@@ -79,8 +95,14 @@ def measure_edits(data: Path, edits: int) -> tuple[int, list[float], list[float]
             record = rng.choice(records)
             text = wiki.store.blob(record.blob).decode() + f"\nRetouche {n}.\n"
             started = time.perf_counter()
-            wiki.save_page(record.path, text, user=user, message=f"retouche {n}", base_revision=wiki.store.head(),
-                           default_message=lambda title, created: "retouche")
+            wiki.save_page(
+                record.path,
+                text,
+                user=user,
+                message=f"retouche {n}",
+                base_revision=wiki.store.head(),
+                default_message=lambda title, created: "retouche",
+            )
             save_times.append((time.perf_counter() - started) * 1000)
             records = wiki.catalog.pages() if n % 200 == 0 else records
         segments = wiki.search.segment_count()
@@ -161,8 +183,7 @@ def main() -> None:
         print(f"save through the API, then found by search (client): {summary(save_search)}")
 
         segments, save_times, after = measure_edits(data, args.edits)
-        print(f"after {args.edits} single-page saves: {segments} segments; "
-              f"save (commit + catalog + index) {summary(save_times)}")
+        print(f"after {args.edits} single-page saves: {segments} segments; save (commit + catalog + index) {summary(save_times)}")
         print(f"queries after those saves:             {summary(after)}")
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -175,9 +196,25 @@ def _serve(data: Path):  # type: ignore[no-untyped-def]
     log = data.parent / "server.log"
     env = environment(TROUSSE_SITE_BASE_URL=f"http://127.0.0.1:{port}")
     with open(log, "wb") as output:
-        server = subprocess.Popen([sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
-                                   "--port", str(port), "--workers", "1"], stdout=output, stderr=subprocess.STDOUT,
-                                  env=env)
+        server = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "wiki",
+                "--data",
+                str(data),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                "1",
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
+        )
     base = f"http://127.0.0.1:{port}"
     wait_until_up(base + "/healthz", server, log)
     return base, server

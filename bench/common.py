@@ -29,8 +29,10 @@ def percentile(values: list[float], fraction: float) -> float:
 
 
 def summary(values: list[float]) -> str:
-    return (f"p50 {percentile(values, 0.5):7.2f} ms  p95 {percentile(values, 0.95):7.2f} ms"
-            f"  mean {statistics.fmean(values):7.2f} ms  (n={len(values)})")
+    return (
+        f"p50 {percentile(values, 0.5):7.2f} ms  p95 {percentile(values, 0.95):7.2f} ms"
+        f"  mean {statistics.fmean(values):7.2f} ms  (n={len(values)})"
+    )
 
 
 def free_port() -> int:
@@ -47,8 +49,9 @@ def environment(**extra: str) -> dict[str, str]:
 
 
 def trousse(data: Path, *args: str, input: str | None = None) -> str:
-    result = subprocess.run([sys.executable, "-m", "wiki", "--data", str(data), *args], input=input,
-                            capture_output=True, text=True, env=environment())
+    result = subprocess.run(
+        [sys.executable, "-m", "wiki", "--data", str(data), *args], input=input, capture_output=True, text=True, env=environment()
+    )
     if result.returncode != 0:
         raise SystemExit(f"trousse {' '.join(args)} failed: {result.stderr}")
     return result.stdout
@@ -72,27 +75,55 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path, seconds: float
 
 
 @contextmanager
-def served_trousse(corpus: str | None, *, workers: int = 1, keep: bool = False, fsync: bool = True,
-                   settings: dict[str, str] | None = None):
+def served_trousse(
+    corpus: str | None, *, workers: int = 1, keep: bool = False, fsync: bool = True, settings: dict[str, str] | None = None
+):
     """Import ``corpus`` into a fresh data directory and serve it; yields (base URL, data dir, import s)."""
     work = Path(tempfile.mkdtemp(prefix="trousse-bench-"))
     data = work / "data"
     started = time.perf_counter()
     trousse(data, "init", *(["--from", corpus] if corpus else []))
     import_seconds = time.perf_counter() - started
-    trousse(data, "user", "add", "bench", "--role", "editor", "--display-name", "Banc d'essai",
-            "--password-stdin", input=PASSWORD + "\n")
+    trousse(
+        data,
+        "user",
+        "add",
+        "bench",
+        "--role",
+        "editor",
+        "--display-name",
+        "Banc d'essai",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     port = free_port()
     log = work / "server.log"
     # The benchmarks measure the server, not its per-account rate limits.
     unlimited = {"TROUSSE_LIMITS_API_WRITES_PER_MINUTE": "1000000", "TROUSSE_LIMITS_PUSHES_PER_MINUTE": "1000000"}
-    env = environment(TROUSSE_SITE_BASE_URL=f"http://127.0.0.1:{port}",
-                      TROUSSE_STORAGE_FSYNC="true" if fsync else "false", **{**unlimited, **(settings or {})})
+    env = environment(
+        TROUSSE_SITE_BASE_URL=f"http://127.0.0.1:{port}",
+        TROUSSE_STORAGE_FSYNC="true" if fsync else "false",
+        **{**unlimited, **(settings or {})},
+    )
     with open(log, "wb") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers)],
-            stdout=output, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "wiki",
+                "--data",
+                str(data),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -120,8 +151,7 @@ class Client:
         started = time.perf_counter()
         for attempt in (1, 2):
             try:
-                self.connection.request(method, urllib.parse.quote(path, safe="/?=&%"), body=body,
-                                        headers=headers or {})
+                self.connection.request(method, urllib.parse.quote(path, safe="/?=&%"), body=body, headers=headers or {})
                 response = self.connection.getresponse()
                 data = response.read()
                 break
@@ -151,8 +181,9 @@ def wrk(url: str, seconds: int = 10, connections: int = 4) -> float | None:
     """Requests per second measured by wrk, or None when wrk is not installed."""
     if shutil.which("wrk") is None:
         return None
-    output = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "20s", url],
-                            capture_output=True, text=True).stdout
+    output = subprocess.run(
+        ["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "--timeout", "20s", url], capture_output=True, text=True
+    ).stdout
     for line in output.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])

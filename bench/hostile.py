@@ -102,18 +102,22 @@ def _shared_stream_pdf(pages: int = 20, stream_bytes: int = 1 << 20) -> bytes:
     plain.set_data(operators * (stream_bytes // len(operators)))
     stream = plain.flate_encode()  # compressed: the file stays a few kilobytes
     writer = PdfWriter()
-    font = DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"),
-        NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
-    })
+    font = DictionaryObject(
+        {
+            NameObject("/Type"): NameObject("/Font"),
+            NameObject("/Subtype"): NameObject("/Type1"),
+            NameObject("/BaseFont"): NameObject("/Helvetica"),
+        }
+    )
     font_ref = writer._add_object(font)
     stream_ref = writer._add_object(stream)
     for _ in range(pages):
         page = writer.add_blank_page(width=200, height=200)
-        page[NameObject("/Resources")] = DictionaryObject({
-            NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref}),
-        })
+        page[NameObject("/Resources")] = DictionaryObject(
+            {
+                NameObject("/Font"): DictionaryObject({NameObject("/F1"): font_ref}),
+            }
+        )
         page[NameObject("/Contents")] = stream_ref
     out = io.BytesIO()
     writer.write(out)
@@ -238,15 +242,22 @@ def run_one(base: str, token: str, item: Hostile, server_pid: int, reader: Reade
     reader.reset()
     path = f"hostile/{item.name}"
     if item.kind == "file":
-        status, data, seconds = _timed(client, "PUT", f"/api/v1/files/hostile/{item.name}.{_suffix(item)}",
-                                       item.data, {**auth, "Content-Type": "application/octet-stream"}, timeout)
+        status, data, seconds = _timed(
+            client,
+            "PUT",
+            f"/api/v1/files/hostile/{item.name}.{_suffix(item)}",
+            item.data,
+            {**auth, "Content-Type": "application/octet-stream"},
+            timeout,
+        )
         outcome.times["save"] = _describe(status, seconds)
         if status in (200, 201):
             outcome.saved_revisions.append(json.loads(data)["revision"])
     else:
         body = json.dumps({"markdown": item.data.decode(), "message": "hostile"}).encode()
-        status, data, seconds = _timed(client, "PUT", f"/api/v1/pages/{path}", body,
-                                       {**auth, "Content-Type": "application/json"}, timeout)
+        status, data, seconds = _timed(
+            client, "PUT", f"/api/v1/pages/{path}", body, {**auth, "Content-Type": "application/json"}, timeout
+        )
         outcome.times["save"] = _describe(status, seconds)
         first = json.loads(data)["revision"] if status in (200, 201) else None
         if first:
@@ -255,13 +266,13 @@ def run_one(base: str, token: str, item: Hostile, server_pid: int, reader: Reade
             outcome.times["view"] = _describe(status, seconds)
             variant = item.variant or item.data.replace(b"Un tiers-lieu ordinaire.", b"Un tiers-lieu modifie.")
             body = json.dumps({"markdown": variant.decode(), "message": "variant", "base_revision": first}).encode()
-            status, data, seconds = _timed(client, "PUT", f"/api/v1/pages/{path}", body,
-                                           {**auth, "Content-Type": "application/json"}, timeout)
+            status, data, seconds = _timed(
+                client, "PUT", f"/api/v1/pages/{path}", body, {**auth, "Content-Type": "application/json"}, timeout
+            )
             second = json.loads(data)["revision"] if status in (200, 201) else None
             if second:
                 outcome.saved_revisions.append(second)
-                status, _data, seconds = _timed(client, "GET", f"/diff/{path}?from={first}&to={second}", None, {},
-                                                timeout)
+                status, _data, seconds = _timed(client, "GET", f"/diff/{path}?from={first}&to={second}", None, {}, timeout)
                 outcome.times["diff"] = _describe(status, seconds)
             status, _data, seconds = _timed(client, "GET", f"/export/{path}.odt", None, {}, timeout)
             outcome.times["export"] = _describe(status, seconds)
@@ -294,8 +305,7 @@ def main() -> int:
     parser.add_argument("--family-size", type=int, default=300_000)
     args = parser.parse_args()
 
-    items = [item for item in inputs(args.family_size)
-             if not args.only or any(word in item.name for word in args.only)]
+    items = [item for item in inputs(args.family_size) if not args.only or any(word in item.name for word in args.only)]
     failures = 0
     with served_trousse(None, workers=args.workers) as (base, data, _import_seconds):
         token = trousse(data, "token", "create", USER).strip().splitlines()[-1]
@@ -303,31 +313,37 @@ def main() -> int:
         server_pid = _server_pid(data, port)
         reader = Reader(base)
         reader.start()
-        print(f"{'input':24} {'bytes':>9} {'save':>16} {'view':>10} {'diff':>10} {'search':>8} {'export':>10}"
-              f" {'peak MB':>8} {'reader':>12}")
+        print(
+            f"{'input':24} {'bytes':>9} {'save':>16} {'view':>10} {'diff':>10} {'search':>8} {'export':>10}"
+            f" {'peak MB':>8} {'reader':>12}"
+        )
         outcomes = []
         for item in items:
             outcome = run_one(base, token, item, server_pid, reader, args.timeout)
             outcomes.append(outcome)
             t = outcome.times
             reader_text = f"{'yes' if outcome.reader_ok else 'NO'} {outcome.reader_worst_ms:5.0f}ms"
-            print(f"{outcome.name:24} {outcome.size:9d} {t.get('save', '-'):>16} {t.get('view', '-'):>10}"
-                  f" {t.get('diff', '-'):>10} {t.get('search', '-'):>8} {t.get('export', '-'):>10}"
-                  f" {outcome.peak_mb:8.0f} {reader_text:>12}", flush=True)
+            print(
+                f"{outcome.name:24} {outcome.size:9d} {t.get('save', '-'):>16} {t.get('view', '-'):>10}"
+                f" {t.get('diff', '-'):>10} {t.get('search', '-'):>8} {t.get('export', '-'):>10}"
+                f" {outcome.peak_mb:8.0f} {reader_text:>12}",
+                flush=True,
+            )
             if any(value.startswith(("ERROR", "timeout")) for value in t.values()) or not outcome.reader_ok:
                 failures += 1
         reader.stop.set()
-        head = subprocess.run(["git", "--git-dir", str(data / "wiki.git"), "rev-parse", "main"],
-                              capture_output=True, text=True).stdout.strip()
+        head = subprocess.run(
+            ["git", "--git-dir", str(data / "wiki.git"), "rev-parse", "main"], capture_output=True, text=True
+        ).stdout.strip()
         lost = 0
         for outcome in outcomes:
             for revision in outcome.saved_revisions:
-                ancestor = subprocess.run(["git", "--git-dir", str(data / "wiki.git"), "merge-base",
-                                           "--is-ancestor", revision, head])
+                ancestor = subprocess.run(
+                    ["git", "--git-dir", str(data / "wiki.git"), "merge-base", "--is-ancestor", revision, head]
+                )
                 lost += ancestor.returncode != 0
         print(f"acknowledged saves lost: {lost}")
-        check = subprocess.run([sys.executable, "-m", "wiki", "--data", str(data), "check"],
-                               capture_output=True, text=True)
+        check = subprocess.run([sys.executable, "-m", "wiki", "--data", str(data), "check"], capture_output=True, text=True)
         print("trousse check:", "clean" if check.returncode == 0 else "PROBLEMS\n" + check.stdout + check.stderr)
         failures += lost + (check.returncode != 0)
     return 1 if failures else 0

@@ -29,8 +29,13 @@ if TYPE_CHECKING:
     from .store import FileChange, Identity, PageBlob, PageStore, SaveResult
 
 _LAZY = {
-    "Change": "changes", "CommitRecord": "changes", "FileChange": "store", "Identity": "store",
-    "PageBlob": "store", "PageStore": "store", "SaveResult": "store",
+    "Change": "changes",
+    "CommitRecord": "changes",
+    "FileChange": "store",
+    "Identity": "store",
+    "PageBlob": "store",
+    "PageStore": "store",
+    "SaveResult": "store",
 }
 
 

@@ -87,7 +87,6 @@ CREATE INDEX IF NOT EXISTS links_by_slug ON links (target_slug);
 """
 
 
-
 @dataclass(frozen=True, slots=True)
 class PageRecord:
     """What the catalog knows of a current page, without reading git."""
@@ -149,9 +148,7 @@ class Catalog:
             connection = None
         if connection is None:
             epoch = self._epoch
-            connection = sqlite3.connect(
-                self.db_path, timeout=60, isolation_level=None, check_same_thread=False
-            )
+            connection = sqlite3.connect(self.db_path, timeout=60, isolation_level=None, check_same_thread=False)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.execute("PRAGMA synchronous=NORMAL")
             self._local.connection, self._local.epoch = connection, epoch
@@ -220,13 +217,10 @@ class Catalog:
             self._reset(db)
 
     def _reset(self, db: sqlite3.Connection) -> None:
-        drops = "".join(
-            f"DROP TABLE IF EXISTS {table};" for table in ("meta", "commits", "changes", "files", "pages", "links")
-        )
+        drops = "".join(f"DROP TABLE IF EXISTS {table};" for table in ("meta", "commits", "changes", "files", "pages", "links"))
         try:
             db.executescript(
-                f"BEGIN IMMEDIATE; {drops} {_SCHEMA}"
-                f" INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;"
+                f"BEGIN IMMEDIATE; {drops} {_SCHEMA} INSERT INTO meta VALUES ('schema', '{SCHEMA_VERSION}'); COMMIT;"
             )
         except BaseException:
             if db.in_transaction:
@@ -247,9 +241,7 @@ class Catalog:
 
     def state(self) -> tuple[str | None, int]:
         """(commit the catalog reflects, generation of the set of pages and titles)."""
-        rows = dict(
-            self.connection().execute("SELECT key, value FROM meta WHERE key IN ('head', 'generation')")
-        )
+        rows = dict(self.connection().execute("SELECT key, value FROM meta WHERE key IN ('head', 'generation')"))
         return rows.get("head"), int(rows.get("generation") or 0)
 
     # -- catching up -------------------------------------------------------
@@ -295,9 +287,7 @@ class Catalog:
         db.execute("COMMIT")
         return self.sync()
 
-    def _commits_to_apply(
-        self, last: str | None, head: str | None, known: list[CommitRecord]
-    ) -> list[CommitRecord] | None:
+    def _commits_to_apply(self, last: str | None, head: str | None, known: list[CommitRecord]) -> list[CommitRecord] | None:
         """The commits in ``last..head`` oldest first, or None when a rebuild is needed."""
         if head is None or last is None:
             return None
@@ -314,22 +304,26 @@ class Catalog:
         spec = f"{old}..{new}" if old else new
         output = run_git(
             self.store.git_dir,
-            "log", "--reverse", "--topo-order", "-c", "--raw", "-M", "--no-abbrev", "-z",
+            "log",
+            "--reverse",
+            "--topo-order",
+            "-c",
+            "--raw",
+            "-M",
+            "--no-abbrev",
+            "-z",
             "--date=iso-strict",
-            f"--format={LOG_FORMAT}", spec, "--",
+            f"--format={LOG_FORMAT}",
+            spec,
+            "--",
         ).stdout
         yield from parse_raw_log(output)
 
     def _apply(self, db: sqlite3.Connection, commits: list[CommitRecord], report: SyncReport) -> None:
         sizes = {
-            change.blob: change.size
-            for commit in commits for change in commit.changes
-            if change.blob and change.size is not None
+            change.blob: change.size for commit in commits for change in commit.changes if change.blob and change.size is not None
         }
-        missing = {
-            sha for commit in commits for change in commit.changes
-            for sha in (change.blob,) if sha and sha not in sizes
-        }
+        missing = {sha for commit in commits for change in commit.changes for sha in (change.blob,) if sha and sha not in sizes}
         sizes.update(self._blob_sizes(missing))
         touched: dict[str, str | None] = {}
         for commit in commits:
@@ -337,8 +331,15 @@ class Catalog:
             cursor = db.execute(
                 "INSERT OR IGNORE INTO commits (sha, parents, author_name, author_email, author_time,"
                 " author_offset, message) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (info.sha, " ".join(info.parents), info.author_name, info.author_email,
-                 info.author_time, info.author_offset, info.message),
+                (
+                    info.sha,
+                    " ".join(info.parents),
+                    info.author_name,
+                    info.author_email,
+                    info.author_time,
+                    info.author_offset,
+                    info.message,
+                ),
             )
             if cursor.rowcount == 0:
                 continue
@@ -346,8 +347,15 @@ class Catalog:
             for change in commit.changes:
                 db.execute(
                     "INSERT INTO changes VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (seq, change.path, change.status, change.old_path, change.blob, change.old_blob,
-                     sizes.get(change.blob or "")),
+                    (
+                        seq,
+                        change.path,
+                        change.status,
+                        change.old_path,
+                        change.blob,
+                        change.old_blob,
+                        sizes.get(change.blob or ""),
+                    ),
                 )
                 if change.old_path and change.old_path != change.path:
                     touched[change.old_path] = None
@@ -360,14 +368,15 @@ class Catalog:
         self._update_current(db, touched, sizes, report)
 
     def _update_current(
-        self, db: sqlite3.Connection, touched: dict[str, str | None], sizes: dict[str, int],
+        self,
+        db: sqlite3.Connection,
+        touched: dict[str, str | None],
+        sizes: dict[str, int],
         report: SyncReport,
     ) -> None:
         for path, blob in touched.items():
             page = page_path_of(path)
-            last_seq = db.execute(
-                "SELECT MAX(seq) FROM changes WHERE path=?", (path,)
-            ).fetchone()[0] or 0
+            last_seq = db.execute("SELECT MAX(seq) FROM changes WHERE path=?", (path,)).fetchone()[0] or 0
             if blob is None:
                 db.execute("DELETE FROM files WHERE path=?", (path,))
                 if page is not None:
@@ -396,16 +405,27 @@ class Catalog:
             )
             db.execute(
                 "INSERT OR REPLACE INTO pages VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (page, blob, title, title_key(title), json.dumps(page_tags(parsed.meta), ensure_ascii=False),
-                 licence if isinstance(licence, str) else None,
-                 json.dumps(parsed.meta, ensure_ascii=False, default=str), parsed.error, len(data), last_seq),
+                (
+                    page,
+                    blob,
+                    title,
+                    title_key(title),
+                    json.dumps(page_tags(parsed.meta), ensure_ascii=False),
+                    licence if isinstance(licence, str) else None,
+                    json.dumps(parsed.meta, ensure_ascii=False, default=str),
+                    parsed.error,
+                    len(data),
+                    last_seq,
+                ),
             )
 
     def _blob_sizes(self, shas: set[str]) -> dict[str, int]:
         if not shas:
             return {}
         output = run_git(
-            self.store.git_dir, "cat-file", "--batch-check=%(objectname) %(objectsize)",
+            self.store.git_dir,
+            "cat-file",
+            "--batch-check=%(objectname) %(objectsize)",
             input="\n".join(sorted(shas)).encode("ascii") + b"\n",
         ).stdout
         sizes = {}
@@ -424,16 +444,29 @@ class Catalog:
 
     def _page_record(self, row: tuple) -> PageRecord:
         return PageRecord(
-            row[0], row[1], row[2], json.loads(row[3]), row[4], json.loads(row[5]), row[6],
-            row[7], row[8] or "", row[9] or 0, row[10] or "+0000", row[11] or "",
+            row[0],
+            row[1],
+            row[2],
+            json.loads(row[3]),
+            row[4],
+            json.loads(row[5]),
+            row[6],
+            row[7],
+            row[8] or "",
+            row[9] or 0,
+            row[10] or "+0000",
+            row[11] or "",
         )
 
     def page(self, path: str) -> PageRecord | None:
-        row = self.connection().execute(
-            f"SELECT {self._PAGE_COLUMNS} FROM pages p LEFT JOIN commits c ON c.seq = p.seq"
-            " WHERE p.path = ?",
-            (path,),
-        ).fetchone()
+        row = (
+            self.connection()
+            .execute(
+                f"SELECT {self._PAGE_COLUMNS} FROM pages p LEFT JOIN commits c ON c.seq = p.seq WHERE p.path = ?",
+                (path,),
+            )
+            .fetchone()
+        )
         return self._page_record(row) if row else None
 
     def pages(self, folder: str | None = None, *, templates: bool = True) -> list[PageRecord]:
@@ -455,9 +488,11 @@ class Catalog:
         return dict(self.connection().execute("SELECT path, title FROM pages"))
 
     def path_for_title(self, title: str) -> str | None:
-        row = self.connection().execute(
-            "SELECT path FROM pages WHERE title_key = ? ORDER BY path LIMIT 1", (title_key(title),)
-        ).fetchone()
+        row = (
+            self.connection()
+            .execute("SELECT path FROM pages WHERE title_key = ? ORDER BY path LIMIT 1", (title_key(title),))
+            .fetchone()
+        )
         return row[0] if row else None
 
     def file(self, path: str) -> tuple[str, int] | None:
@@ -471,16 +506,14 @@ class Catalog:
             "SELECT path, blob, size FROM files WHERE substr(path, 1, ?) = ? ORDER BY path",
             (len(prefix), prefix),
         )
-        return [row for row in rows if "/" not in row[0][len(prefix):]]
+        return [row for row in rows if "/" not in row[0][len(prefix) :]]
 
     def paths_changed_since(self, commit: str) -> set[str] | None:
         """Every file path touched after ``commit`` (None when the catalog does not know it)."""
         seq = self.seq_of(commit)
         if seq is None:
             return None
-        rows = self.connection().execute(
-            "SELECT path, old_path FROM changes WHERE seq > ?", (seq,)
-        )
+        rows = self.connection().execute("SELECT path, old_path FROM changes WHERE seq > ?", (seq,))
         paths: set[str] = set()
         for path, old_path in rows:
             paths.add(path)
@@ -502,11 +535,14 @@ class Catalog:
         if seq is None:
             return None
         where, params = changes_of(self.name_spans(file_path), until=seq)
-        row = self.connection().execute(
-            f"SELECT c.sha FROM changes ch JOIN commits c ON c.seq = ch.seq WHERE {where}"
-            " ORDER BY ch.seq DESC LIMIT 1",
-            params,
-        ).fetchone()
+        row = (
+            self.connection()
+            .execute(
+                f"SELECT c.sha FROM changes ch JOIN commits c ON c.seq = ch.seq WHERE {where} ORDER BY ch.seq DESC LIMIT 1",
+                params,
+            )
+            .fetchone()
+        )
         return row[0] if row else None
 
     def authors(self, file_path: str, until: str | None = None) -> list[str]:
@@ -542,9 +578,7 @@ class Catalog:
                 "SELECT MAX(seq) FROM changes WHERE old_path = ? AND status = 'R' AND seq <= ?", (current, until)
             ).fetchone()[0]
             if left is not None:
-                here = db.execute(
-                    "SELECT MAX(seq) FROM changes WHERE path = ? AND seq <= ?", (current, until)
-                ).fetchone()[0]
+                here = db.execute("SELECT MAX(seq) FROM changes WHERE path = ? AND seq <= ?", (current, until)).fetchone()[0]
                 if here is None or here < left:  # the page moved away from this name: look before it left
                     until = left - 1
                     continue

@@ -135,9 +135,7 @@ class History:
         db = self.catalog.connection()
         current, seen = file_path, {file_path}
         while True:
-            last = db.execute(
-                "SELECT status, seq FROM changes WHERE path = ? ORDER BY seq DESC LIMIT 1", (current,)
-            ).fetchone()
+            last = db.execute("SELECT status, seq FROM changes WHERE path = ? ORDER BY seq DESC LIMIT 1", (current,)).fetchone()
             moved = db.execute(
                 "SELECT path, seq FROM changes WHERE old_path = ? AND status = 'R' ORDER BY seq DESC LIMIT 1",
                 (current,),
@@ -166,19 +164,24 @@ class History:
     def _rows(self, file_path: str, *, until: int = FOREVER, limit: int = 1, offset: int = 0) -> list[tuple]:
         """The file's changes (under all its names) up to ``until``, newest first."""
         where, params = changes_of(self.catalog.name_spans(file_path), until=until)
-        return self.catalog.connection().execute(
-            "SELECT ch.seq, c.sha, c.author_name, c.author_email, c.author_time, c.author_offset, c.message,"
-            " ch.path, ch.status, ch.blob, ch.size, ch.old_path"
-            f" FROM changes ch JOIN commits c ON c.seq = ch.seq WHERE {where}"
-            " ORDER BY ch.seq DESC LIMIT ? OFFSET ?",
-            (*params, limit, offset),
-        ).fetchall()
+        return (
+            self.catalog.connection()
+            .execute(
+                "SELECT ch.seq, c.sha, c.author_name, c.author_email, c.author_time, c.author_offset, c.message,"
+                " ch.path, ch.status, ch.blob, ch.size, ch.old_path"
+                f" FROM changes ch JOIN commits c ON c.seq = ch.seq WHERE {where}"
+                " ORDER BY ch.seq DESC LIMIT ? OFFSET ?",
+                (*params, limit, offset),
+            )
+            .fetchall()
+        )
 
     @staticmethod
     def _revision(row: tuple, older_size: int) -> Revision:
         size = row[10] or 0
-        return Revision(row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
-                        size, size - older_size, row[11])
+        return Revision(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], size, size - older_size, row[11]
+        )
 
     def revisions(self, file_path: str, *, limit: int = 50, offset: int = 0) -> list[Revision]:
         """The file's revisions, newest first, across renames; ``size_change`` against the one before."""
@@ -298,8 +301,7 @@ class History:
         return Blame(text, owners, oldest_first, complete)
 
 
-def _carry_over(previous: list[str], owners: list[int], text: list[str], revision: int, exact: Budget,
-                gaps: Budget) -> list[int]:
+def _carry_over(previous: list[str], owners: list[int], text: list[str], revision: int, exact: Budget, gaps: Budget) -> list[int]:
     """The owners of ``text``'s lines: kept lines keep theirs, the others are ``revision``'s."""
     codes, _quality = line_opcodes(previous, text, exact=exact, gaps=gaps)
     result: list[int] = []

@@ -32,8 +32,9 @@ class LinkGraph:
 
     def resolve(self, link: Link) -> str | None:
         """The page ``link`` leads to, as the renderer shows it, or None."""
-        return _resolve(link, lambda path: self.catalog.page(path) is not None,
-                        self.catalog.path_for_title, self.history.renamed_page)
+        return _resolve(
+            link, lambda path: self.catalog.page(path) is not None, self.catalog.path_for_title, self.history.renamed_page
+        )
 
     def backlinks(self, path: str) -> list[tuple[str, str]]:
         """(path, title) of the pages whose links lead to ``path``, by any of its names."""
@@ -42,13 +43,17 @@ class LinkGraph:
             return []
         names = [name[:-3] for name, _since, _until in self.catalog.name_spans(page_file(path)) if name.endswith(".md")]
         marks = ",".join("?" * len(names))
-        rows = self.catalog.connection().execute(
-            "SELECT DISTINCT l.source, p.title, l.target_path, l.target_key, l.target_slug"
-            " FROM links l JOIN pages p ON p.path = l.source"
-            f" WHERE (l.target_path IN ({marks}) OR l.target_slug IN ({marks}) OR l.target_key = ?)"
-            " AND l.source != ? AND substr(l.source, 1, ?) != ? ORDER BY p.title",
-            (*names, *names, title_key(record.title), path, len(TEMPLATES_PREFIX), TEMPLATES_PREFIX),
-        ).fetchall()
+        rows = (
+            self.catalog.connection()
+            .execute(
+                "SELECT DISTINCT l.source, p.title, l.target_path, l.target_key, l.target_slug"
+                " FROM links l JOIN pages p ON p.path = l.source"
+                f" WHERE (l.target_path IN ({marks}) OR l.target_slug IN ({marks}) OR l.target_key = ?)"
+                " AND l.source != ? AND substr(l.source, 1, ?) != ? ORDER BY p.title",
+                (*names, *names, title_key(record.title), path, len(TEMPLATES_PREFIX), TEMPLATES_PREFIX),
+            )
+            .fetchall()
+        )
         found = dict.fromkeys((source, title) for source, title, *link in rows if self.resolve(Link(*link)) == path)
         return list(found)
 
@@ -73,14 +78,17 @@ class LinkGraph:
         """Orphan pages (no other page links to them; the home page and templates aside) and wanted pages
         (link targets with no page yet, most wanted first), from one pass over the links."""
         linked, missing = self._resolved_targets()
-        orphans = [record for record in self.catalog.pages(templates=False)
-                   if record.path not in linked and record.path != home]
+        orphans = [record for record in self.catalog.pages(templates=False) if record.path not in linked and record.path != home]
         wanted = [Wanted(link.path, len(sources), tuple(sorted(set(sources)))) for link, sources in missing.items()]
         return orphans, sorted(wanted, key=lambda item: (-item.count, item.target.casefold()))
 
 
-def _resolve(link: Link, page_exists: Callable[[str], bool], page_for_title: Callable[[str], str | None],
-             moved_page: Callable[[str], str | None]) -> str | None:
+def _resolve(
+    link: Link,
+    page_exists: Callable[[str], bool],
+    page_for_title: Callable[[str], str | None],
+    moved_page: Callable[[str], str | None],
+) -> str | None:
     """By path, by title, by title turned into a path, then by following renames: the renderer's order."""
     if page_exists(link.path):
         return link.path

@@ -78,7 +78,7 @@ def extract_links(body: str, page_path: str) -> set[Link]:
             continue
         url = urllib.parse.unquote(url)
         if url.startswith("/wiki/"):
-            target = url[len("/wiki/"):]
+            target = url[len("/wiki/") :]
         elif url.endswith(".md") and not url.startswith("/"):
             target = posixpath.normpath(posixpath.join(folder, url[:-3]))
             if target.startswith(".."):
@@ -108,7 +108,7 @@ def _without_fenced_code(body: str) -> str:
             lines[number] = ""
             continue
         opening = _FENCE_OPEN.match(line)
-        if opening and not (opening.group(1)[0] == "`" and "`" in line[opening.end():]):
+        if opening and not (opening.group(1)[0] == "`" and "`" in line[opening.end() :]):
             fence = opening.group(1)
             lines[number] = ""
     return "\n".join(lines)

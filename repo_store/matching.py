@@ -64,8 +64,9 @@ class Budget:
 class _CountedMatcher(difflib.SequenceMatcher):
     """A ``SequenceMatcher`` that charges each longest-match search to a budget before running it."""
 
-    def __init__(self, a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget,
-                 counts: tuple[Counter, Counter] | None = None) -> None:
+    def __init__(
+        self, a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget, counts: tuple[Counter, Counter] | None = None
+    ) -> None:
         budget.charge(MATCHER_UNITS + len(a) + len(b))  # counting, the prefix sums below, difflib's index of ``b``
         in_a, in_b = counts or (Counter(a), Counter(b))
         # Walking a[i] costs its places in b, plus the step itself. Indexing b and the first search, over
@@ -77,8 +78,7 @@ class _CountedMatcher(difflib.SequenceMatcher):
         self._budget = budget
         super().__init__(None, a, b, autojunk=False)
 
-    def find_longest_match(self, alo: int = 0, ahi: int | None = None, blo: int = 0,
-                           bhi: int | None = None) -> difflib.Match:
+    def find_longest_match(self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None) -> difflib.Match:
         ahi = len(self.a) if ahi is None else ahi
         bhi = len(self.b) if bhi is None else bhi
         # The walk, plus the two ranges: a generous bound on difflib's own steps around it.
@@ -86,8 +86,9 @@ class _CountedMatcher(difflib.SequenceMatcher):
         return super().find_longest_match(alo, ahi, blo, bhi)
 
 
-def matched_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget,
-                    counts: tuple[Counter, Counter] | None = None) -> list[Opcode]:
+def matched_opcodes(
+    a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget, counts: tuple[Counter, Counter] | None = None
+) -> list[Opcode]:
     """difflib's opcodes for turning ``a`` into ``b``, or ``OverBudget`` if they cost more than ``budget`` has.
 
     ``counts``: each element's occurrences in ``a`` and in ``b``, if the caller has them already.
@@ -107,8 +108,9 @@ def common_ends(a: Sequence[Hashable], b: Sequence[Hashable]) -> tuple[int, int]
     return start, end
 
 
-def line_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], *, exact: Budget | None = None,
-                 gaps: Budget | None = None) -> tuple[list[Opcode], Quality]:
+def line_opcodes(
+    a: Sequence[Hashable], b: Sequence[Hashable], *, exact: Budget | None = None, gaps: Budget | None = None
+) -> tuple[list[Opcode], Quality]:
     """Opcodes turning ``a`` into ``b`` in bounded time, and how they were found.
 
     ``exact``: difflib's own answer (on what lies between the shared start
@@ -128,8 +130,7 @@ def line_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], *, exact: Budget 
         try:
             middle = matched_opcodes(middle_a, middle_b, exact if exact is not None else Budget(EXACT_BUDGET), counts)
         except OverBudget:
-            middle, quality = anchored_opcodes(middle_a, middle_b, gaps if gaps is not None else Budget(GAPS_BUDGET),
-                                               counts)
+            middle, quality = anchored_opcodes(middle_a, middle_b, gaps if gaps is not None else Budget(GAPS_BUDGET), counts)
     codes: list[Opcode] = [("equal", 0, start, 0, start)] if start else []
     codes += [(tag, i1 + start, i2 + start, j1 + start, j2 + start) for tag, i1, i2, j1, j2 in middle]
     if end:
@@ -137,8 +138,9 @@ def line_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], *, exact: Budget 
     return codes, quality
 
 
-def anchored_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget,
-                     counts: tuple[Counter, Counter] | None = None) -> tuple[list[Opcode], Quality]:
+def anchored_opcodes(
+    a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget, counts: tuple[Counter, Counter] | None = None
+) -> tuple[list[Opcode], Quality]:
     """Opcodes anchored on the longest run, in order, of elements found exactly once in ``a`` and in ``b``.
 
     Between two anchors, difflib matches what ``budget`` allows; the rest is
@@ -171,8 +173,9 @@ def anchored_opcodes(a: Sequence[Hashable], b: Sequence[Hashable], budget: Budge
     return _merged(codes), quality
 
 
-def _gap(a: Sequence[Hashable], b: Sequence[Hashable], i1: int, i2: int, j1: int, j2: int,
-         budget: Budget) -> tuple[list[Opcode], bool]:
+def _gap(
+    a: Sequence[Hashable], b: Sequence[Hashable], i1: int, i2: int, j1: int, j2: int, budget: Budget
+) -> tuple[list[Opcode], bool]:
     """Opcodes for ``a[i1:i2]`` against ``b[j1:j2]`` (which share neither their first nor their last element),
     and whether they were matched rather than replaced as a block for want of budget."""
     if i2 - i1 <= 1 and j2 - j1 <= 1:  # nothing against something, or two different elements
@@ -204,8 +207,9 @@ def _replaced_at(i1: int, i2: int, j1: int, j2: int) -> list[Opcode]:
     return [("insert", i1, i2, j1, j2)] if j2 > j1 else []
 
 
-def _anchors(a: Sequence[Hashable], b: Sequence[Hashable],
-             counts: tuple[Counter, Counter] | None = None) -> list[tuple[int, int]]:
+def _anchors(
+    a: Sequence[Hashable], b: Sequence[Hashable], counts: tuple[Counter, Counter] | None = None
+) -> list[tuple[int, int]]:
     """(i, j) where ``a[i] == b[j]`` stands once in each, the longest run increasing in both (patience sorting)."""
     in_a, in_b = counts or (Counter(a), Counter(b))
     unique = {item for item, count in in_a.items() if count == 1}

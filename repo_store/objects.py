@@ -45,9 +45,7 @@ def parse_tree(data: bytes) -> list[TreeEntry]:
     while position < end:
         space = data.index(b" ", position)
         nul = data.index(b"\0", space)
-        entries.append(
-            TreeEntry(data[position:space], data[space + 1 : nul], data[nul + 1 : nul + 21].hex())
-        )
+        entries.append(TreeEntry(data[position:space], data[space + 1 : nul], data[nul + 1 : nul + 21].hex()))
         position = nul + 21
     return entries
 
@@ -59,10 +57,7 @@ def _sort_key(entry: TreeEntry) -> bytes:
 
 def serialise_tree(entries: list[TreeEntry]) -> bytes:
     """A raw tree object with entries in git's canonical order."""
-    return b"".join(
-        entry.mode + b" " + entry.name + b"\0" + bytes.fromhex(entry.sha)
-        for entry in sorted(entries, key=_sort_key)
-    )
+    return b"".join(entry.mode + b" " + entry.name + b"\0" + bytes.fromhex(entry.sha) for entry in sorted(entries, key=_sort_key))
 
 
 def object_id(kind: bytes, data: bytes) -> str:
@@ -160,7 +155,13 @@ def parse_commit(sha: str, data: bytes) -> CommitInfo:
         elif key == b"author":
             name, email, when, offset = parse_ident(value)
     return CommitInfo(
-        sha, tree, tuple(parents), name, email, when, offset,
+        sha,
+        tree,
+        tuple(parents),
+        name,
+        email,
+        when,
+        offset,
         message.decode("utf-8", "replace"),
     )
 

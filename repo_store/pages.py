@@ -145,7 +145,7 @@ def _heading_text(line: str) -> str | None:
     opening = _ATX_H1.match(line)
     if opening is None:
         return None
-    text = line[opening.end():].rstrip(" \t")
+    text = line[opening.end() :].rstrip(" \t")
     if not text:
         # Nothing but spaces after ``#``: a heading of blanks when there are two of them.
         return "" if opening.end() - line.index("#") > 2 else None

@@ -26,13 +26,17 @@ def parse_raw_log(output: bytes) -> Iterator[CommitRecord]:
             return
         stop = output.index(b"\x1d", start)
         fields = output[start + 1 : stop].split(b"\x1f", 6)
-        sha, parents, name, email, when, _date, message = (
-            field.decode("utf-8", "replace") for field in fields
-        )
+        sha, parents, name, email, when, _date, message = (field.decode("utf-8", "replace") for field in fields)
         changes, position = parse_raw_entries(output, stop + 1)
         info = CommitInfo(
-            sha, "", tuple(parents.split()), name, email, int(when or 0),
-            _offset_of(_date), message,
+            sha,
+            "",
+            tuple(parents.split()),
+            name,
+            email,
+            int(when or 0),
+            _offset_of(_date),
+            message,
         )
         yield CommitRecord(info, tuple(changes))
 

@@ -84,9 +84,7 @@ class Identity:
 
 
 def _clean_ident(text: str) -> str:
-    kept = "".join(
-        char for char in text if char not in "<>\n\r\0" and unicodedata.category(char)[0] != "C"
-    )
+    kept = "".join(char for char in text if char not in "<>\n\r\0" and unicodedata.category(char)[0] != "C")
     return " ".join(kept.split())
 
 
@@ -403,18 +401,14 @@ class PageStore:
                     return SaveResult(record, merged, current is None, object_id(b"blob", data))
             raise RepositoryBusy("main kept moving; the page was not saved")
 
-    def create_page(
-        self, path: str, markdown: str, *, author: Identity, message: str
-    ) -> SaveResult:
+    def create_page(self, path: str, markdown: str, *, author: Identity, message: str) -> SaveResult:
         """Save a page that must not exist yet."""
         if self.page_exists(path):
             raise PageExists(path)
         return self.save_page(path, markdown, author=author, message=message, base_revision=None)
 
     @_refused_when_full
-    def merge_texts(
-        self, base: str, current: str, yours: str, labels: tuple[str, str, str]
-    ) -> tuple[str, bool]:
+    def merge_texts(self, base: str, current: str, yours: str, labels: tuple[str, str, str]) -> tuple[str, bool]:
         """Three-way merge with ``git merge-file``: (text, True when no conflict)."""
         with tempfile.TemporaryDirectory(prefix="trousse-merge-") as tmp:
             names = []
@@ -424,9 +418,17 @@ class PageStore:
                 names.append(str(file))
             process = run_git(
                 self.git_dir,
-                "merge-file", "-p",
-                "-L", labels[0], "-L", labels[1], "-L", labels[2],
-                names[0], names[1], names[2],
+                "merge-file",
+                "-p",
+                "-L",
+                labels[0],
+                "-L",
+                labels[1],
+                "-L",
+                labels[2],
+                names[0],
+                names[1],
+                names[2],
                 ok_codes=range(0, 128),
             )
         return _decode(process.stdout), process.returncode == 0
@@ -479,7 +481,11 @@ class PageStore:
         return sha
 
     def _apply(
-        self, tree_sha: str | None, changes: dict, written: list[str], prefix: str,
+        self,
+        tree_sha: str | None,
+        changes: dict,
+        written: list[str],
+        prefix: str,
         applied: list[Change],
     ) -> str | None:
         entries = dict(self.tree(tree_sha)) if tree_sha else {}
@@ -580,4 +586,3 @@ def _utc_offset(zone: ZoneInfo, timestamp: float) -> str:
     sign = "+" if minutes >= 0 else "-"
     minutes = abs(minutes)
     return f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
-

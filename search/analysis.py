@@ -145,8 +145,18 @@ class _SinglePass(Tokenizer, ABC):
     def positions(self, text: str) -> Iterator[tuple[str, ...]]:
         """The terms standing at each position of ``text``."""
 
-    def __call__(self, value, positions=False, chars=False, keeporiginal=False, removestops=True,  # type: ignore[no-untyped-def]
-                 start_pos=0, start_char=0, mode="", **kwargs):
+    def __call__(
+        self,
+        value,
+        positions=False,
+        chars=False,
+        keeporiginal=False,
+        removestops=True,  # type: ignore[no-untyped-def]
+        start_pos=0,
+        start_char=0,
+        mode="",
+        **kwargs,
+    ):
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         for position, terms in enumerate(self.positions(value), start_pos):
             for term in terms:

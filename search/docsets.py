@@ -67,12 +67,15 @@ class View:
 
     def prefix(self, reader: IndexReader, fieldname: str, prefix: str) -> int:
         """Every document holding any term that starts with ``prefix``: exact, however many terms."""
-        return self._cached(("prefix", fieldname, prefix),
-                            lambda: self._union(reader, fieldname, self.prefix_terms(reader, fieldname, prefix)))
+        return self._cached(
+            ("prefix", fieldname, prefix), lambda: self._union(reader, fieldname, self.prefix_terms(reader, fieldname, prefix))
+        )
 
     def prefix_terms(self, reader: IndexReader, fieldname: str, prefix: str, limit: int | None = None) -> list[str]:
-        return [term.decode("utf-8") if isinstance(term, bytes) else term
-                for term in islice(reader.expand_prefix(fieldname, prefix), limit)]
+        return [
+            term.decode("utf-8") if isinstance(term, bytes) else term
+            for term in islice(reader.expand_prefix(fieldname, prefix), limit)
+        ]
 
     def _union(self, reader: IndexReader, fieldname: str, texts: list[str]) -> int:
         result = 0
@@ -144,8 +147,17 @@ class View:
 
     # -- ranking -----------------------------------------------------------
 
-    def rank(self, reader: IndexReader, scoring: q.Query | None, matching: int, count: int,
-             boosts: dict[str, float], *, tiebreak: Tiebreak | None = None, skip: int = 0) -> list[Scored]:
+    def rank(
+        self,
+        reader: IndexReader,
+        scoring: q.Query | None,
+        matching: int,
+        count: int,
+        boosts: dict[str, float],
+        *,
+        tiebreak: Tiebreak | None = None,
+        skip: int = 0,
+    ) -> list[Scored]:
         """The ``count`` best documents of ``matching`` by BM25 over ``scoring``'s terms (see ``_best`` for ties)."""
         allowed = bitmap_to_flags(matching, self.size)
         scores = np.zeros(self.size, np.float32)
@@ -155,8 +167,9 @@ class View:
         candidates = np.flatnonzero(allowed)
         return self._best(candidates, scores[candidates], count, tiebreak=tiebreak, skip=skip)
 
-    def by_number(self, reader: IndexReader, fieldname: str, matching: int, count: int, *,
-                  tiebreak: Tiebreak | None = None, skip: int = 0) -> list[Scored]:
+    def by_number(
+        self, reader: IndexReader, fieldname: str, matching: int, count: int, *, tiebreak: Tiebreak | None = None, skip: int = 0
+    ) -> list[Scored]:
         """The ``count`` documents of ``matching`` with the highest ``fieldname`` (newest first)."""
         values = np.zeros(self.size, np.float64)
         for segment, offset in reader.leaf_readers():
@@ -166,8 +179,14 @@ class View:
         return self._best(candidates, values[candidates], count, as_score=False, tiebreak=tiebreak, skip=skip)
 
     @staticmethod
-    def _best(candidates: np.ndarray, values: np.ndarray, count: int, as_score: bool = True,
-              tiebreak: Tiebreak | None = None, skip: int = 0) -> list[Scored]:
+    def _best(
+        candidates: np.ndarray,
+        values: np.ndarray,
+        count: int,
+        as_score: bool = True,
+        tiebreak: Tiebreak | None = None,
+        skip: int = 0,
+    ) -> list[Scored]:
         """The first ``count`` candidates by decreasing value; equal values in ``tiebreak`` order, else by number.
 
         Every candidate equal to the last one kept is weighed, not whichever
@@ -196,14 +215,16 @@ class View:
             if isinstance(node, q.Term):
                 terms.append((node.fieldname, node.text))
             elif isinstance(node, q.Prefix):
-                terms += [(node.fieldname, t)
-                          for t in self.prefix_terms(reader, node.fieldname, node.text, MAX_SCORING_PREFIX_TERMS)]
+                terms += [
+                    (node.fieldname, t) for t in self.prefix_terms(reader, node.fieldname, node.text, MAX_SCORING_PREFIX_TERMS)
+                ]
             elif isinstance(node, q.CompoundQuery):
                 stack.extend(node.subqueries)
         return list(dict.fromkeys(terms))
 
-    def _add_term(self, reader: IndexReader, scores: np.ndarray, fieldname: str, text: str,
-                  total_docs: int, boost: float) -> None:
+    def _add_term(
+        self, reader: IndexReader, scores: np.ndarray, fieldname: str, text: str, total_docs: int, boost: float
+    ) -> None:
         parts = []
         frequency = 0
         for segment, offset in reader.leaf_readers():
@@ -221,8 +242,9 @@ class View:
             scores[ids + offset] += weights.astype(np.float32)
 
 
-def _ties_in_order(order: np.ndarray, candidates: np.ndarray, values: np.ndarray, tiebreak: Tiebreak,
-                   skip: int, count: int) -> np.ndarray:
+def _ties_in_order(
+    order: np.ndarray, candidates: np.ndarray, values: np.ndarray, tiebreak: Tiebreak, skip: int, count: int
+) -> np.ndarray:
     """``order`` (by decreasing value) with each run of equal values that overlaps places ``skip``..``count`` sorted by
     ``tiebreak``; runs wholly before or after those places keep their members there whatever their inner order."""
     sorted_values = values[order]

@@ -191,8 +191,14 @@ def _odf_text(data: bytes, max_text_bytes: int) -> str:
 # -- the child process -------------------------------------------------------
 
 
-def extract(name: str, data: bytes, *, max_text_bytes: int = MAX_DOCUMENT_TEXT,
-            seconds: float = EXTRACTION_SECONDS, memory_bytes: int = EXTRACTION_MEMORY_BYTES) -> Extraction:
+def extract(
+    name: str,
+    data: bytes,
+    *,
+    max_text_bytes: int = MAX_DOCUMENT_TEXT,
+    seconds: float = EXTRACTION_SECONDS,
+    memory_bytes: int = EXTRACTION_MEMORY_BYTES,
+) -> Extraction:
     """The text of an attached document, read within ``seconds`` of wall-clock time and ``memory_bytes``.
 
     PDF and OpenDocument files are read by a child process that limits its

@@ -93,8 +93,13 @@ class Plan:
 
     def changes_nothing(self, indexed: str | None) -> bool:
         """True when the index already reflects ``commit`` and nothing is to be written."""
-        return (self.commit == indexed and not self.rebuild and not self.deletes
-                and isinstance(self.upserts, list) and not self.upserts)
+        return (
+            self.commit == indexed
+            and not self.rebuild
+            and not self.deletes
+            and isinstance(self.upserts, list)
+            and not self.upserts
+        )
 
 
 Planner = Callable[[str | None], Plan]
@@ -280,8 +285,7 @@ class SearchIndex:
         if self._intact():
             self._forget_searcher()  # files replaced under it, perhaps: the next try opens them again
             return
-        log.warning("search index damaged (%s: %s); it is made again and refilled from git",
-                    type(error).__name__, error)
+        log.warning("search index damaged (%s: %s); it is made again and refilled from git", type(error).__name__, error)
         self.close()
         raise IndexUnavailable(str(self.directory)) from error
 
@@ -344,8 +348,9 @@ class SearchIndex:
             return False
         recorded = _read_checksums(self.directory)
         names = {name for _segment, name, _status in files}
-        missing = [name for name in recorded
-                   if (match := _SEGMENT_FILE.match(name)) and match.group(1) in live and name not in names]
+        missing = [
+            name for name in recorded if (match := _SEGMENT_FILE.match(name)) and match.group(1) in live and name not in names
+        ]
         if missing or {segment for segment, _name, _status in files} != live:
             return False  # a file of a live segment is gone
         key = (_toc_stamp(self.directory), tuple((name, status.st_size, status.st_mtime_ns) for _s, name, status in files))
@@ -408,11 +413,13 @@ class SearchIndex:
 
     def document_paths(self) -> dict[str, str]:
         """Every indexed path with its kind (the meta document left out)."""
-        return self._reading(lambda: {
-            fields["path"]: fields["kind"]
-            for fields in self._searcher().all_stored_fields()
-            if fields.get("path") != META_PATH
-        })
+        return self._reading(
+            lambda: {
+                fields["path"]: fields["kind"]
+                for fields in self._searcher().all_stored_fields()
+                if fields.get("path") != META_PATH
+            }
+        )
 
     # -- writing -----------------------------------------------------------
 
@@ -517,8 +524,16 @@ class SearchIndex:
             return SearchResults(text, 0, [], offset, limit)
         return self._reading(lambda: self._search(text, parsed, limit, offset, order, facets, suggest))
 
-    def _search(self, text: str, parsed, limit: int, offset: int, order: str, facets: bool,  # type: ignore[no-untyped-def]
-                suggest: bool) -> SearchResults:
+    def _search(
+        self,
+        text: str,
+        parsed,
+        limit: int,
+        offset: int,
+        order: str,
+        facets: bool,  # type: ignore[no-untyped-def]
+        suggest: bool,
+    ) -> SearchResults:
         results = SearchResults(text, 0, [], offset, limit)
         searcher = self._searcher()
         reader = searcher.reader()
@@ -536,16 +551,18 @@ class SearchIndex:
                 best = view.rank(reader, parsed.scoring, matching, offset + limit, BOOSTS, tiebreak=tiebreak, skip=offset)
             for scored in best[offset:]:
                 fields = searcher.stored_fields(scored.docnum)
-                results.hits.append(Hit(
-                    path=fields["path"],
-                    title=fields.get("title_text", ""),
-                    kind=fields.get("kind", "page"),
-                    page=fields.get("page", ""),
-                    snippet=snippet(fields.get("text", ""), parsed.highlight, parsed.prefixes),
-                    score=round(scored.score, 4),
-                    updated=int(fields.get("updated", 0) or 0),
-                    tags=[tag for tag in (fields.get("tags") or "").split(",") if tag],
-                ))
+                results.hits.append(
+                    Hit(
+                        path=fields["path"],
+                        title=fields.get("title_text", ""),
+                        kind=fields.get("kind", "page"),
+                        page=fields.get("page", ""),
+                        snippet=snippet(fields.get("text", ""), parsed.highlight, parsed.prefixes),
+                        score=round(scored.score, 4),
+                        updated=int(fields.get("updated", 0) or 0),
+                        tags=[tag for tag in (fields.get("tags") or "").split(",") if tag],
+                    )
+                )
         if results.total and facets:
             results.facets = self._facets(reader, view, matching)
         if not results.total and suggest and parsed.words:

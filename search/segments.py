@@ -59,20 +59,25 @@ class SegmentCache:
 
     def postings(self, reader: SegmentReader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
         """(segment-local doc numbers, term frequencies), deleted documents included."""
-        return self._cached(("p", segment_key(reader), fieldname, text),
-                            lambda: _read_postings(reader, fieldname, text),
-                            lambda pair: pair[0].nbytes + pair[1].nbytes)
+        return self._cached(
+            ("p", segment_key(reader), fieldname, text),
+            lambda: _read_postings(reader, fieldname, text),
+            lambda pair: pair[0].nbytes + pair[1].nbytes,
+        )
 
     def bitmap(self, reader: SegmentReader, fieldname: str, text: str) -> int:
         """The documents of this segment holding the term, as an integer bitmap."""
-        return self._cached(("b", segment_key(reader), fieldname, text),
-                            lambda: ids_to_bitmap(self.postings(reader, fieldname, text)[0], reader.doc_count_all()),
-                            lambda bitmap: bitmap.bit_length() // 8)
+        return self._cached(
+            ("b", segment_key(reader), fieldname, text),
+            lambda: ids_to_bitmap(self.postings(reader, fieldname, text)[0], reader.doc_count_all()),
+            lambda bitmap: bitmap.bit_length() // 8,
+        )
 
     def positions(self, reader: SegmentReader, fieldname: str, text: str) -> np.ndarray:
         """Where the term stands: sorted keys ``docnum << POSITION_BITS | position``."""
-        return self._cached(("k", segment_key(reader), fieldname, text),
-                            lambda: _read_positions(reader, fieldname, text), _nbytes)
+        return self._cached(
+            ("k", segment_key(reader), fieldname, text), lambda: _read_positions(reader, fieldname, text), _nbytes
+        )
 
     def lengths(self, reader: SegmentReader, fieldname: str) -> np.ndarray:
         """Each document's length in ``fieldname`` (in terms), for BM25."""

@@ -47,8 +47,18 @@ def launched_browser():
 def running_wiki(directory: Path, template: Path):
     """``trousse serve`` (two workers) on a copy of the initialised template, with an editor (camille) and an admin."""
     data = copy_wiki(template, directory / "data")
-    run_cli(data, "user", "add", ADMIN, "--role", "admin", "--display-name", "Dominique Admin",
-            "--password-stdin", input=PASSWORD + "\n")
+    run_cli(
+        data,
+        "user",
+        "add",
+        ADMIN,
+        "--role",
+        "admin",
+        "--display-name",
+        "Dominique Admin",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     server, base = start_server(data, directory / "server.log", workers=2)
     try:
         yield base, data
@@ -57,8 +67,7 @@ def running_wiki(directory: Path, template: Path):
 
 
 def log_in(page, base: str, name: str = "camille", language: str = "fr") -> None:
-    labels = {"fr": ("Nom d’utilisateur", "Mot de passe", "Se connecter"),
-              "en": ("User name", "Password", "Log in")}[language]
+    labels = {"fr": ("Nom d’utilisateur", "Mot de passe", "Se connecter"), "en": ("User name", "Password", "Log in")}[language]
     page.goto(base + "/login")
     page.get_by_label(labels[0]).fill(name)
     page.get_by_label(labels[1], exact=True).fill(PASSWORD)
@@ -77,8 +86,9 @@ def axe_violations(page) -> list[dict]:
     """Run axe-core in the page; the violations that are serious or critical."""
     if not page.evaluate("typeof window.axe !== 'undefined'"):
         page.add_script_tag(path=str(axe_script()))
-    results = page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})",
-                            AXE_TAGS)
+    results = page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}, resultTypes: ['violations']})", AXE_TAGS
+    )
     return [v for v in results["violations"] if v["impact"] in BLOCKING_IMPACTS]
 
 

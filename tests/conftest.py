@@ -18,7 +18,8 @@ PASSWORD = "correct horse battery"
 def make_bare_repository(path: Path) -> Path:
     subprocess.run(
         ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(path)],
-        check=True, env=git_environment(),
+        check=True,
+        env=git_environment(),
     )
     return path
 
@@ -36,7 +37,10 @@ def store(bare_repo: Path):
 
 def git(repo: Path, *args: str) -> str:
     return subprocess.run(
-        ["git", "--git-dir", str(repo), *args], check=True, capture_output=True, env=git_environment(),
+        ["git", "--git-dir", str(repo), *args],
+        check=True,
+        capture_output=True,
+        env=git_environment(),
     ).stdout.decode("utf-8")
 
 
@@ -198,8 +202,9 @@ def run_cli(data: Path, *args: str, input: str | None = None) -> str:
     import sys
 
     env = git_environment({"PYTHONPATH": str(PROJECT_ROOT)})
-    result = subprocess.run([sys.executable, "-m", "wiki", "--data", str(data), *args], input=input,
-                            capture_output=True, text=True, env=env)
+    result = subprocess.run(
+        [sys.executable, "-m", "wiki", "--data", str(data), *args], input=input, capture_output=True, text=True, env=env
+    )
     assert result.returncode == 0, result.stderr
     return result.stdout
 
@@ -209,8 +214,18 @@ def copy_wiki(template: Path, data: Path, config: str = "") -> Path:
     shutil.copytree(template, data)
     if config:
         (data / "config.toml").write_text(config + "\n", encoding="utf-8")
-    run_cli(data, "user", "add", "camille", "--role", "editor", "--display-name", "Camille Été",
-            "--password-stdin", input=PASSWORD + "\n")
+    run_cli(
+        data,
+        "user",
+        "add",
+        "camille",
+        "--role",
+        "editor",
+        "--display-name",
+        "Camille Été",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     return data
 
 
@@ -221,13 +236,28 @@ def start_server(data: Path, log: Path, workers: int = 1) -> tuple[subprocess.Po
     import urllib.request
 
     port = free_port()
-    env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false",
-                           "TROUSSE_SITE_BASE_URL": f"http://127.0.0.1:{port}"})
+    env = git_environment(
+        {"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false", "TROUSSE_SITE_BASE_URL": f"http://127.0.0.1:{port}"}
+    )
     with open(log, "wb") as output:
         server = subprocess.Popen(
-            [sys.executable, "-m", "wiki", "--data", str(data), "serve", "--host", "127.0.0.1",
-             "--port", str(port), "--workers", str(workers)],
-            stdout=output, stderr=subprocess.STDOUT, env=env,
+            [
+                sys.executable,
+                "-m",
+                "wiki",
+                "--data",
+                str(data),
+                "serve",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--workers",
+                str(workers),
+            ],
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            env=env,
         )
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 30

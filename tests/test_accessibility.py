@@ -116,8 +116,9 @@ MORE_PAGES = [
 PHONE_PAGES = ["page-as-editor", "search", "edit", "history", "diff"]
 ALL_PAGES = {entry[0]: entry for entry in MAIN_PAGES + MORE_PAGES}
 
-CASES = [pytest.param(language, "desktop", *entry, id=f"{entry[0]}-{language}")
-         for entry in MAIN_PAGES for language in ("fr", "en")]
+CASES = [
+    pytest.param(language, "desktop", *entry, id=f"{entry[0]}-{language}") for entry in MAIN_PAGES for language in ("fr", "en")
+]
 CASES += [pytest.param("fr", "desktop", *entry, id=f"{entry[0]}-fr") for entry in MORE_PAGES]
 CASES += [pytest.param("fr", "phone", *ALL_PAGES[name], id=f"{name}-fr-phone") for name in PHONE_PAGES]
 

@@ -55,8 +55,29 @@ def zip_of(members: list[tuple[str, bytes, int, int, int]]) -> bytes:
         offset, encoded = len(out), name.encode()
         out += struct.pack("<IHHHHHIIIHH", 0x04034B50, 20, 0, method, 0, 0, crc, len(packed), size, len(encoded), 0)
         out += encoded + packed
-        central += struct.pack("<IHHHHHHIIIHHHHHII", 0x02014B50, 20, 20, 0, method, 0, 0, crc, len(packed), size,
-                               len(encoded), 0, 0, 0, 0, 0, offset) + encoded
+        central += (
+            struct.pack(
+                "<IHHHHHHIIIHHHHHII",
+                0x02014B50,
+                20,
+                20,
+                0,
+                method,
+                0,
+                0,
+                crc,
+                len(packed),
+                size,
+                len(encoded),
+                0,
+                0,
+                0,
+                0,
+                0,
+                offset,
+            )
+            + encoded
+        )
     start = len(out)
     out += central + struct.pack("<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), start, 0)
     return bytes(out)
@@ -103,15 +124,19 @@ def pdf_of(pages: int, content: bytes) -> bytes:
     stream._data = zlib.compress(content, 9)
     stream[NameObject("/Filter")] = NameObject("/FlateDecode")
     shared = writer._add_object(stream)
-    font = writer._add_object(DictionaryObject({
-        NameObject("/Type"): NameObject("/Font"), NameObject("/Subtype"): NameObject("/Type1"),
-        NameObject("/BaseFont"): NameObject("/Helvetica"),
-    }))
+    font = writer._add_object(
+        DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Font"),
+                NameObject("/Subtype"): NameObject("/Type1"),
+                NameObject("/BaseFont"): NameObject("/Helvetica"),
+            }
+        )
+    )
     for _ in range(pages):
         page = writer.add_blank_page(612, 792)
         page[NameObject("/Contents")] = shared
-        page[NameObject("/Resources")] = DictionaryObject(
-            {NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
+        page[NameObject("/Resources")] = DictionaryObject({NameObject("/Font"): DictionaryObject({NameObject("/F1"): font})})
     out = io.BytesIO()
     writer.write(out)
     return out.getvalue()
@@ -276,8 +301,11 @@ def test_a_slow_pdf_is_stored_at_once_and_never_holds_other_requests(served):
     while reading_documents():  # meanwhile, other requests, saves included, are answered promptly
         started = time.perf_counter()
         assert client.get(f"/wiki/{PAGE}").status_code == 200
-        saved = client.put(f"/api/v1/pages/essais/pendant-{answered}",
-                           json={"markdown": f"# Pendant\n\nzythum{answered}\n"}, headers=bearer(token))
+        saved = client.put(
+            f"/api/v1/pages/essais/pendant-{answered}",
+            json={"markdown": f"# Pendant\n\nzythum{answered}\n"},
+            headers=bearer(token),
+        )
         assert saved.status_code == 201, saved.text
         assert found(client, f"zythum{answered}") == [f"essais/pendant-{answered}"]
         assert time.perf_counter() - started < 1.5
@@ -305,8 +333,9 @@ def test_readable_documents_are_searched_by_their_text_after_the_maintenance_pas
 
 
 def commit(wiki, files: dict[str, bytes]) -> None:
-    record = wiki.store.commit([FileChange(path, data) for path, data in files.items()],
-                               author=Identity("Zoé", "zoe@example.org"), message="documents")
+    record = wiki.store.commit(
+        [FileChange(path, data) for path, data in files.items()], author=Identity("Zoé", "zoe@example.org"), message="documents"
+    )
     wiki.sync([record])
 
 
@@ -324,8 +353,9 @@ def hits(wiki, query: str) -> list[str]:
 
 def test_commands_read_documents_inline_through_the_limited_child(wiki):
     started = time.perf_counter()
-    commit(wiki, {f"{PAGE}/plan-ornithorynque.pdf": SHARED_STREAM_PDF,
-                  f"{PAGE}/courrier.pdf": pdf_with_text("Lettre au pangolin")})
+    commit(
+        wiki, {f"{PAGE}/plan-ornithorynque.pdf": SHARED_STREAM_PDF, f"{PAGE}/courrier.pdf": pdf_with_text("Lettre au pangolin")}
+    )
     assert time.perf_counter() - started < wiki.search_updater.extraction_seconds + 5
     assert hits(wiki, "pangolin") == [f"{PAGE}/courrier.pdf"]
     assert hits(wiki, "ornithorynque") == [f"{PAGE}/plan-ornithorynque.pdf"]

@@ -29,8 +29,9 @@ def push_history(repository: Path, commits: int, folder: str = "lot") -> str:
             f"M 100644 inline {folder}/fiche-{number % 20}.md\n".encode(),
             b"data %d\n%s\n" % (len(text), text),
         ]
-    subprocess.run(["git", "--git-dir", str(repository), "fast-import", "--quiet"], input=b"".join(stream),
-                   check=True, env=git_environment())
+    subprocess.run(
+        ["git", "--git-dir", str(repository), "fast-import", "--quiet"], input=b"".join(stream), check=True, env=git_environment()
+    )
     return git(repository, "rev-parse", "main").strip()
 
 
@@ -120,8 +121,9 @@ def test_a_long_history_is_caught_up_in_the_background_not_in_a_request(app, wik
 
 def test_a_save_after_a_long_push_elsewhere_returns_searchable(app, client, wiki, data_dir, token):
     push_history(data_dir / "wiki.git", REQUEST_SYNC_COMMITS + 50)
-    response = client.put("/api/v1/pages/guides/ornithorynque", json={"markdown": "# Ornithorynque\n\nUn ovipare.\n"},
-                          headers=bearer(token))
+    response = client.put(
+        "/api/v1/pages/guides/ornithorynque", json={"markdown": "# Ornithorynque\n\nUn ovipare.\n"}, headers=bearer(token)
+    )
     assert response.status_code == 201, response.text
     assert wiki.synced_head == git(data_dir / "wiki.git", "rev-parse", "main").strip()
     hits = client.get("/api/v1/search", query_string={"q": "ovipare"}).json["results"]

@@ -15,8 +15,13 @@ from conftest import PASSWORD, git
 pytestmark = pytest.mark.browser
 
 CHROMIUM_FLAGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
 ]
 
 
@@ -78,8 +83,7 @@ def test_create_and_edit_a_page_with_accents(browser, live_server):
     assert page.locator("input[type=checkbox][checked]").count() == 1
 
     log = git(data / "wiki.git", "log", "-2", "--format=%an|%s").strip().splitlines()
-    assert log == ["Camille Été|Ajoute ce qui a été négocié",
-                   "Camille Été|Crée « Élus & mairies : négocier un loyer »"]
+    assert log == ["Camille Été|Ajoute ce qui a été négocié", "Camille Été|Crée « Élus & mairies : négocier un loyer »"]
     context.close()
 
 
@@ -156,8 +160,12 @@ def test_document_a_lease_attach_the_agreement_and_download_the_csv(browser, liv
     page.get_by_role("button", name="Continuer").click()
     editor = page.get_by_label("Texte de la page (Markdown)")
     text = editor.input_value()
-    for field, value in (("commune", '"Hourtin"'), ("surface_m2", "85"), ("loyer_mensuel_eur", "150"),
-                         ("type_de_bail", '"convention d\'occupation précaire"')):
+    for field, value in (
+        ("commune", '"Hourtin"'),
+        ("surface_m2", "85"),
+        ("loyer_mensuel_eur", "150"),
+        ("type_de_bail", '"convention d\'occupation précaire"'),
+    ):
         text = "\n".join(f"{field}: {value}" if line.startswith(f"{field}:") else line for line in text.split("\n"))
     editor.fill(text)
     page.get_by_role("button", name="Enregistrer").click()

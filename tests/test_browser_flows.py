@@ -53,8 +53,10 @@ def open_page(browser, sessions, device):
     problems = []
 
     def watch(page):
-        page.on("console", lambda message: problems.append(f"{page.url}: {message.text}")
-                if "Content Security Policy" in message.text else None)
+        page.on(
+            "console",
+            lambda message: problems.append(f"{page.url}: {message.text}") if "Content Security Policy" in message.text else None,
+        )
         page.on("pageerror", lambda error: problems.append(f"{page.url}: {error}"))
 
     def new(who: str | None = None):

@@ -45,8 +45,11 @@ def test_check_lists_an_attachment_whose_text_could_not_be_read(app, client, tok
 
 def test_check_lists_a_page_over_the_size_limit(app, data_dir):
     wiki = app.extensions["trousse"]
-    wiki.store.commit([FileChange("guides/enorme.md", b"# Enorme\n\n" + b"mot " * 10_000)], author=IMPORTER,
-                      message="imported before the limit was lowered")
+    wiki.store.commit(
+        [FileChange("guides/enorme.md", b"# Enorme\n\n" + b"mot " * 10_000)],
+        author=IMPORTER,
+        message="imported before the limit was lowered",
+    )
     wiki.sync()
     set_limit(data_dir, "max_page_bytes", 20_000)
     result = check(data_dir)
@@ -56,13 +59,14 @@ def test_check_lists_a_page_over_the_size_limit(app, data_dir):
     assert "the page home" not in result.output
 
 
-@pytest.mark.skipif("max_nesting" not in inspect.signature(page_problems).parameters,
-                    reason="the nesting limit is not checked by the content rules yet")
+@pytest.mark.skipif(
+    "max_nesting" not in inspect.signature(page_problems).parameters,
+    reason="the nesting limit is not checked by the content rules yet",
+)
 def test_check_lists_a_page_nested_deeper_than_the_limit(app, data_dir):
     wiki = app.extensions["trousse"]
     deep = "".join("  " * level + "- niveau\n" for level in range(40))
-    wiki.store.commit([FileChange("guides/profonde.md", ("# Profonde\n\n" + deep).encode())], author=IMPORTER,
-                      message="imported")
+    wiki.store.commit([FileChange("guides/profonde.md", ("# Profonde\n\n" + deep).encode())], author=IMPORTER, message="imported")
     wiki.sync()
     result = check(data_dir)
     assert result.exit_code == 1 and "the page guides/profonde breaks the configured limits" in result.output

@@ -48,10 +48,13 @@ def test_config_lists_every_setting_with_its_default():
     for setting in SETTINGS:
         assert f"{setting.key} = " in text, setting.key
     uncommented = "\n".join(line.lstrip("# ") for line in text.splitlines() if " = " in line)
-    parsed = tomllib.loads("\n".join(
-        line if line.startswith("[") else line.lstrip("# ")
-        for line in text.splitlines() if line.startswith("[") or " = " in line
-    ))
+    parsed = tomllib.loads(
+        "\n".join(
+            line if line.startswith("[") else line.lstrip("# ")
+            for line in text.splitlines()
+            if line.startswith("[") or " = " in line
+        )
+    )
     for setting in SETTINGS:
         assert parsed[setting.section][setting.key] == setting.default
     assert uncommented
@@ -67,8 +70,14 @@ def test_init_twice_is_a_clear_error(cli):
 
 def test_init_from_an_existing_repository(cli, tmp_path):
     source = tmp_path / "source"
-    env = git_environment({"GIT_AUTHOR_NAME": "Inès Simon", "GIT_AUTHOR_EMAIL": "ines@example.org",
-                           "GIT_COMMITTER_NAME": "Inès Simon", "GIT_COMMITTER_EMAIL": "ines@example.org"})
+    env = git_environment(
+        {
+            "GIT_AUTHOR_NAME": "Inès Simon",
+            "GIT_AUTHOR_EMAIL": "ines@example.org",
+            "GIT_COMMITTER_NAME": "Inès Simon",
+            "GIT_COMMITTER_EMAIL": "ines@example.org",
+        }
+    )
     subprocess.run(["git", "init", "-q", "-b", "master", str(source)], check=True, env=env)
     for n in range(3):
         (source / "Notes Été.md").write_text(f"# Notes d'été\n\nversion {n}\n", encoding="utf-8")
@@ -97,8 +106,9 @@ def test_init_from_a_bad_source(cli, tmp_path):
 
 def test_users(cli):
     cli("init")
-    added = cli("user", "add", "camille", "--role", "admin", "--display-name", "Camille Martin",
-                "--password-stdin", input=PASSWORD + "\n")
+    added = cli(
+        "user", "add", "camille", "--role", "admin", "--display-name", "Camille Martin", "--password-stdin", input=PASSWORD + "\n"
+    )
     assert added.exit_code == 0, added.output
     cli("user", "add", "leo", "--role", "reader", "--password-stdin", input=PASSWORD + "\n")
     listing = cli("user", "list").output
@@ -168,11 +178,18 @@ def test_check_and_reindex(cli):
     repo = cli.data / "wiki.git"
     # A commit behind the server's back: the catalog is now behind main.
     tree = git(repo, "rev-parse", "main^{tree}").strip()
-    commit = subprocess.run(
-        ["git", "--git-dir", str(repo), "commit-tree", tree, "-p", "main", "-m", "behind"],
-        check=True, capture_output=True, env=git_environment({
-            "GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"}),
-    ).stdout.decode().strip()
+    commit = (
+        subprocess.run(
+            ["git", "--git-dir", str(repo), "commit-tree", tree, "-p", "main", "-m", "behind"],
+            check=True,
+            capture_output=True,
+            env=git_environment(
+                {"GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"}
+            ),
+        )
+        .stdout.decode()
+        .strip()
+    )
     git(repo, "update-ref", "refs/heads/main", commit)
     result = cli("check")
     assert result.exit_code == 1 and "catalog" in result.output and "search index" in result.output

@@ -57,7 +57,7 @@ def test_the_image_runs_trousse_serve_as_an_unprivileged_user_with_data_in_a_vol
 def healthcheck_command() -> list[str]:
     arguments = instruction("HEALTHCHECK")
     assert "--interval" in arguments
-    return json.loads(arguments[arguments.index("CMD") + 3:].strip())
+    return json.loads(arguments[arguments.index("CMD") + 3 :].strip())
 
 
 @pytest.mark.slow

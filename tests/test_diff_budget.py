@@ -92,8 +92,10 @@ def apply_unified(old: str, patch: str) -> str:
 
 def sides(rows) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
     """Each side's (line number, plain text) as shown."""
+
     def plain(markup) -> str:
         return html.unescape(re.sub(r"</?(?:del|ins)>", "", str(markup)))
+
     old = [(row.old_number, plain(row.old_html)) for row in rows if row.old_number]
     new = [(row.new_number, plain(row.new_html)) for row in rows if row.new_number]
     return old, new
@@ -298,8 +300,9 @@ def history(store, tmp_path):
 
 
 def save(store, history, path, text):
-    result = store.save_page(path, text, author=LEA, message="edit",
-                             base_revision=store.head() if store.page_exists(path) else None)
+    result = store.save_page(
+        path, text, author=LEA, message="edit", base_revision=store.head() if store.page_exists(path) else None
+    )
     history.catalog.sync()
     return result.commit
 
@@ -317,13 +320,16 @@ def test_blame_of_hostile_revisions_is_bounded_and_complete(store, history):
 
 
 def test_blame_reads_only_the_newest_revisions_and_says_so(store, history, monkeypatch):
-    commits = [save(store, history, "long", "début\n" + "".join(f"ligne {n}\n" for n in range(count)))
-               for count in range(1, 6)]
+    commits = [save(store, history, "long", "début\n" + "".join(f"ligne {n}\n" for n in range(count))) for count in range(1, 6)]
     monkeypatch.setattr(history_module, "BLAME_REVISIONS", 2)
     lines = history.blame("long.md")
     assert [(line.text, line.revision.revision, line.or_earlier) for line in lines] == [
-        ("début", commits[3], True), ("ligne 0", commits[3], True), ("ligne 1", commits[3], True),
-        ("ligne 2", commits[3], True), ("ligne 3", commits[3], True), ("ligne 4", commits[4], False),
+        ("début", commits[3], True),
+        ("ligne 0", commits[3], True),
+        ("ligne 1", commits[3], True),
+        ("ligne 2", commits[3], True),
+        ("ligne 3", commits[3], True),
+        ("ligne 4", commits[4], False),
         ("", commits[3], True),
     ]
     monkeypatch.setattr(history_module, "BLAME_REVISIONS", 500)

@@ -30,12 +30,18 @@ class LinkCollector(HTMLParser):
 
 def add_content(app) -> None:  # type: ignore[no-untyped-def]
     wiki = app.extensions["trousse"]
-    wiki.store.commit([
-        FileChange("guides/avec-image.md",
-                   b"# Avec image\n\n![Plan](plan.png) et [[Accueil]], [le guide](../licence.md), "
-                   b"[absolu](/wiki/home) [[Page absente]].\n"),
-        FileChange("guides/avec-image/plan.png", PNG),
-    ], author=Identity("Zoé Lefèbvre", "z@example.org"), message="image")
+    wiki.store.commit(
+        [
+            FileChange(
+                "guides/avec-image.md",
+                b"# Avec image\n\n![Plan](plan.png) et [[Accueil]], [le guide](../licence.md), "
+                b"[absolu](/wiki/home) [[Page absente]].\n",
+            ),
+            FileChange("guides/avec-image/plan.png", PNG),
+        ],
+        author=Identity("Zoé Lefèbvre", "z@example.org"),
+        message="image",
+    )
     wiki.sync()
 
 

@@ -33,8 +33,12 @@ from repo_store.gitcmd import git_environment
 
 pytestmark = pytest.mark.slow
 
-AUTHOR = {"GIT_AUTHOR_NAME": "Inès Simon", "GIT_AUTHOR_EMAIL": "ines@example.org",
-          "GIT_COMMITTER_NAME": "Inès Simon", "GIT_COMMITTER_EMAIL": "ines@example.org"}
+AUTHOR = {
+    "GIT_AUTHOR_NAME": "Inès Simon",
+    "GIT_AUTHOR_EMAIL": "ines@example.org",
+    "GIT_COMMITTER_NAME": "Inès Simon",
+    "GIT_COMMITTER_EMAIL": "ines@example.org",
+}
 
 
 # -- a server we can start, stop and kill -----------------------------------
@@ -43,8 +47,18 @@ AUTHOR = {"GIT_AUTHOR_NAME": "Inès Simon", "GIT_AUTHOR_EMAIL": "ines@example.or
 def prepare(root: Path, template: Path) -> Path:
     """A data directory copied from the initialised template, with the editor Camille."""
     shutil.copytree(template, root, dirs_exist_ok=True)
-    run_cli(root, "user", "add", "camille", "--role", "editor", "--display-name", "Camille Été",
-            "--password-stdin", input=PASSWORD + "\n")
+    run_cli(
+        root,
+        "user",
+        "add",
+        "camille",
+        "--role",
+        "editor",
+        "--display-name",
+        "Camille Été",
+        "--password-stdin",
+        input=PASSWORD + "\n",
+    )
     return root
 
 
@@ -92,13 +106,28 @@ class Server:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Server:
-        env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false",
-                               "TROUSSE_SITE_BASE_URL": self.base})
+        env = git_environment(
+            {"PYTHONPATH": str(PROJECT_ROOT), "TROUSSE_STORAGE_FSYNC": "false", "TROUSSE_SITE_BASE_URL": self.base}
+        )
         with open(self.log, "ab") as output:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "wiki", "--data", str(self.data), "serve", "--host", "127.0.0.1",
-                 "--port", str(self.port), "--workers", str(self.workers)],
-                stdout=output, stderr=subprocess.STDOUT, env=env,
+                [
+                    sys.executable,
+                    "-m",
+                    "wiki",
+                    "--data",
+                    str(self.data),
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(self.port),
+                    "--workers",
+                    str(self.workers),
+                ],
+                stdout=output,
+                stderr=subprocess.STDOUT,
+                env=env,
             )
         deadline = time.monotonic() + 30
         while True:
@@ -190,8 +219,9 @@ def status(url: str) -> int | None:
         return None
 
 
-def call(method: str, url: str, body: dict | None = None, token: str | None = None, timeout: float = 30,
-         opener=None) -> tuple[int, dict, str]:  # type: ignore[no-untyped-def]
+def call(
+    method: str, url: str, body: dict | None = None, token: str | None = None, timeout: float = 30, opener=None
+) -> tuple[int, dict, str]:  # type: ignore[no-untyped-def]
     """(status, JSON body or {}, raw text); a dropped connection raises ConnectionError."""
     headers = {"Accept": "application/json"}
     data = None
@@ -203,8 +233,11 @@ def call(method: str, url: str, body: dict | None = None, token: str | None = No
     request = urllib.request.Request(url, data=data, headers=headers, method=method)
     try:
         with (opener.open if opener else urllib.request.urlopen)(request, timeout=timeout) as response:
-            code, text, kind = response.status, response.read().decode("utf-8", "replace"), response.headers.get(
-                "Content-Type", "")
+            code, text, kind = (
+                response.status,
+                response.read().decode("utf-8", "replace"),
+                response.headers.get("Content-Type", ""),
+            )
     except urllib.error.HTTPError as error:
         with error:
             code, text, kind = error.code, error.read().decode("utf-8", "replace"), error.headers.get("Content-Type", "")
@@ -219,8 +252,9 @@ def token_for(data: Path) -> str:
 
 
 def client_git(cwd: Path | None, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    result = subprocess.run(["git", *args], cwd=cwd, capture_output=True, text=True,
-                            env=git_environment({**AUTHOR, "GIT_TERMINAL_PROMPT": "0"}))
+    result = subprocess.run(
+        ["git", *args], cwd=cwd, capture_output=True, text=True, env=git_environment({**AUTHOR, "GIT_TERMINAL_PROMPT": "0"})
+    )
     if check:
         assert result.returncode == 0, result.stderr
     return result
@@ -235,21 +269,35 @@ def main_of(data: Path) -> str:
 
 
 def is_ancestor(data: Path, commit: str, of: str = "refs/heads/main") -> bool:
-    return subprocess.run(["git", "--git-dir", str(data / "wiki.git"), "merge-base", "--is-ancestor", commit, of],
-                          capture_output=True, env=git_environment()).returncode == 0
+    return (
+        subprocess.run(
+            ["git", "--git-dir", str(data / "wiki.git"), "merge-base", "--is-ancestor", commit, of],
+            capture_output=True,
+            env=git_environment(),
+        ).returncode
+        == 0
+    )
 
 
 def assert_repository_valid(data: Path) -> None:
-    fsck = subprocess.run(["git", "--git-dir", str(data / "wiki.git"), "fsck", "--strict", "--full", "--no-dangling"],
-                          capture_output=True, text=True, env=git_environment())
+    fsck = subprocess.run(
+        ["git", "--git-dir", str(data / "wiki.git"), "fsck", "--strict", "--full", "--no-dangling"],
+        capture_output=True,
+        text=True,
+        env=git_environment(),
+    )
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
     assert fsck.stderr.strip() == "" or "dangling" not in fsck.stderr, fsck.stderr
     git(data / "wiki.git", "cat-file", "-e", "refs/heads/main^{commit}")
 
 
 def trousse_check(data: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wiki", "--data", str(data), "check"], capture_output=True,
-                          text=True, env=git_environment({"PYTHONPATH": str(PROJECT_ROOT)}))
+    return subprocess.run(
+        [sys.executable, "-m", "wiki", "--data", str(data), "check"],
+        capture_output=True,
+        text=True,
+        env=git_environment({"PYTHONPATH": str(PROJECT_ROOT)}),
+    )
 
 
 def assert_check_clean(data: Path) -> None:
@@ -277,15 +325,12 @@ def wait_for(condition, timeout: float, what: str, interval: float = 0.2):  # ty
 # -- 1. a worker killed in the middle of saves and pushes --------------------
 
 
-
-
 def serving_push(server: Server, timeout: float) -> int | None:
     """The worker running ``git receive-pack`` for a push, as soon as one does (None if none did in time)."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for worker in server.worker_pids():
-            if any("receive-pack" in command_line(pid) or "wiki.hooks" in command_line(pid)
-                   for pid in descendants(worker)):
+            if any("receive-pack" in command_line(pid) or "wiki.hooks" in command_line(pid) for pid in descendants(worker)):
                 return worker
         time.sleep(0.01)
     return None
@@ -376,8 +421,11 @@ def test_killed_workers_lose_no_acknowledged_save_or_push(servers, tmp_path, ini
             victim = victim or random.choice(server.worker_pids())
             os.kill(victim, signal.SIGKILL)
             killed.append(victim)
-            wait_for(lambda: len([pid for pid in server.worker_pids() if pid not in killed]) == 2, 30,
-                     "gunicorn to replace the killed worker")
+            wait_for(
+                lambda: len([pid for pid in server.worker_pids() if pid not in killed]) == 2,
+                30,
+                "gunicorn to replace the killed worker",
+            )
         saved_after = len(acknowledged)
         wait_for(lambda: len(acknowledged) >= saved_after + 5 and pushed, 60, "saves and a push after the kills")
     finally:
@@ -402,8 +450,11 @@ def test_killed_workers_lose_no_acknowledged_save_or_push(servers, tmp_path, ini
     assert is_ancestor(data, body["revision"])
 
     # Killed while it held main's lock, in the middle of its ref update: the next save is not blocked.
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_MAIN_LOCK, str(data / "wiki.git")], stdout=subprocess.PIPE,
-                              env=git_environment({"PYTHONPATH": str(PROJECT_ROOT)}))
+    holder = subprocess.Popen(
+        [sys.executable, "-c", HOLD_MAIN_LOCK, str(data / "wiki.git")],
+        stdout=subprocess.PIPE,
+        env=git_environment({"PYTHONPATH": str(PROJECT_ROOT)}),
+    )
     assert holder.stdout.readline().strip() == b"locked"
     holder.kill()
     holder.communicate()
@@ -449,8 +500,12 @@ def test_a_deleted_or_damaged_index_never_fails_a_search_and_is_rebuilt(servers,
     token = token_for(data)
     server = servers(data, tmp_path / "server.log", workers=2)
     base = server.base
-    code, _body, raw = call("PUT", f"{base}/api/v1/pages/guides/ornithorynque",
-                            {"markdown": "# Ornithorynque\n\nUn mammifère qui pond des œufs.\n"}, token)
+    code, _body, raw = call(
+        "PUT",
+        f"{base}/api/v1/pages/guides/ornithorynque",
+        {"markdown": "# Ornithorynque\n\nUn mammifère qui pond des œufs.\n"},
+        token,
+    )
     assert code == 201, raw
     assert searches_work(base, "ornithorynque", "guides/ornithorynque")
     index = data / "index" / "search"
@@ -568,8 +623,9 @@ def small_disk(tmp_path):
     mount_point.mkdir()
     if os.geteuid() != 0:
         pytest.skip("filling a disk needs a small tmpfs, and mounting one needs root")
-    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=12m,mode=0755", "tmpfs", str(mount_point)],
-                             capture_output=True, text=True)
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=12m,mode=0755", "tmpfs", str(mount_point)], capture_output=True, text=True
+    )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a small tmpfs here: {mounted.stderr.strip() or 'mount failed'}")
     yield mount_point
@@ -629,14 +685,16 @@ def test_a_full_disk_refuses_changes_cleanly_and_loses_nothing(small_disk, serve
     filler = fill(small_disk)
     try:
         # The API, with a token and with a session: a clear refusal, with its code.
-        code, body, raw = call("PUT", f"{base}/api/v1/pages/guides/disque-plein",
-                               {"markdown": "# Disque plein\n\nRien ne doit être perdu.\n"}, token)
+        code, body, raw = call(
+            "PUT", f"{base}/api/v1/pages/guides/disque-plein", {"markdown": "# Disque plein\n\nRien ne doit être perdu.\n"}, token
+        )
         assert code == 507 and body["error"] == "insufficient_storage" and body["message"], raw
         request = urllib.request.Request(
-            f"{base}/api/v1/pages/guides/disque-plein", method="PUT",
+            f"{base}/api/v1/pages/guides/disque-plein",
+            method="PUT",
             data=json.dumps({"markdown": "# Disque plein\n\nPar la session.\n"}).encode(),
-            headers={"Content-Type": "application/json", "Accept": "application/json",
-                     "X-CSRFToken": csrf_token(editor)})
+            headers={"Content-Type": "application/json", "Accept": "application/json", "X-CSRFToken": csrf_token(editor)},
+        )
         try:
             browser.open(request, timeout=30)
             pytest.fail("a save on a full disk was acknowledged")
@@ -646,9 +704,18 @@ def test_a_full_disk_refuses_changes_cleanly_and_loses_nothing(small_disk, serve
             assert error.code == 507 and answer["error"] == "insufficient_storage", answer
         # The web editor: the page says why, and the text is still in the editor.
         text = "# Tiers-lieux nourriciers\n\nTexte gardé malgré le disque plein.\n"
-        code, html = post_form(browser, f"{base}/edit/guides/tiers-lieux-nourriciers", {
-            "csrf_token": csrf_token(editor), "base_revision": form_value(editor, "base_revision"), "is_new": "0",
-            "markdown": text, "message": "essai", "action": "save"})
+        code, html = post_form(
+            browser,
+            f"{base}/edit/guides/tiers-lieux-nourriciers",
+            {
+                "csrf_token": csrf_token(editor),
+                "base_revision": form_value(editor, "base_revision"),
+                "is_new": "0",
+                "markdown": text,
+                "message": "essai",
+                "action": "save",
+            },
+        )
         assert code == 507, html
         assert "Texte gardé malgré le disque plein." in html and 'role="alert"' in html
         assert "Traceback" not in html
@@ -664,12 +731,25 @@ def test_a_full_disk_refuses_changes_cleanly_and_loses_nothing(small_disk, serve
 
     assert_repository_valid(data)
     assert main_of(data) == before
-    code, body, raw = call("PUT", f"{base}/api/v1/pages/guides/disque-plein",
-                           {"markdown": "# Disque plein\n\nUn hippocampe enfin enregistré.\n"}, token)
+    code, body, raw = call(
+        "PUT",
+        f"{base}/api/v1/pages/guides/disque-plein",
+        {"markdown": "# Disque plein\n\nUn hippocampe enfin enregistré.\n"},
+        token,
+    )
     assert code == 201, raw
-    code, html = post_form(browser, f"{base}/edit/guides/tiers-lieux-nourriciers", {
-        "csrf_token": csrf_token(editor), "base_revision": form_value(editor, "base_revision"), "is_new": "0",
-        "markdown": text, "message": "essai", "action": "save"})
+    code, html = post_form(
+        browser,
+        f"{base}/edit/guides/tiers-lieux-nourriciers",
+        {
+            "csrf_token": csrf_token(editor),
+            "base_revision": form_value(editor, "base_revision"),
+            "is_new": "0",
+            "markdown": text,
+            "message": "essai",
+            "action": "save",
+        },
+    )
     assert code == 200 and "Texte gardé malgré le disque plein." in html, html[-2000:]
     fetched = client_git(clone, "pull", "-q", "--rebase", f"{base}/wiki.git", "main", check=False)
     assert fetched.returncode == 0, fetched.stderr
@@ -699,8 +779,7 @@ def many_commits(clone: Path, count: int, batch: str, word: str) -> str:
             stream.append(b"from %s\n" % parent.encode())
         data = content.encode()
         stream.append(b"M 100644 inline lots/%s-%d.md\ndata %d\n%s\n" % (batch.encode(), n % 100, len(data), data))
-    subprocess.run(["git", "fast-import", "--quiet"], cwd=clone, input=b"".join(stream), check=True,
-                   env=git_environment())
+    subprocess.run(["git", "fast-import", "--quiet"], cwd=clone, input=b"".join(stream), check=True, env=git_environment())
     client_git(clone, "reset", "-q", "--hard", "main")
     return client_git(clone, "rev-parse", "HEAD").stdout.strip()
 
@@ -711,8 +790,13 @@ def hook_running(server: Server) -> bool:
 
 def push_and_stop(server: Server, clone: Path, url: str, stop: str, when: str, old: str) -> tuple[bool, str]:
     """Push, stop the server at that moment of the push; (whether the push said it succeeded, its errors)."""
-    push = subprocess.Popen(["git", "push", "-q", url, "main"], cwd=clone, stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=git_environment({**AUTHOR, "GIT_TERMINAL_PROMPT": "0"}))
+    push = subprocess.Popen(
+        ["git", "push", "-q", url, "main"],
+        cwd=clone,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=git_environment({**AUTHOR, "GIT_TERMINAL_PROMPT": "0"}),
+    )
     try:
         if when == "checking":  # the pushed commits are being checked, main not moved yet
             wait_for(lambda: hook_running(server) or push.poll() is not None, 60, "the pre-receive hook", 0.005)

@@ -13,8 +13,12 @@ from conftest import git, run_cli
 
 from repo_store.gitcmd import git_environment
 
-AUTHOR = {"GIT_AUTHOR_NAME": "Inès Simon", "GIT_AUTHOR_EMAIL": "ines@example.org",
-          "GIT_COMMITTER_NAME": "Inès Simon", "GIT_COMMITTER_EMAIL": "ines@example.org"}
+AUTHOR = {
+    "GIT_AUTHOR_NAME": "Inès Simon",
+    "GIT_AUTHOR_EMAIL": "ines@example.org",
+    "GIT_COMMITTER_NAME": "Inès Simon",
+    "GIT_COMMITTER_EMAIL": "ines@example.org",
+}
 
 
 def client_git(cwd: Path | None, *args: str, check: bool = True) -> subprocess.CompletedProcess:
@@ -66,8 +70,9 @@ def test_push_is_visible_on_the_web_in_the_api_and_in_search(live_server, tmp_pa
     base, data = live_server
     clone = tmp_path / "clone"
     client_git(None, "clone", "-q", f"{base}/wiki.git", str(clone))
-    commit_file(clone, "guides/poussee-par-git.md", "# Poussée par git\n\nLe quokka arrive par git.\n",
-                "Ajoute une page depuis git")
+    commit_file(
+        clone, "guides/poussee-par-git.md", "# Poussée par git\n\nLe quokka arrive par git.\n", "Ajoute une page depuis git"
+    )
     client_git(clone, "push", "-q", with_credentials(base, "camille", token_for(data)), "main")
     with urllib.request.urlopen(base + "/wiki/guides/poussee-par-git") as response:
         assert "Le quokka arrive par git." in response.read().decode()
@@ -77,14 +82,14 @@ def test_push_is_visible_on_the_web_in_the_api_and_in_search(live_server, tmp_pa
     assert git(data / "wiki.git", "log", "-1", "--format=%an <%ae>").strip() == "Inès Simon <ines@example.org>"
 
 
-def push_refusal(base: str, data: Path, tmp_path: Path, path: str, content, name: str = "camille",
-                 token: str | None = None) -> str:
+def push_refusal(
+    base: str, data: Path, tmp_path: Path, path: str, content, name: str = "camille", token: str | None = None
+) -> str:
     clone = tmp_path / ("clone-" + path.replace("/", "_").replace(" ", "_"))
     client_git(None, "clone", "-q", f"{base}/wiki.git", str(clone))
     commit_file(clone, path, content, "contribution")
     before = git(data / "wiki.git", "rev-parse", "main")
-    result = client_git(clone, "push", with_credentials(base, name, token or token_for(data, name)), "main",
-                        check=False)
+    result = client_git(clone, "push", with_credentials(base, name, token or token_for(data, name)), "main", check=False)
     assert result.returncode != 0
     assert git(data / "wiki.git", "rev-parse", "main") == before
     return result.stderr
@@ -159,8 +164,7 @@ def test_web_edits_and_pushes_interleave_without_loss(live_server, tmp_path):
         n = 0
         while not stop.is_set() and n < 15:
             body = json.dumps({"markdown": f"# Web {n}\n\nédition web {n}\n"}).encode()
-            request = urllib.request.Request(f"{base}/api/v1/pages/web/page-{n}", data=body, headers=headers,
-                                             method="PUT")
+            request = urllib.request.Request(f"{base}/api/v1/pages/web/page-{n}", data=body, headers=headers, method="PUT")
             with urllib.request.urlopen(request, timeout=30) as response:
                 assert response.status == 201
             saved.append(f"web/page-{n}")
@@ -190,8 +194,9 @@ def test_private_wiki_refuses_anonymous_clones(serve_wiki, tmp_path):
     base, data = serve_wiki('[access]\nread = "accounts"')
     anonymous = client_git(None, "clone", "-q", f"{base}/wiki.git", str(tmp_path / "anon"), check=False)
     assert anonymous.returncode != 0
-    wrong = client_git(None, "clone", "-q", with_credentials(base, "camille", "trousse_revoked"),
-                       str(tmp_path / "wrong"), check=False)
+    wrong = client_git(
+        None, "clone", "-q", with_credentials(base, "camille", "trousse_revoked"), str(tmp_path / "wrong"), check=False
+    )
     assert wrong.returncode != 0 and "trousse_revoked" not in wrong.stderr.replace(base, "")
     client_git(None, "clone", "-q", with_credentials(base, "camille", token_for(data)), str(tmp_path / "ok"))
     assert (tmp_path / "ok" / "home.md").exists()

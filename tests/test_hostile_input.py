@@ -45,7 +45,10 @@ def fuzz(examples: int) -> settings:
     working tree; ``examples`` keeps the whole file within its time budget."""
     return settings(
         suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
-        deadline=None, database=None, print_blob=True, max_examples=examples,
+        deadline=None,
+        database=None,
+        print_blob=True,
+        max_examples=examples,
     )
 
 
@@ -102,8 +105,9 @@ def assert_repository_layout(data_dir: Path) -> None:
         else:
             page, _slash, base = name.rpartition("/")
             assert page in pages and ATTACHMENT_NAME.match(base), f"a file outside the layout: {name!r}"
-    fsck = subprocess.run(["git", "--git-dir", str(repository), "fsck", "--no-progress", "--no-dangling"],
-                          capture_output=True, text=True)
+    fsck = subprocess.run(
+        ["git", "--git-dir", str(repository), "fsck", "--no-progress", "--no-dangling"], capture_output=True, text=True
+    )
     assert fsck.returncode == 0, fsck.stdout + fsck.stderr
 
 
@@ -154,8 +158,9 @@ def hostile(app_factory, data_dir, tmp_path, monkeypatch) -> Hostile:
     accounts = app.extensions["trousse.accounts"]
     accounts.add_user("camille", role="editor", password=PASSWORD, display_name="Camille Été")
     client = app.test_client()
-    login = client.post("/login", data={"name": "camille", "password": PASSWORD,
-                                        "csrf_token": csrf_token(client.get("/login").text)})
+    login = client.post(
+        "/login", data={"name": "camille", "password": PASSWORD, "csrf_token": csrf_token(client.get("/login").text)}
+    )
     assert login.status_code == 302
     return Hostile(app, client, data_dir, tmp_path, accounts.create_token("camille", "fuzz"))
 
@@ -164,15 +169,87 @@ def hostile(app_factory, data_dir, tmp_path, monkeypatch) -> Hostile:
 
 ANY_CHARACTER = st.characters(exclude_categories=["Cs"])
 HOSTILE_SEGMENTS = (
-    "..", ".", "%2e%2e", "%2E%2e", "..%2f..", "%2f", "%00", "%0a", "%ff", "%", "%%", "-", "-rf", "--upload-pack=touch x",
-    "--output=../x", ".git", "git~1", ".GIT.", "wiki.git", "HEAD", "refs", "objects", "hooks", "main", "HEAD@{1}",
-    "main~1", "^{tree}", ":", "C:", "\\", "..\\..", "\x00", "\n", "\r\n", "\t", "\x7f", "\x1b[31m", "\u202e", "\ufeff",
-    "\u200b", "\u2028", "\ufffe", "\U0001f600", "é", "e\u0301", "ﬁ", "Ⅻ", "ｆｕｌｌ", "İ", "ß", "CON", "nul", "aux.md",
-    "x.md", "home.md", "doc.pdf", "a" * 101, "é" * 60, "<script>", "' OR '1'='1", "$(touch x)", "`id`", "*", "?",
-    "#", ";", "&", "=", "+", " ", "%20", "home", "guides", "loyers", "_templates", "fuzz", "page", "a-b", "1",
+    "..",
+    ".",
+    "%2e%2e",
+    "%2E%2e",
+    "..%2f..",
+    "%2f",
+    "%00",
+    "%0a",
+    "%ff",
+    "%",
+    "%%",
+    "-",
+    "-rf",
+    "--upload-pack=touch x",
+    "--output=../x",
+    ".git",
+    "git~1",
+    ".GIT.",
+    "wiki.git",
+    "HEAD",
+    "refs",
+    "objects",
+    "hooks",
+    "main",
+    "HEAD@{1}",
+    "main~1",
+    "^{tree}",
+    ":",
+    "C:",
+    "\\",
+    "..\\..",
+    "\x00",
+    "\n",
+    "\r\n",
+    "\t",
+    "\x7f",
+    "\x1b[31m",
+    "\u202e",
+    "\ufeff",
+    "\u200b",
+    "\u2028",
+    "\ufffe",
+    "\U0001f600",
+    "é",
+    "e\u0301",
+    "ﬁ",
+    "Ⅻ",
+    "ｆｕｌｌ",
+    "İ",
+    "ß",
+    "CON",
+    "nul",
+    "aux.md",
+    "x.md",
+    "home.md",
+    "doc.pdf",
+    "a" * 101,
+    "é" * 60,
+    "<script>",
+    "' OR '1'='1",
+    "$(touch x)",
+    "`id`",
+    "*",
+    "?",
+    "#",
+    ";",
+    "&",
+    "=",
+    "+",
+    " ",
+    "%20",
+    "home",
+    "guides",
+    "loyers",
+    "_templates",
+    "fuzz",
+    "page",
+    "a-b",
+    "1",
 )
-SEGMENTS = st.one_of(st.sampled_from(HOSTILE_SEGMENTS), st.text(ANY_CHARACTER, max_size=12),
-                     st.from_regex(SLUG, fullmatch=True))
+SEGMENTS = st.one_of(st.sampled_from(HOSTILE_SEGMENTS), st.text(ANY_CHARACTER, max_size=12), st.from_regex(SLUG, fullmatch=True))
 PAGE_PATHS = st.one_of(
     st.lists(SEGMENTS, min_size=1, max_size=5).map("/".join),
     st.sampled_from(["/".join(["a"] * 200), "x" * 5000, "fuzz/" + "a" * 95, "/home", "home/", "a//b", ""]),
@@ -184,12 +261,47 @@ NUMBERS = st.one_of(
     st.text(ANY_CHARACTER, max_size=8),
 )
 SEARCH_TOKENS = (
-    '"', '"a phrase"', "*", "loy*", "-", "-loyer", "tag:", "tag:x", "path:", "path:loyers/", "path:../", "OR", "AND",
-    "NOT", "(", ")", "~", "^2", "[a TO z]", "{", "}", ":", "\\", "?", "élus", "loyers", "mairie", "*:*", "title:x",
-    "content:", "\x00", "<script>alert(1)</script>", "%", "''", "-*", "tag:*", "a" * 300,
+    '"',
+    '"a phrase"',
+    "*",
+    "loy*",
+    "-",
+    "-loyer",
+    "tag:",
+    "tag:x",
+    "path:",
+    "path:loyers/",
+    "path:../",
+    "OR",
+    "AND",
+    "NOT",
+    "(",
+    ")",
+    "~",
+    "^2",
+    "[a TO z]",
+    "{",
+    "}",
+    ":",
+    "\\",
+    "?",
+    "élus",
+    "loyers",
+    "mairie",
+    "*:*",
+    "title:x",
+    "content:",
+    "\x00",
+    "<script>alert(1)</script>",
+    "%",
+    "''",
+    "-*",
+    "tag:*",
+    "a" * 300,
 )
 QUERIES = st.lists(st.one_of(st.sampled_from(SEARCH_TOKENS), st.text(ANY_CHARACTER, max_size=10)), max_size=6).map(
-    lambda parts: " ".join(parts))
+    lambda parts: " ".join(parts)
+)
 
 
 def fresh_randomness() -> None:
@@ -211,11 +323,13 @@ def url(path: str, raw: bool) -> str:
 
 def test_numbers_beyond_a_float_in_a_collection(hostile):
     """YAML reads 400 digits as an int no float holds; two huge floats add up beyond one: no 500, no total."""
-    for name, fields in (("a", "loyer: " + "9" * 400 + "\nlat: " + "9" * 400 + "\nlon: 2"),
-                         ("b", "surface: 1.5e308\ncoordonnees: [" + "9" * 400 + ", 2]"), ("c", "surface: 1.5e308")):
+    for name, fields in (
+        ("a", "loyer: " + "9" * 400 + "\nlat: " + "9" * 400 + "\nlon: 2"),
+        ("b", "surface: 1.5e308\ncoordonnees: [" + "9" * 400 + ", 2]"),
+        ("c", "surface: 1.5e308"),
+    ):
         hostile.send("PUT", f"/api/v1/pages/grands/{name}", json={"markdown": f"---\n{fields}\n---\n\n# {name}\n"})
-    for address in ("/collections/grands", "/collections/grands.csv", "/collections/grands.json",
-                    "/collections/grands.geojson"):
+    for address in ("/collections/grands", "/collections/grands.csv", "/collections/grands.json", "/collections/grands.geojson"):
         assert hostile.get(address).status_code in (200, 404), address
     assert "9" * 400 in hostile.get("/collections/grands.csv").text
 
@@ -230,8 +344,11 @@ def test_infinite_and_nan_front_matter_values_stay_valid_json(hostile):
 
 def test_the_feed_drops_characters_xml_cannot_carry(hostile):
     """A pushed or imported commit may hold U+FFFE or U+FFFF: the feed must still be XML."""
-    hostile.wiki.store.commit([FileChange("importe/x.md", "# X\ufffe\n".encode())],
-                              author=Identity("Zoé\ufffe", "z@example.org"), message="Import \ufffe\uffff\x0b fini")
+    hostile.wiki.store.commit(
+        [FileChange("importe/x.md", "# X\ufffe\n".encode())],
+        author=Identity("Zoé\ufffe", "z@example.org"),
+        message="Import \ufffe\uffff\x0b fini",
+    )
     hostile.wiki.sync()
     root = ElementTree.fromstring(hostile.get("/changes.atom").data)
     assert root.findtext("{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}title") == "Import  fini"
@@ -269,8 +386,23 @@ def test_a_long_query_of_unknown_words_costs_no_more_than_a_short_one(hostile, m
 
 # -- fuzzing: page addresses ---------------------------------------------------------
 
-READS = ("/wiki/", "/edit/", "/history/", "/raw/", "/diff/", "/blame/", "/pages/", "/collections/", "/files/",
-         "/tags/", "/move/", "/delete/", "/export/", "/new?folder=", "/api/v1/pages/")
+READS = (
+    "/wiki/",
+    "/edit/",
+    "/history/",
+    "/raw/",
+    "/diff/",
+    "/blame/",
+    "/pages/",
+    "/collections/",
+    "/files/",
+    "/tags/",
+    "/move/",
+    "/delete/",
+    "/export/",
+    "/new?folder=",
+    "/api/v1/pages/",
+)
 API_SUFFIXES = ("/history", "/diff")
 
 
@@ -291,22 +423,32 @@ def test_fuzzed_page_addresses_never_fail_nor_escape(hostile):
         for suffix in API_SUFFIXES:
             hostile.get(f"/api/v1/pages/{address}{suffix}")
         hostile.get(f"/export/{address}.odt")
-        saved = hostile.send("PUT", f"/api/v1/pages/{address}",
-                             json={"markdown": "# Fuzz\n", "message": path, "base_revision": hostile.revision(path)})
+        saved = hostile.send(
+            "PUT",
+            f"/api/v1/pages/{address}",
+            json={"markdown": "# Fuzz\n", "message": path, "base_revision": hostile.revision(path)},
+        )
         assert saved.status_code in (200, 201, 308, 400, 404, 405, 409, 413), saved.text
-        hostile.post_form(f"/edit/{address}", {"markdown": "# Fuzz web\n", "message": path, "action": "save",
-                                               "base_revision": hostile.revision(path) or ""})
+        hostile.post_form(
+            f"/edit/{address}",
+            {"markdown": "# Fuzz web\n", "message": path, "action": "save", "base_revision": hostile.revision(path) or ""},
+        )
         hostile.post_form("/move/fuzz/source", {"to": path})
         if hostile.revision("fuzz/source") is None:  # it moved: bring it back for the next example
-            assert client.post(f"/api/v1/pages/{url(path.strip().strip('/'), False)}/move",
-                               json={"to": "fuzz/source"}, headers=bearer(hostile.token)).status_code == 200
+            assert (
+                client.post(
+                    f"/api/v1/pages/{url(path.strip().strip('/'), False)}/move",
+                    json={"to": "fuzz/source"},
+                    headers=bearer(hostile.token),
+                ).status_code
+                == 200
+            )
         hostile.send("POST", f"/api/v1/pages/{address}/move", json={"to": "fuzz/moved"})
         if hostile.revision("fuzz/moved") is not None:
             hostile.send("DELETE", f"/api/v1/pages/fuzz/moved?base_revision={hostile.wiki.store.head()}")
         hostile.send("PUT", f"/api/v1/files/{address}", data=PDF)
         hostile.send("PUT", f"/api/v1/files/fuzz/source/{address}", data=PDF)
-        hostile.post_form(f"/attachments/{address}", {"file": (io.BytesIO(PDF), "doc.pdf")},
-                          content_type="multipart/form-data")
+        hostile.post_form(f"/attachments/{address}", {"file": (io.BytesIO(PDF), "doc.pdf")}, content_type="multipart/form-data")
         hostile.post_form("/attachments/fuzz/source/delete", {"name": path})
         hostile.post_form(f"/restore/{address}", {"revision": path})
         hostile.post_form(f"/delete/{address}", {"base_revision": path})
@@ -318,8 +460,26 @@ def test_fuzzed_page_addresses_never_fail_nor_escape(hostile):
 # -- fuzzing: query strings ----------------------------------------------------------
 
 
-REVISIONS = st.one_of(st.sampled_from(["0" * 40, "deadbeef", "HEAD", "main", "HEAD~1", "main@{0}", "--output=x", "-p",
-                                       "a" * 41, "ABCDEF12", " 1234 ", "1234\n", "^{tree}"]), st.text(ANY_CHARACTER, max_size=12))
+REVISIONS = st.one_of(
+    st.sampled_from(
+        [
+            "0" * 40,
+            "deadbeef",
+            "HEAD",
+            "main",
+            "HEAD~1",
+            "main@{0}",
+            "--output=x",
+            "-p",
+            "a" * 41,
+            "ABCDEF12",
+            " 1234 ",
+            "1234\n",
+            "^{tree}",
+        ]
+    ),
+    st.text(ANY_CHARACTER, max_size=12),
+)
 # Every other address with a query string: each example tries a few of them.
 QUERY_ADDRESSES = (
     ("/api/v1/changes", lambda q, a, b, rev: {"limit": a, "offset": b, "folder": rev, "author": q}),
@@ -343,8 +503,14 @@ QUERY_ADDRESSES = (
 
 def test_fuzzed_query_strings_never_fail(hostile):
     @fuzz(40)
-    @given(q=QUERIES, a=NUMBERS, b=NUMBERS, rev=REVISIONS, order=st.sampled_from(["relevance", "date", "desc", "", "x"]),
-           others=st.lists(st.sampled_from(QUERY_ADDRESSES), min_size=1, max_size=4))
+    @given(
+        q=QUERIES,
+        a=NUMBERS,
+        b=NUMBERS,
+        rev=REVISIONS,
+        order=st.sampled_from(["relevance", "date", "desc", "", "x"]),
+        others=st.lists(st.sampled_from(QUERY_ADDRESSES), min_size=1, max_size=4),
+    )
     def run(q: str, a: str | None, b: str | None, rev: str, order: str, others: list) -> None:
         fresh_randomness()
         found = hostile.get("/api/v1/search", query_string={"q": q, "limit": a, "offset": b, "order": order})
@@ -408,19 +574,30 @@ RAW_FRONT_MATTER = (
     "tags: [[a], {b: c}]",
     "tags: ',,, ,'",
     "title: '\u202e\u200b'",
-    "title: \"\\0\\x0b\\ud800\"",
-    "title: \"\\uFFFE\\uFFFF\"",
+    'title: "\\0\\x0b\\ud800"',
+    'title: "\\uFFFE\\uFFFF"',
     "lang: '\"><script>alert(1)</script>'",
     "title: '{{7*7}}'",
 )
-KEYS = st.one_of(st.sampled_from(["title", "tags", "licence", "lat", "lon", "coordonnees", "date", "lang", "loyer"]),
-                 st.text(ANY_CHARACTER, max_size=8))
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.integers(10**300, 10**400), st.floats(),
-                    st.text(ANY_CHARACTER, max_size=30), st.sampled_from(["CC0-1.0", "cc-by-sa-4.0", "GPL-3.0"]),
-                    st.dates())
-VALUES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=3),
-                                                       st.dictionaries(st.text(max_size=6), inner, max_size=3)),
-                      max_leaves=8)
+KEYS = st.one_of(
+    st.sampled_from(["title", "tags", "licence", "lat", "lon", "coordonnees", "date", "lang", "loyer"]),
+    st.text(ANY_CHARACTER, max_size=8),
+)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(),
+    st.integers(10**300, 10**400),
+    st.floats(),
+    st.text(ANY_CHARACTER, max_size=30),
+    st.sampled_from(["CC0-1.0", "cc-by-sa-4.0", "GPL-3.0"]),
+    st.dates(),
+)
+VALUES = st.recursive(
+    SCALARS,
+    lambda inner: st.one_of(st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=6), inner, max_size=3)),
+    max_leaves=8,
+)
 
 
 def dump_yaml(meta: dict) -> str:
@@ -433,8 +610,11 @@ FRONT_MATTER = st.one_of(
     st.lists(st.sampled_from(RAW_FRONT_MATTER), min_size=2, max_size=3).map("\n".join),
     st.text(ANY_CHARACTER, max_size=80),
 )
-PAGE_BODIES = st.one_of(st.just("# Fiche\n\nTexte.\n"), st.text(ANY_CHARACTER, max_size=60),
-                        st.sampled_from(["# T\x0bitre\n\x0c\n[[x]]\n", "# \u202e\n", "\x00", "[[<b>|\"x\"]]\n"]))
+PAGE_BODIES = st.one_of(
+    st.just("# Fiche\n\nTexte.\n"),
+    st.text(ANY_CHARACTER, max_size=60),
+    st.sampled_from(["# T\x0bitre\n\x0c\n[[x]]\n", "# \u202e\n", "\x00", '[[<b>|"x"]]\n']),
+)
 
 
 def test_fuzzed_front_matter_never_fails(hostile):
@@ -454,17 +634,36 @@ def test_fuzzed_front_matter_never_fails(hostile):
             saved = hostile.send("PUT", "/api/v1/pages/fuzz/fiche", json={"markdown": markdown, "base_revision": base})
             assert saved.status_code in (200, 201, 400, 413), saved.text
         elif how in ("web", "preview"):
-            saved = hostile.post_form("/edit/fuzz/fiche", {"markdown": markdown, "action": "save" if how == "web" else how,
-                                                           "base_revision": base or "", "is_new": "0" if base else "1"})
+            saved = hostile.post_form(
+                "/edit/fuzz/fiche",
+                {
+                    "markdown": markdown,
+                    "action": "save" if how == "web" else how,
+                    "base_revision": base or "",
+                    "is_new": "0" if base else "1",
+                },
+            )
             assert saved.status_code in (200, 302, 400, 413), saved.text
             assert_no_injection(saved.text, "the editor")
         else:
-            store.commit([FileChange("fuzz/fiche.md", markdown.encode("utf-8", "surrogatepass"))],
-                         author=Identity("Import", "import@example.org"), message="import")
+            store.commit(
+                [FileChange("fuzz/fiche.md", markdown.encode("utf-8", "surrogatepass"))],
+                author=Identity("Import", "import@example.org"),
+                message="import",
+            )
             wiki.sync()
-        for address in ("/wiki/fuzz/fiche", "/api/v1/pages/fuzz/fiche", "/collections/fuzz", "/collections/fuzz.csv",
-                        "/collections/fuzz.json", "/collections/fuzz.geojson", "/tags", "/search?q=fiche",
-                        "/edit/fuzz/fiche", "/export/fuzz/fiche.html"):
+        for address in (
+            "/wiki/fuzz/fiche",
+            "/api/v1/pages/fuzz/fiche",
+            "/collections/fuzz",
+            "/collections/fuzz.csv",
+            "/collections/fuzz.json",
+            "/collections/fuzz.geojson",
+            "/tags",
+            "/search?q=fiche",
+            "/edit/fuzz/fiche",
+            "/export/fuzz/fiche.html",
+        ):
             response = hostile.get(address)
             if address.endswith((".json", ".geojson")) and response.status_code == 200:
                 json.loads(response.data, parse_constant=reject_constant)
@@ -494,34 +693,92 @@ def assert_odt_is_well_formed(data: bytes) -> None:
 # -- fuzzing: uploads ------------------------------------------------------------------
 
 FILE_NAMES = st.one_of(
-    st.sampled_from([
-        "../../../etc/passwd.pdf", "..\\..\\boot.ini.pdf", "/abs/path/doc.pdf", "a/b/c.odt", "x.pdf\x00.html",
-        "x.pdf\r\nContent-Type: text/html", "CON.txt", ".htaccess", ".git", "x.PDF", "noext", "é à.png", "a" * 300 + ".pdf",
-        ".md", "index.md", "x.md", "home.md", "-rf.pdf", "--output=x.pdf", "x.html", "x.svg", "x.exe", "x.",
-        "..", ".", "x.p\u202edf", "ｘ.pdf", "x.pdf.", "x.tar.gz", "x" + ".pdf" * 40, "' onerror=alert(1) '.png",
-    ]),
+    st.sampled_from(
+        [
+            "../../../etc/passwd.pdf",
+            "..\\..\\boot.ini.pdf",
+            "/abs/path/doc.pdf",
+            "a/b/c.odt",
+            "x.pdf\x00.html",
+            "x.pdf\r\nContent-Type: text/html",
+            "CON.txt",
+            ".htaccess",
+            ".git",
+            "x.PDF",
+            "noext",
+            "é à.png",
+            "a" * 300 + ".pdf",
+            ".md",
+            "index.md",
+            "x.md",
+            "home.md",
+            "-rf.pdf",
+            "--output=x.pdf",
+            "x.html",
+            "x.svg",
+            "x.exe",
+            "x.",
+            "..",
+            ".",
+            "x.p\u202edf",
+            "ｘ.pdf",
+            "x.pdf.",
+            "x.tar.gz",
+            "x" + ".pdf" * 40,
+            "' onerror=alert(1) '.png",
+        ]
+    ),
     st.text(ANY_CHARACTER, max_size=30),
-    st.builds(lambda stem, ext: f"{stem}.{ext}", st.text(ANY_CHARACTER, max_size=15),
-              st.sampled_from(["pdf", "png", "svg", "txt", "csv", "odt", "docx", "md", "html", "PNG", ""])),
+    st.builds(
+        lambda stem, ext: f"{stem}.{ext}",
+        st.text(ANY_CHARACTER, max_size=15),
+        st.sampled_from(["pdf", "png", "svg", "txt", "csv", "odt", "docx", "md", "html", "PNG", ""]),
+    ),
 )
 FILE_BODIES = st.one_of(
     st.binary(max_size=200),
-    st.sampled_from([PDF, PNG, b"", b"<html><script>alert(1)</script>", b"<svg onload=alert(1)></svg>",
-                     b"\xef\xbb\xbf<!doctype html><script>alert(1)</script>", b"PK\x03\x04junk", b"GIF89a<script>",
-                     b"a,b\n=cmd|' /C calc'!A0,2\n"]),
-    st.builds(lambda head, tail: head + tail, st.sampled_from([PDF, PNG, b"GIF89a", b"\xff\xd8\xff", b"%PDF-"]),
-              st.binary(max_size=100)),
+    st.sampled_from(
+        [
+            PDF,
+            PNG,
+            b"",
+            b"<html><script>alert(1)</script>",
+            b"<svg onload=alert(1)></svg>",
+            b"\xef\xbb\xbf<!doctype html><script>alert(1)</script>",
+            b"PK\x03\x04junk",
+            b"GIF89a<script>",
+            b"a,b\n=cmd|' /C calc'!A0,2\n",
+        ]
+    ),
+    st.builds(
+        lambda head, tail: head + tail, st.sampled_from([PDF, PNG, b"GIF89a", b"\xff\xd8\xff", b"%PDF-"]), st.binary(max_size=100)
+    ),
 )
-CONTENT_TYPES = st.sampled_from([None, "application/pdf", "text/html", "image/svg+xml", "application/x-msdownload",
-                                 "text/plain; charset=utf-7", "multipart/form-data", "../../x", "\x00"])
+CONTENT_TYPES = st.sampled_from(
+    [
+        None,
+        "application/pdf",
+        "text/html",
+        "image/svg+xml",
+        "application/x-msdownload",
+        "text/plain; charset=utf-7",
+        "multipart/form-data",
+        "../../x",
+        "\x00",
+    ]
+)
 
 
 def test_fuzzed_uploads_never_fail_nor_escape(hostile):
     hostile.send("PUT", "/api/v1/pages/fuzz/docs", json={"markdown": "# Documents\n"})
 
     @fuzz(45)
-    @given(name=FILE_NAMES, data=FILE_BODIES, declared=CONTENT_TYPES, page=st.sampled_from(
-        ["fuzz/docs", "fuzz/absente", "fuzz/docs/../docs", "home"]))
+    @given(
+        name=FILE_NAMES,
+        data=FILE_BODIES,
+        declared=CONTENT_TYPES,
+        page=st.sampled_from(["fuzz/docs", "fuzz/absente", "fuzz/docs/../docs", "home"]),
+    )
     @example(name="../../../etc/passwd.pdf", data=PDF, declared="text/html", page="fuzz/docs")
     @example(name="Plan <svg onload=alert(1)>.svg", data=b"<svg onload=alert(1)></svg>", declared=None, page="fuzz/docs")
     def run(name: str, data: bytes, declared: str | None, page: str) -> None:
@@ -529,8 +786,12 @@ def test_fuzzed_uploads_never_fail_nor_escape(hostile):
         form = {"file": (io.BytesIO(data), name) if declared is None else (io.BytesIO(data), name, declared)}
         uploaded = hostile.post_form(f"/attachments/{page}", form, content_type="multipart/form-data")
         assert uploaded.status_code in (302, 400, 404, 413), uploaded.text
-        hostile.send("PUT", f"/api/v1/files/{page}/{url(name, False)}", data=data,
-                     headers={**bearer(hostile.token), "Content-Type": declared or "application/octet-stream"})
+        hostile.send(
+            "PUT",
+            f"/api/v1/files/{page}/{url(name, False)}",
+            data=data,
+            headers={**bearer(hostile.token), "Content-Type": declared or "application/octet-stream"},
+        )
         for attachment in hostile.wiki.attachments("fuzz/docs"):
             served = hostile.get(f"/files/{attachment.path}")
             assert served.status_code == 200
@@ -586,8 +847,26 @@ def known_script(attrs: dict[str, str | None]) -> bool:
 
 
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background", "srcset", "cite"}
-FORBIDDEN_TAGS = {"iframe", "frame", "frameset", "object", "embed", "applet", "svg", "math", "base", "style", "mglyph",
-                  "marquee", "isindex", "template", "noscript", "xmp", "plaintext", "listing"}
+FORBIDDEN_TAGS = {
+    "iframe",
+    "frame",
+    "frameset",
+    "object",
+    "embed",
+    "applet",
+    "svg",
+    "math",
+    "base",
+    "style",
+    "mglyph",
+    "marquee",
+    "isindex",
+    "template",
+    "noscript",
+    "xmp",
+    "plaintext",
+    "listing",
+}
 DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:text", "data:application", "data:image/svg")
 
 
@@ -644,8 +923,9 @@ def assert_no_injection(html: str, where: str, *, allowed_tags: set[str] | None 
             assert "http-equiv" not in attrs, f"{where}: an injected <meta http-equiv>"
         for name, value in attrs.items():
             assert not name.startswith("on"), f"{where}: an event handler {name}={value!r} on <{tag}>"
-            assert name not in {"formaction", "srcdoc", "autofocus"} and "`" not in name and '"' not in name, \
+            assert name not in {"formaction", "srcdoc", "autofocus"} and "`" not in name and '"' not in name, (
                 f"{where}: an injected attribute {name!r} on <{tag}>"
+            )
             if name in URL_ATTRIBUTES and value:
                 squeezed = re.sub(r"[\x00-\x20]", "", value).lower()
                 assert not squeezed.startswith(DANGEROUS_SCHEMES), f"{where}: {name}={value!r} on <{tag}>"
@@ -682,9 +962,11 @@ def title_of(text: str) -> str:
 def payload_page(number: int, payload: str) -> tuple[str, str]:
     """A page whose every user-written field carries ``payload``, linking to the next one."""
     meta = {"title": payload, "tags": [payload, f"t{number}"], "licence": "CC0-1.0", "lieu": payload, "lang": "fr"}
-    body = (f"# {payload}\n\n{payload}\n\nTexte alerte {number} : `` {payload} ``\n\n"
-            f"[lien]({payload}) [[{payload}]] [[{payload} manquante]] [[xss/p{number + 1}|{payload}]]\n\n"
-            f"| a | b |\n|---|---|\n| {payload.replace('|', '')} | x |\n")
+    body = (
+        f"# {payload}\n\n{payload}\n\nTexte alerte {number} : `` {payload} ``\n\n"
+        f"[lien]({payload}) [[{payload}]] [[{payload} manquante]] [[xss/p{number + 1}|{payload}]]\n\n"
+        f"| a | b |\n|---|---|\n| {payload.replace('|', '')} | x |\n"
+    )
     return f"xss/p{number}", "---\n" + dump_yaml(meta) + "---\n\n" + body
 
 
@@ -726,17 +1008,21 @@ class XssWiki:
         for number, payload in enumerate(PAYLOADS):
             self.accounts.update_profile(camille.id, display_name=payload, email="", publish_email=False)
             path, markdown = payload_page(number, payload)
-            first = self.client.put(f"/api/v1/pages/{path}", json={"markdown": markdown, "message": payload},
-                                    headers=headers)
+            first = self.client.put(f"/api/v1/pages/{path}", json={"markdown": markdown, "message": payload}, headers=headers)
             assert first.status_code == 201, first.text
             self.first_revisions[path] = first.json["revision"]
-            second = self.client.put(f"/api/v1/pages/{path}", headers=headers, json={
-                "markdown": markdown.replace("Texte alerte", f"Texte {payload} changé"), "message": payload,
-                "base_revision": first.json["revision"]})
+            second = self.client.put(
+                f"/api/v1/pages/{path}",
+                headers=headers,
+                json={
+                    "markdown": markdown.replace("Texte alerte", f"Texte {payload} changé"),
+                    "message": payload,
+                    "base_revision": first.json["revision"],
+                },
+            )
             assert second.status_code == 200, second.text
         created = self.client.put("/api/v1/pages/xss/supprimee", json={"markdown": "# Supprimée\n"}, headers=headers)
-        deleted = self.client.delete(f"/api/v1/pages/xss/supprimee?base_revision={created.json['revision']}",
-                                     headers=headers)
+        deleted = self.client.delete(f"/api/v1/pages/xss/supprimee?base_revision={created.json['revision']}", headers=headers)
         assert deleted.status_code == 200, deleted.text
         # What an imported repository may hold: odd (but safe) names, links to pages nobody wrote.
         changes = []
@@ -797,15 +1083,30 @@ def test_editor_forms_show_payloads_as_text(xss):
         xss.html(f"/delete/{path}", title, client=client)
         # an edit made on the first revision, on the line the second one changed: a conflict
         old = xss.wiki.text_at(path, xss.first_revisions[path])[0]
-        conflict = client.post(f"/edit/{path}", data={
-            "csrf_token": token, "markdown": old.replace("Texte alerte", f"Autre {payload}"), "message": payload,
-            "base_revision": xss.first_revisions[path], "action": "save"})
+        conflict = client.post(
+            f"/edit/{path}",
+            data={
+                "csrf_token": token,
+                "markdown": old.replace("Texte alerte", f"Autre {payload}"),
+                "message": payload,
+                "base_revision": xss.first_revisions[path],
+                "action": "save",
+            },
+        )
         assert conflict.status_code == 409, conflict.text
         assert_no_injection(conflict.text, f"the conflict screen of {path}")
         shows(conflict.text, f"Autre {payload}", "the conflict screen")
         shows(conflict.text, f"Texte {payload} changé", "the conflict screen")
-        preview = client.post(f"/edit/{path}", data={"csrf_token": token, "markdown": old, "message": payload,
-                                                     "action": "preview", "base_revision": xss.first_revisions[path]})
+        preview = client.post(
+            f"/edit/{path}",
+            data={
+                "csrf_token": token,
+                "markdown": old,
+                "message": payload,
+                "action": "preview",
+                "base_revision": xss.first_revisions[path],
+            },
+        )
         assert preview.status_code == 200
         assert_no_injection(preview.text, f"the preview of {path}")
         moved = client.post(f"/move/{path}", data={"csrf_token": token, "to": payload})
@@ -865,8 +1166,16 @@ def test_collection_downloads_carry_payloads_as_data(xss):
 
 
 def test_search_snippets_suggestions_and_query_echo(xss):
-    for query in ("alerte", "alert", "script onerror", "javascript", "mglyph", "alrte", *PAYLOADS,
-                  *(f"{payload} alrte" for payload in PAYLOADS[:4])):
+    for query in (
+        "alerte",
+        "alert",
+        "script onerror",
+        "javascript",
+        "mglyph",
+        "alrte",
+        *PAYLOADS,
+        *(f"{payload} alrte" for payload in PAYLOADS[:4]),
+    ):
         html = xss.html("/search?" + urllib.parse.urlencode({"q": query}))
         shows(html, query, "the search page")
         api = xss.get("/api/v1/search?" + urllib.parse.urlencode({"q": query, "limit": 100}))
@@ -892,8 +1201,9 @@ def test_display_names_and_token_labels_on_account_pages(xss):
         assert response.status_code == 302, response.text
         xss.html("/account", shown, client=client)
         xss.html("/wiki/licence", shown, client=client)
-        refused = client.post("/account", data={"csrf_token": token, "action": "profile", "display_name": payload,
-                                                "email": payload})
+        refused = client.post(
+            "/account", data={"csrf_token": token, "action": "profile", "display_name": payload, "email": payload}
+        )
         assert refused.status_code == 400
         assert_no_injection(refused.text, "the refused profile")
         created = client.post("/account", data={"csrf_token": token, "action": "create_token", "label": payload})

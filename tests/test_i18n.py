@@ -16,7 +16,9 @@ METHODS = [("wiki/**.py", "python"), ("templates/**.html", "jinja2")]
 def used_messages() -> set[str]:
     found = set()
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
-        str(ROOT), METHODS, keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "site_message": None},
+        str(ROOT),
+        METHODS,
+        keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "site_message": None},
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found
@@ -28,9 +30,7 @@ def test_every_message_is_translated_into_french():
     missing = []
     for message_id in sorted(used_messages()):
         entry = catalog.get(message_id)
-        translated = entry is not None and (
-            all(entry.string) if isinstance(entry.string, (list, tuple)) else bool(entry.string)
-        )
+        translated = entry is not None and (all(entry.string) if isinstance(entry.string, (list, tuple)) else bool(entry.string))
         if not translated:
             missing.append(message_id)
     assert not missing, "untranslated (run pybabel extract/update, translate, compile):\n" + "\n".join(missing)

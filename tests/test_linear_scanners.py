@@ -45,10 +45,50 @@ HOSTILE = {
 
 # Each opening construct of Markdown, to be repeated and never closed.
 OPENERS = [
-    "[", "[[", "](", "![", "<", "`", "*", "_", "~~", "|", "#", ">", "---", "[^",
-    "[a](", "![a](", "[a]", "[[a|", "[[a#", "<a", "</a", "<http://", "](<", '](a "', "](a ", "[x](a.md ",
-    "```\n", "~~~\n", "````\n```\n", "# ", "#\n", "- ", "1. ", "> ", "|---", "| --- |\n", "\n", " ", " \n", "\t",
-    "-", "1.1,", "a ", "é",
+    "[",
+    "[[",
+    "](",
+    "![",
+    "<",
+    "`",
+    "*",
+    "_",
+    "~~",
+    "|",
+    "#",
+    ">",
+    "---",
+    "[^",
+    "[a](",
+    "![a](",
+    "[a]",
+    "[[a|",
+    "[[a#",
+    "<a",
+    "</a",
+    "<http://",
+    "](<",
+    '](a "',
+    "](a ",
+    "[x](a.md ",
+    "```\n",
+    "~~~\n",
+    "````\n```\n",
+    "# ",
+    "#\n",
+    "- ",
+    "1. ",
+    "> ",
+    "|---",
+    "| --- |\n",
+    "\n",
+    " ",
+    " \n",
+    "\t",
+    "-",
+    "1.1,",
+    "a ",
+    "é",
 ]
 
 
@@ -70,12 +110,28 @@ FAMILIES: dict[str, Callable[[int], str]] = {
     "table rule then spaces": lambda size: "|---" + " " * (size - 5) + "x",
     "link then spaces": lambda size: "](a" * (size // 6) + " " * (size // 2) + "x",
     "distinct wikilinks": lambda size: "".join(f"[[page {number}]] " for number in range(size // 14)),
-    **{f"{closed!r} repeated": _repeated(closed) for closed in (
-        "[[a]] ", "[[a|b]] ", "[a](b.md) ", '[a](b.md "t") ', "![a](b.png) ", "<https://a.b> ", "<b>c</b> ", "`a` ",
-        "[^1] ", "**a** ", "| a | b |\n", "# a\n", "- [x] a\n", "> a\n",
-    )},
-    "fence lines getting shorter": lambda size: "".join("`" * width + "\n" for width in range(600, 3, -1)) * (
-        size // 180_000 + 1),
+    **{
+        f"{closed!r} repeated": _repeated(closed)
+        for closed in (
+            "[[a]] ",
+            "[[a|b]] ",
+            "[a](b.md) ",
+            '[a](b.md "t") ',
+            "![a](b.png) ",
+            "<https://a.b> ",
+            "<b>c</b> ",
+            "`a` ",
+            "[^1] ",
+            "**a** ",
+            "| a | b |\n",
+            "# a\n",
+            "- [x] a\n",
+            "> a\n",
+        )
+    },
+    "fence lines getting shorter": lambda size: (
+        "".join("`" * width + "\n" for width in range(600, 3, -1)) * (size // 180_000 + 1)
+    ),
 }
 
 SCANNERS: dict[str, Callable[[str], object]] = {
@@ -197,12 +253,15 @@ def test_wikilinks_still_render_up_to_their_length_limit():
 
 def test_links_of_an_ordinary_page():
     body = (
-        "Voir [[Accueil]], [[guides/élus#mairie|les élus]] et [la charte](../charte.md \"Charte\").\n"
+        'Voir [[Accueil]], [[guides/élus#mairie|les élus]] et [la charte](../charte.md "Charte").\n'
         "Une [adresse](</wiki/lieux/la-fabrique>) et [ailleurs](https://example.org/x.md).\n"
         "`[[pas un lien]]`\n\n```\n[[pas non plus]]\n```\n\n~~~~\n[code](code.md)\n~~~~\n"
     )
     assert {link.path for link in extract_links(body, "dossier/page")} == {
-        "Accueil", "guides/élus", "charte", "lieux/la-fabrique",
+        "Accueil",
+        "guides/élus",
+        "charte",
+        "lieux/la-fabrique",
     }
 
 
@@ -220,15 +279,33 @@ def test_search_text_of_an_ordinary_page():
         "- [x] fait\n1. premier\n> citation\n\n```python\ncode()\n```\n\n[^1]: La note.\n"
     )
     assert markdown_text(body).splitlines() == [
-        "Titre", "Un texte avec un lien, une image,", "l'accueil, https://trousse.example, gras et une note.",
-        "Nom Ville", "Fabrique Nantes", "fait", "premier", "citation", "code()", "La note.",
+        "Titre",
+        "Un texte avec un lien, une image,",
+        "l'accueil, https://trousse.example, gras et une note.",
+        "Nom Ville",
+        "Fabrique Nantes",
+        "fait",
+        "premier",
+        "citation",
+        "code()",
+        "La note.",
     ]
 
 
-@pytest.mark.parametrize(("line", "title"), [
-    ("# Titre", "Titre"), ("# Titre ##", "Titre"), ("  # Titre #  ", "Titre"), ("# C# et F#", "C# et F#"),
-    ("# ###", "###"), ("# a # #", "a #"), ("#Titre", "page"), ("    # code", "page"), ("#  ", "page"),
-])
+@pytest.mark.parametrize(
+    ("line", "title"),
+    [
+        ("# Titre", "Titre"),
+        ("# Titre ##", "Titre"),
+        ("  # Titre #  ", "Titre"),
+        ("# C# et F#", "C# et F#"),
+        ("# ###", "###"),
+        ("# a # #", "a #"),
+        ("#Titre", "page"),
+        ("    # code", "page"),
+        ("#  ", "page"),
+    ],
+)
 def test_titles_from_the_first_heading(line, title):
     assert page_title({}, f"{line}\n\nTexte.\n", "page") == title
 

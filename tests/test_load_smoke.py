@@ -13,8 +13,16 @@ from repo_store.gitcmd import git_environment
 
 @pytest.mark.slow
 def test_short_mixed_load_has_no_server_error_and_loses_no_commit(tmp_path):
-    command = [sys.executable, str(PROJECT_ROOT / "bench" / "bench_load.py"),
-               "--duration", "8", "--readers", "4", "--writers", "4"]
+    command = [
+        sys.executable,
+        str(PROJECT_ROOT / "bench" / "bench_load.py"),
+        "--duration",
+        "8",
+        "--readers",
+        "4",
+        "--writers",
+        "4",
+    ]
     env = git_environment({"PYTHONPATH": str(PROJECT_ROOT), "TMPDIR": str(tmp_path)})
     result = subprocess.run(command, capture_output=True, text=True, timeout=240, env=env)
     output = result.stdout + result.stderr

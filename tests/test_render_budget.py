@@ -88,28 +88,37 @@ def commit_directly(app, path: str, markdown: str) -> None:
 # -- the scanner ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize(("markdown", "depth", "cells"), [
-    ("- a\n  - b\n    - c\n", 3, 0),
-    ("> > > citation\n", 3, 0),
-    ("- - - a\n", 3, 0),
-    ("> a\n> - b\n>   - c\n", 3, 0),
-    ("- a\nparesseuse\n  - b\n", 2, 0),  # a lazy line keeps the list open
-    ("```yaml\na:\n  - b:\n      - c:\n          - d\n```\n", 0, 0),
-    ("- point\n  ```\n  a:\n        - b\n  ```\n", 1, 0),
-    ("    - code\n      - indenté\n", 0, 0),
-    ("<pre>\n    - a\n      - b\n</pre>\n", 0, 0),
-    ("***\n* * *\n", 0, 0),
-    ("| a | b |\n|---|---|\n| 1 | 2 |\nsuite\n\nfin\n", 0, 6),
-    ("| a | b |\n|---|\n", 0, 0),  # header and delimiter disagree: no table
-])
+@pytest.mark.parametrize(
+    ("markdown", "depth", "cells"),
+    [
+        ("- a\n  - b\n    - c\n", 3, 0),
+        ("> > > citation\n", 3, 0),
+        ("- - - a\n", 3, 0),
+        ("> a\n> - b\n>   - c\n", 3, 0),
+        ("- a\nparesseuse\n  - b\n", 2, 0),  # a lazy line keeps the list open
+        ("```yaml\na:\n  - b:\n      - c:\n          - d\n```\n", 0, 0),
+        ("- point\n  ```\n  a:\n        - b\n  ```\n", 1, 0),
+        ("    - code\n      - indenté\n", 0, 0),
+        ("<pre>\n    - a\n      - b\n</pre>\n", 0, 0),
+        ("***\n* * *\n", 0, 0),
+        ("| a | b |\n|---|---|\n| 1 | 2 |\nsuite\n\nfin\n", 0, 6),
+        ("| a | b |\n|---|\n", 0, 0),  # header and delimiter disagree: no table
+    ],
+)
 def test_the_scanner_measures_what_the_renderer_builds(markdown, depth, cells):
     shape = measure(markdown, stop_depth=100, stop_cells=1000)
     assert (shape.depth, shape.cells) == (depth, cells)
 
 
 def test_the_scanner_is_linear_on_its_worst_inputs():
-    for text in ("- a\n" * 250_000, "> a\n" * 250_000, "| a |\n|---|\n" + "b\n" * 400_000, "a\n\n" * 330_000,
-                 "> " * 500_000, deep_list()):
+    for text in (
+        "- a\n" * 250_000,
+        "> a\n" * 250_000,
+        "| a |\n|---|\n" + "b\n" * 400_000,
+        "a\n\n" * 330_000,
+        "> " * 500_000,
+        deep_list(),
+    ):
         within(5, lambda text=text: measure(text, stop_depth=24, stop_cells=20_000))
 
 
@@ -128,9 +137,19 @@ def test_a_deep_list_is_refused_by_the_content_rules_and_a_fenced_one_is_not():
 def test_the_web_editor_refuses_a_deep_list_fast_and_commits_nothing(app, client, editor):
     head = app.extensions["trousse"].store.head()
     page = client.get("/edit/guides/profonde")
-    response = within(10, lambda: client.post("/edit/guides/profonde", data={
-        "csrf_token": csrf_token(page.text), "base_revision": form_value(page.text, "base_revision"),
-        "markdown": deep_list(), "message": "", "action": "save"}))
+    response = within(
+        10,
+        lambda: client.post(
+            "/edit/guides/profonde",
+            data={
+                "csrf_token": csrf_token(page.text),
+                "base_revision": form_value(page.text, "base_revision"),
+                "markdown": deep_list(),
+                "message": "",
+                "action": "save",
+            },
+        ),
+    )
     assert response.status_code == 400
     assert "La page imbrique des listes ou des citations sur plus de 24 niveaux\u00a0; réduisez l’imbrication." in response.text
     assert app.extensions["trousse"].store.head() == head
@@ -138,12 +157,12 @@ def test_the_web_editor_refuses_a_deep_list_fast_and_commits_nothing(app, client
 
 def test_the_api_refuses_a_deep_list_and_too_many_cells_with_their_codes(app, client, token):
     head = app.extensions["trousse"].store.head()
-    deep = within(10, lambda: client.put("/api/v1/pages/guides/profonde", json={"markdown": deep_list()},
-                                         headers=bearer(token)))
+    deep = within(10, lambda: client.put("/api/v1/pages/guides/profonde", json={"markdown": deep_list()}, headers=bearer(token)))
     assert deep.status_code == 400 and deep.json["error"] == "invalid"
     assert "24 niveaux" in deep.json["message"]
-    wide = within(10, lambda: client.put("/api/v1/pages/guides/tableau", json={"markdown": table(222_000)},
-                                         headers=bearer(token)))
+    wide = within(
+        10, lambda: client.put("/api/v1/pages/guides/tableau", json={"markdown": table(222_000)}, headers=bearer(token))
+    )
     assert wide.status_code == 413 and wide.json["error"] == "too_large"
     assert "20000 cellules" in wide.json["message"]
     assert app.extensions["trousse"].store.head() == head
@@ -154,16 +173,21 @@ def test_a_push_with_a_deep_list_is_refused_with_the_reason(app, data_dir, tmp_p
     repository = data_dir / "wiki.git"
     before = git(repository, "rev-parse", "main")
     clone = tmp_path / "clone"
-    env = git_environment({"GIT_AUTHOR_NAME": "Inès", "GIT_AUTHOR_EMAIL": "ines@example.org",
-                           "GIT_COMMITTER_NAME": "Inès", "GIT_COMMITTER_EMAIL": "ines@example.org"})
+    env = git_environment(
+        {
+            "GIT_AUTHOR_NAME": "Inès",
+            "GIT_AUTHOR_EMAIL": "ines@example.org",
+            "GIT_COMMITTER_NAME": "Inès",
+            "GIT_COMMITTER_EMAIL": "ines@example.org",
+        }
+    )
     subprocess.run(["git", "clone", "-q", str(repository), str(clone)], check=True, env=env, capture_output=True)
     (clone / "guides").mkdir(exist_ok=True)
     (clone / "guides" / "profonde.md").write_text(deep_list(), encoding="utf-8")
     subprocess.run(["git", "add", "guides/profonde.md"], cwd=clone, check=True, env=env)
     subprocess.run(["git", "commit", "-q", "-m", "profonde"], cwd=clone, check=True, env=env)
     started = time.monotonic()
-    result = subprocess.run(["git", "push", "origin", "main"], cwd=clone, env=env, capture_output=True, text=True,
-                            timeout=60)
+    result = subprocess.run(["git", "push", "origin", "main"], cwd=clone, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0
     assert "imbrique des listes ou des citations sur plus de 24 niveaux" in result.stderr, result.stderr
     assert time.monotonic() - started < 20
@@ -172,8 +196,9 @@ def test_a_push_with_a_deep_list_is_refused_with_the_reason(app, data_dir, tmp_p
 
 def test_a_yaml_example_in_a_fence_is_saved(client, token):
     yaml = "".join("  " * level + "- cle:\n" for level in range(60))
-    response = client.put("/api/v1/pages/guides/config", json={"markdown": f"# Config\n\n```yaml\n{yaml}```\n"},
-                          headers=bearer(token))
+    response = client.put(
+        "/api/v1/pages/guides/config", json={"markdown": f"# Config\n\n```yaml\n{yaml}```\n"}, headers=bearer(token)
+    )
     assert response.status_code == 201, response.text
 
 
@@ -183,8 +208,7 @@ def test_a_yaml_example_in_a_fence_is_saved(client, token):
 def test_a_megabyte_table_under_the_cell_limit_is_saved_and_rendered(app, client, token):
     markdown = table(20_000, "lorem ipsum dolor sit amet, consectetur adipisc")
     assert 950_000 < len(markdown) <= 1_048_576
-    saved = within(20, lambda: client.put("/api/v1/pages/guides/tableau", json={"markdown": markdown},
-                                          headers=bearer(token)))
+    saved = within(20, lambda: client.put("/api/v1/pages/guides/tableau", json={"markdown": markdown}, headers=bearer(token)))
     assert saved.status_code == 201, saved.text
     response = within(10, lambda: client.get("/wiki/guides/tableau"))
     assert response.status_code == 200
@@ -268,8 +292,12 @@ def test_a_render_past_its_deadline_is_abandoned(monkeypatch):
 
 
 def test_an_odt_export_of_a_costly_page_degrades_to_its_text():
-    data = within(10, lambda: page_odt(title="T", markdown_body="[[a]] " * 150_000, authors=[], licence_name="",
-                                       licence_url="", credit="", source_url=""))
+    data = within(
+        10,
+        lambda: page_odt(
+            title="T", markdown_body="[[a]] " * 150_000, authors=[], licence_name="", licence_url="", credit="", source_url=""
+        ),
+    )
     content = zipfile.ZipFile(io.BytesIO(data)).read("content.xml").decode("utf-8")
     assert 'text:style-name="Preformatted"' in content
 
@@ -291,8 +319,7 @@ def count_renders(monkeypatch) -> list[str]:
 
 def test_a_revision_is_rendered_once_while_its_links_lead_the_same_way(app, client, token, monkeypatch):
     wiki = app.extensions["trousse"]
-    client.put("/api/v1/pages/guides/source", json={"markdown": "# Source\n\nVoir [[guides/cible]]."},
-               headers=bearer(token))
+    client.put("/api/v1/pages/guides/source", json={"markdown": "# Source\n\nVoir [[guides/cible]]."}, headers=bearer(token))
     calls = count_renders(monkeypatch)
     first = wiki.view("guides/source")
     assert 'class="wikilink missing"' in first.rendered.html
@@ -321,8 +348,7 @@ def test_a_page_that_is_not_rendered_is_logged_once(app, client, caplog):
 def test_the_render_cache_is_bounded_in_characters():
     cache = RenderCache(max_chars=50_000)
     for number in range(40):
-        cache.get(f"blob{number}", "page", 0, resolver,
-                  lambda: render("mot " * 2_000, resolve_link=resolver))
+        cache.get(f"blob{number}", "page", 0, resolver, lambda: render("mot " * 2_000, resolve_link=resolver))
     assert 0 < len(cache) <= 7
     huge = cache.get("huge", "page", 0, resolver, lambda: render("mot " * 20_000, resolve_link=resolver))
     assert huge.html  # larger than the whole cache: returned, not kept

@@ -49,21 +49,21 @@ XSS_VECTORS = [
     "[x][ref]\n\n[ref]: javascript:alert(1)",
     "<javascript:alert(1)>",
     "![x](javascript:alert(1))",
-    '![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)',
+    "![x](data:image/svg+xml;base64,PHN2ZyBvbmxvYWQ9YWxlcnQoMSk+)",
     '<div style="background:url(javascript:alert(1))">x</div>',
     '<p onclick="alert(1)">x</p>',
-    '<details open ontoggle=alert(1)>x</details>',
+    "<details open ontoggle=alert(1)>x</details>",
     '<form action="javascript:alert(1)"><button>x</button></form>',
-    '<input onfocus=alert(1) autofocus>',
-    '<body onload=alert(1)>',
+    "<input onfocus=alert(1) autofocus>",
+    "<body onload=alert(1)>",
     '<meta http-equiv="refresh" content="0;url=javascript:alert(1)">',
     '<base href="javascript:alert(1)//">',
     '<link rel="stylesheet" href="javascript:alert(1)">',
     '<style>body{background:url("javascript:alert(1)")}</style>',
-    '<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>',
+    "<math><mtext><table><mglyph><style><img src=x onerror=alert(1)>",
     '<noscript><p title="</noscript><img src=x onerror=alert(1)>">',
     '[[x" onmouseover="alert(1)]]',
-    '[[home|<img src=x onerror=alert(1)>]]',
+    "[[home|<img src=x onerror=alert(1)>]]",
     '<a href="#" onmouseover="alert(1)">x</a>',
     "<textarea><script>alert(1)</script></textarea>",
     '<svg><a xlink:href="javascript:alert(1)"><text>x</text></a></svg>',
@@ -156,9 +156,7 @@ def test_leading_title_heading_is_not_repeated():
 
 
 def test_wikilinks_by_title_and_path():
-    rendered = render(
-        "Voir [[Statuts de l'association]], [[home|l'accueil]] et [[Nouvelle page]].", resolve_link=resolve
-    )
+    rendered = render("Voir [[Statuts de l'association]], [[home|l'accueil]] et [[Nouvelle page]].", resolve_link=resolve)
     html = rendered.html
     assert '<a class="wikilink" href="/wiki/juridique/statuts"' in html
     assert '<a class="wikilink" href="/wiki/home" rel="noopener noreferrer">l\'accueil</a>' in html

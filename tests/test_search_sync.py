@@ -66,8 +66,7 @@ def test_page_templates_are_never_search_results(wiki):
 def test_renames_and_deletions_leave_the_index(wiki):
     save(wiki, "a", "# Quetzalcoatl\n", base=None)
     blob = wiki.store.lookup(wiki.store.head(), "a.md").sha
-    record = wiki.store.commit([FileChange("a.md"), FileChange("b.md", blob=blob)],
-                               author=Identity("x", "x@x"), message="move")
+    record = wiki.store.commit([FileChange("a.md"), FileChange("b.md", blob=blob)], author=Identity("x", "x@x"), message="move")
     wiki.sync([record])
     assert found(wiki, "quetzalcoatl") == ["b"]
     record = wiki.store.commit([FileChange("b.md")], author=Identity("x", "x@x"), message="delete")
@@ -77,8 +76,14 @@ def test_renames_and_deletions_leave_the_index(wiki):
 
 def test_commit_behind_the_servers_back_is_caught_up(wiki, tmp_path, data_dir):
     work = tmp_path / "clone"
-    env = git_environment({"GIT_AUTHOR_NAME": "Zoé", "GIT_AUTHOR_EMAIL": "z@example.org",
-                           "GIT_COMMITTER_NAME": "Zoé", "GIT_COMMITTER_EMAIL": "z@example.org"})
+    env = git_environment(
+        {
+            "GIT_AUTHOR_NAME": "Zoé",
+            "GIT_AUTHOR_EMAIL": "z@example.org",
+            "GIT_COMMITTER_NAME": "Zoé",
+            "GIT_COMMITTER_EMAIL": "z@example.org",
+        }
+    )
     subprocess.run(["git", "clone", "-q", str(data_dir / "wiki.git"), str(work)], check=True, env=env)
     (work / "guides").mkdir(exist_ok=True)
     (work / "guides" / "pousse.md").write_text("# Poussé\n\nUne ornithorynque arrive par git.\n", encoding="utf-8")
@@ -96,8 +101,9 @@ def test_server_start_catches_up_with_commits_made_while_down(data_dir):
     from repo_store import PageStore
 
     with PageStore(data.repository) as store:
-        store.save_page("hors-ligne", "# Hors ligne\n\nUn axolotl.\n", author=Identity("x", "x@x"),
-                        message="offline", base_revision=None)
+        store.save_page(
+            "hors-ligne", "# Hors ligne\n\nUn axolotl.\n", author=Identity("x", "x@x"), message="offline", base_revision=None
+        )
     wiki = Wiki(data, settings)
     try:
         wiki.sync()
@@ -140,8 +146,7 @@ def _pdf_with_text(text: str) -> bytes:
     objects = [
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R "
-        b"/Resources << /Font << /F1 5 0 R >> >> >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>",
         b"<< /Length %d >>\nstream\n" % len(stream) + stream + b"\nendstream",
         b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
     ]
@@ -163,25 +168,33 @@ def _odt_with_text(text: str) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         archive.writestr("mimetype", "application/vnd.oasis.opendocument.text")
-        archive.writestr("content.xml", (
-            '<?xml version="1.0" encoding="UTF-8"?>'
-            '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
-            'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
-            f"<text:h>Statuts</text:h><text:p>{text}</text:p>"
-            "</office:text></office:body></office:document-content>"
-        ))
+        archive.writestr(
+            "content.xml",
+            (
+                '<?xml version="1.0" encoding="UTF-8"?>'
+                '<office:document-content xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+                'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"><office:body><office:text>'
+                f"<text:h>Statuts</text:h><text:p>{text}</text:p>"
+                "</office:text></office:body></office:document-content>"
+            ),
+        )
     return out.getvalue()
 
 
 def test_pdf_and_opendocument_text_is_indexed(wiki):
-    record = wiki.store.commit([
-        FileChange("juridique/montages-et-gouvernance/modele-statuts.odt", _odt_with_text("Article premier : hippocampe")),
-        FileChange("juridique/montages-et-gouvernance/convention.pdf", _pdf_with_text("Convention signee avec le pangolin")),
-    ], author=Identity("x", "x@x"), message="documents")
+    record = wiki.store.commit(
+        [
+            FileChange("juridique/montages-et-gouvernance/modele-statuts.odt", _odt_with_text("Article premier : hippocampe")),
+            FileChange("juridique/montages-et-gouvernance/convention.pdf", _pdf_with_text("Convention signee avec le pangolin")),
+        ],
+        author=Identity("x", "x@x"),
+        message="documents",
+    )
     wiki.sync([record])
     hits = wiki.search.search("hippocampe").hits
     assert [(h.path, h.kind, h.page) for h in hits] == [
-        ("juridique/montages-et-gouvernance/modele-statuts.odt", "file", "juridique/montages-et-gouvernance")]
+        ("juridique/montages-et-gouvernance/modele-statuts.odt", "file", "juridique/montages-et-gouvernance")
+    ]
     assert found(wiki, "pangolin") == ["juridique/montages-et-gouvernance/convention.pdf"]
 
 
@@ -217,8 +230,10 @@ WRITER = textwrap.dedent(
 def test_two_processes_leave_no_lost_or_stale_entry(wiki, data_dir):
     save(wiki, "shared", "# Partagée\n\ndébut\n", base=None)
     env = git_environment({"PYTHONPATH": str(PROJECT_ROOT)})
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(data_dir), name], env=env,
-                                stderr=subprocess.PIPE) for name in ("a", "b")]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(data_dir), name], env=env, stderr=subprocess.PIPE)
+        for name in ("a", "b")
+    ]
     for writer in writers:
         _, errors = writer.communicate(timeout=300)
         assert writer.returncode == 0, errors.decode()

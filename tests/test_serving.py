@@ -25,7 +25,8 @@ def _get(url: str, headers: dict | None = None):
 
 def _put_page(base: str, token: str, path: str, markdown: str) -> tuple[int, dict]:
     request = urllib.request.Request(
-        f"{base}/api/v1/pages/{path}", method="PUT",
+        f"{base}/api/v1/pages/{path}",
+        method="PUT",
         data=json.dumps({"markdown": markdown}).encode(),
         headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
     )

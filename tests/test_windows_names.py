@@ -11,8 +11,7 @@ from test_git_http import client_git, commit_file, token_for, with_credentials
 from repo_store import FileChange, Identity, InvalidPath
 from repo_store.paths import check_attachment_name, check_new_page_path, check_path
 
-DEVICES = ["con", "prn", "aux", "nul", *(f"com{digit}" for digit in range(1, 10)),
-           *(f"lpt{digit}" for digit in range(1, 10))]
+DEVICES = ["con", "prn", "aux", "nul", *(f"com{digit}" for digit in range(1, 10)), *(f"lpt{digit}" for digit in range(1, 10))]
 WINDOWS_MESSAGE = "Windows réserve ce nom"
 PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"
 
@@ -38,8 +37,9 @@ def test_device_names_are_refused_for_attachments_whatever_the_extension(name):
     assert error.value.reason == "windows_reserved"
 
 
-@pytest.mark.parametrize("path", ["con-tribution", "console", "auxiliaire", "com10", "lpt", "guides/nulle-part",
-                                  "conference/com-unique"])
+@pytest.mark.parametrize(
+    "path", ["con-tribution", "console", "auxiliaire", "com10", "lpt", "guides/nulle-part", "conference/com-unique"]
+)
 def test_names_that_only_start_like_a_device_stay_allowed(path):
     assert check_new_page_path(path) == path
     assert check_attachment_name(path.replace("/", "-") + ".pdf")
@@ -58,10 +58,17 @@ def test_existing_names_stay_readable(path):
 def test_web_form_refuses_device_names(client, editor, data_dir, name):
     before = git(data_dir / "wiki.git", "rev-parse", "main")
     form = client.get("/edit/home")
-    response = client.post(f"/edit/guides/{name}", data={
-        "csrf_token": csrf_token(form.text), "base_revision": "", "is_new": "1",
-        "markdown": "# Essai\n", "message": "", "action": "save",
-    })
+    response = client.post(
+        f"/edit/guides/{name}",
+        data={
+            "csrf_token": csrf_token(form.text),
+            "base_revision": "",
+            "is_new": "1",
+            "markdown": "# Essai\n",
+            "message": "",
+            "action": "save",
+        },
+    )
     assert response.status_code == 400 and WINDOWS_MESSAGE in response.text
     assert client.get(f"/edit/{name}").status_code == 400
     assert git(data_dir / "wiki.git", "rev-parse", "main") == before
@@ -75,9 +82,14 @@ def test_new_page_form_explains_a_device_title(client, editor):
 def test_web_upload_refuses_a_device_file_name(client, editor, data_dir):
     before = git(data_dir / "wiki.git", "rev-parse", "main")
     page = client.get("/wiki/licence")
-    response = client.post("/attachments/licence", data={
-        "csrf_token": csrf_token(page.text), "file": (io.BytesIO(PDF), "CON.pdf"),
-    }, content_type="multipart/form-data")
+    response = client.post(
+        "/attachments/licence",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "file": (io.BytesIO(PDF), "CON.pdf"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 400 and WINDOWS_MESSAGE in response.text
     assert git(data_dir / "wiki.git", "rev-parse", "main") == before
 
@@ -107,15 +119,18 @@ def test_api_file_upload_refuses_device_names(client, token, name):
 def test_pages_already_in_the_history_under_such_names_stay_readable(app, client, token):
     app.extensions["trousse"].store.commit(
         [FileChange("con.md", b"# Console\n\nImporte.\n"), FileChange("guides/aux/page.md", b"# Aux\n\nVieux.\n")],
-        author=Identity("import", "import@example.org"), message="imported from an old wiki")
+        author=Identity("import", "import@example.org"),
+        message="imported from an old wiki",
+    )
     assert "Importe." in client.get("/wiki/con").text
     assert client.get("/api/v1/pages/guides/aux/page").json["markdown"] == "# Aux\n\nVieux.\n"
     assert client.get("/raw/con").status_code == 200
     assert client.get("/history/con").status_code == 200
     # Saving it again keeps working, like any imported name; only new names are refused.
     revision = client.get("/api/v1/pages/con").json["revision"]
-    saved = client.put("/api/v1/pages/con", json={"markdown": "# Console\n\nCorrigé.\n", "base_revision": revision},
-                       headers=bearer(token))
+    saved = client.put(
+        "/api/v1/pages/con", json={"markdown": "# Console\n\nCorrigé.\n", "base_revision": revision}, headers=bearer(token)
+    )
     assert saved.status_code == 200, saved.text
     moved = client.post("/api/v1/pages/con/move", json={"to": "console"}, headers=bearer(token))
     assert moved.status_code == 200 and moved.json["path"] == "console"
@@ -123,7 +138,8 @@ def test_pages_already_in_the_history_under_such_names_stay_readable(app, client
 
 def test_an_attachment_already_stored_under_a_device_name_can_be_removed_from_the_page(app, client, editor, data_dir):
     app.extensions["trousse"].store.commit(
-        [FileChange("licence/con.pdf", PDF)], author=Identity("import", "import@example.org"), message="imported")
+        [FileChange("licence/con.pdf", PDF)], author=Identity("import", "import@example.org"), message="imported"
+    )
     page = client.get("/wiki/licence")
     response = client.post("/attachments/licence/delete", data={"csrf_token": csrf_token(page.text), "name": "con.pdf"})
     assert response.status_code == 302
@@ -150,8 +166,9 @@ def test_push_refuses_windows_names_with_a_message(live_server, tmp_path):
     assert git(data / "wiki.git", "rev-parse", "main") == before + "\n"
 
     # Attachments too, and names ending in a dot; the other names of the same push are not the problem.
-    for case, (path, content) in enumerate([("licence/aux.pdf", PDF), ("licence/com1.tar.gz", PDF),
-                                            ("guides/fin..md", "# Fin\n")]):
+    for case, (path, content) in enumerate(
+        [("licence/aux.pdf", PDF), ("licence/com1.tar.gz", PDF), ("guides/fin..md", "# Fin\n")]
+    ):
         client_git(clone, "reset", "-q", "--hard", before)
         commit_file(clone, path, content, f"essai {case}")
         refused = client_git(clone, "push", remote, "main", check=False)

@@ -54,8 +54,9 @@ class JsonAccessLogger(glogging.Logger):
     def access(self, resp, req, environ, request_time) -> None:  # type: ignore[no-untyped-def]
         if not self.cfg.accesslog:
             return
-        record = access_record(str(resp.status), environ, getattr(resp, "sent", None),
-                               request_time.total_seconds(), addresses=self.log_addresses)
+        record = access_record(
+            str(resp.status), environ, getattr(resp, "sent", None), request_time.total_seconds(), addresses=self.log_addresses
+        )
         self.access_log.info(json.dumps(record, ensure_ascii=False))
 
 

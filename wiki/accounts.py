@@ -200,9 +200,7 @@ def _digest(secret: str) -> str:
 
 def check_name(name: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise AccountError(
-            "bad_name", "user names are 1 to 64 letters, digits, dots, dashes or underscores"
-        )
+        raise AccountError("bad_name", "user names are 1 to 64 letters, digits, dots, dashes or underscores")
     return name
 
 
@@ -261,8 +259,15 @@ class Accounts:
         if row is None:
             return None
         return User(
-            row["id"], row["name"], row["display_name"], row["email"], bool(row["publish_email"]),
-            row["role"], bool(row["disabled"]), row["session_version"], row["created"],
+            row["id"],
+            row["name"],
+            row["display_name"],
+            row["email"],
+            bool(row["publish_email"]),
+            row["role"],
+            bool(row["disabled"]),
+            row["session_version"],
+            row["created"],
         )
 
     def add_user(
@@ -280,8 +285,7 @@ class Accounts:
         display = _clean_text(display_name or name, 100) or name
         try:
             cursor = self._db().execute(
-                "INSERT INTO users (name, display_name, email, role, password_hash, created)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO users (name, display_name, email, role, password_hash, created) VALUES (?, ?, ?, ?, ?, ?)",
                 (name, display, _clean_text(email, 200), role, password_hash, _now()),
             )
         except sqlite3.IntegrityError:
@@ -351,8 +355,7 @@ class Accounts:
         user = self.require(name)
         password_hash = generate_password_hash(check_password(password))
         with self._immediate() as db:
-            db.execute("UPDATE users SET password_hash=?, session_version=session_version+1 WHERE id=?",
-                       (password_hash, user.id))
+            db.execute("UPDATE users SET password_hash=?, session_version=session_version+1 WHERE id=?", (password_hash, user.id))
             db.execute("DELETE FROM sessions WHERE user_id=?", (user.id,))
         return self.get(user.id)  # type: ignore[return-value]
 
@@ -361,8 +364,7 @@ class Accounts:
         user = self.require(name)
         with self._keeping_an_administrator(user, demoted=disabled):
             db = self._db()
-            db.execute("UPDATE users SET disabled=?, session_version=session_version+1 WHERE id=?",
-                       (int(disabled), user.id))
+            db.execute("UPDATE users SET disabled=?, session_version=session_version+1 WHERE id=?", (int(disabled), user.id))
             if disabled:
                 db.execute("DELETE FROM sessions WHERE user_id=?", (user.id,))
         return self.get(user.id)  # type: ignore[return-value]
@@ -413,8 +415,15 @@ class Accounts:
             cursor = db.execute(
                 "INSERT INTO sessions (user_id, key_hash, remember_hash, remember_until, created, last_seen, user_agent)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (user_id, _digest(key), _digest(remember) if remember else None,
-                 now + remember_seconds if remember_seconds else None, _now(), now, _clean_text(user_agent, 100)),
+                (
+                    user_id,
+                    _digest(key),
+                    _digest(remember) if remember else None,
+                    now + remember_seconds if remember_seconds else None,
+                    _now(),
+                    now,
+                    _clean_text(user_agent, 100),
+                ),
             )
         return OpenedSession(cursor.lastrowid or 0, key, remember)
 
@@ -423,11 +432,15 @@ class Accounts:
         if not isinstance(key, str) or not 20 <= len(key) <= 100:
             return None  # cookies from before server-side sessions held "id:version": they mean nobody now
         now = time.time()
-        row = self._db().execute(
-            "SELECT s.id AS session_id, s.last_seen, u.* FROM sessions s JOIN users u ON u.id = s.user_id"
-            " WHERE s.key_hash=? AND s.last_seen > ?",
-            (_digest(key), now - SESSION_IDLE_SECONDS),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT s.id AS session_id, s.last_seen, u.* FROM sessions s JOIN users u ON u.id = s.user_id"
+                " WHERE s.key_hash=? AND s.last_seen > ?",
+                (_digest(key), now - SESSION_IDLE_SECONDS),
+            )
+            .fetchone()
+        )
         user = self._user(row)
         if user is None or not user.is_active:
             return None
@@ -454,8 +467,10 @@ class Accounts:
             user = self._user(row)
             if user is None or not user.is_active:
                 return None
-            db.execute("UPDATE sessions SET key_hash=?, last_seen=?, user_agent=? WHERE id=?",
-                       (_digest(key), now, _clean_text(user_agent, 100), row["session_id"]))
+            db.execute(
+                "UPDATE sessions SET key_hash=?, last_seen=?, user_agent=? WHERE id=?",
+                (_digest(key), now, _clean_text(user_agent, 100), row["session_id"]),
+            )
         return user, row["session_id"], key
 
     def _touch_session(self, session_id: int, now: float) -> None:
@@ -487,8 +502,13 @@ class Accounts:
             (user_id, now - SESSION_IDLE_SECONDS, now),
         )
         return [
-            Session(row["id"], row["created"], datetime.fromtimestamp(row["last_seen"], UTC).isoformat(timespec="minutes"),
-                    row["user_agent"], bool(row["remember_until"] and row["remember_until"] > now))
+            Session(
+                row["id"],
+                row["created"],
+                datetime.fromtimestamp(row["last_seen"], UTC).isoformat(timespec="minutes"),
+                row["user_agent"],
+                bool(row["remember_until"] and row["remember_until"] > now),
+            )
             for row in rows
         ]
 
@@ -512,9 +532,7 @@ class Accounts:
         return [Token(r["id"], r["label"], r["created"], r["last_used"], bool(r["revoked"])) for r in rows]
 
     def revoke_token(self, user_id: int, token_id: int) -> bool:
-        cursor = self._db().execute(
-            "UPDATE tokens SET revoked=1 WHERE id=? AND user_id=?", (token_id, user_id)
-        )
+        cursor = self._db().execute("UPDATE tokens SET revoked=1 WHERE id=? AND user_id=?", (token_id, user_id))
         return cursor.rowcount == 1
 
     def user_for_token(self, secret: str) -> User | None:
@@ -554,10 +572,14 @@ class Accounts:
         return code
 
     def invitation_role(self, code: str) -> str | None:
-        row = self._db().execute(
-            "SELECT role FROM invitations WHERE code_hash=? AND used_by IS NULL AND expires > ?",
-            (_digest(code or ""), time.time()),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT role FROM invitations WHERE code_hash=? AND used_by IS NULL AND expires > ?",
+                (_digest(code or ""), time.time()),
+            )
+            .fetchone()
+        )
         return row["role"] if row else None
 
     def pending_invitations(self) -> list[Invitation]:
@@ -585,9 +607,7 @@ class Accounts:
             if row is None:
                 raise AccountError("bad_invitation", "this invitation is not valid any more")
         user = self.add_user(name, role=row["role"], password=password, display_name=display_name, email=email)
-        cursor = db.execute(
-            "UPDATE invitations SET used_by=? WHERE id=? AND used_by IS NULL", (user.id, row["id"])
-        )
+        cursor = db.execute("UPDATE invitations SET used_by=? WHERE id=? AND used_by IS NULL", (user.id, row["id"]))
         if cursor.rowcount != 1:
             db.execute("DELETE FROM users WHERE id=?", (user.id,))
             raise AccountError("bad_invitation", "this invitation is not valid any more")
@@ -663,7 +683,8 @@ class Accounts:
         else:
             self._db().execute(
                 "DELETE FROM rate_events WHERE rowid = (SELECT rowid FROM rate_events WHERE bucket=? AND key=? "
-                "ORDER BY at DESC LIMIT 1)", (bucket, key),
+                "ORDER BY at DESC LIMIT 1)",
+                (bucket, key),
             )
 
     def integrity_problems(self) -> list[str]:

@@ -30,7 +30,12 @@ UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_EXEMPT_BLUEPRINTS = {"git_http"}
 # git's endpoint checks its own Basic credentials (wiki.views.git_http).
 PUBLIC_ENDPOINTS = {
-    "static", "sessions.login", "sessions.register", "pages.healthz", "pages.language", "git_http.backend",
+    "static",
+    "sessions.login",
+    "sessions.register",
+    "pages.healthz",
+    "pages.language",
+    "git_http.backend",
 }
 
 
@@ -119,12 +124,27 @@ REMEMBER_DEFAULT = timedelta(days=365)
 
 
 def device_summary(user_agent: str) -> str:
-    """"Firefox · Linux": enough for someone to recognise their browsers on the account page, nothing more."""
+    """A label like "Firefox · Linux": enough for someone to recognise their browsers on the account page, nothing more."""
     agent = user_agent or ""
-    browsers = (("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("Chrome/", "Chrome"),
-                ("Chromium/", "Chromium"), ("Safari/", "Safari"), ("git/", "git"), ("curl/", "curl"))
-    systems = (("Android", "Android"), ("iPhone", "iOS"), ("iPad", "iPadOS"), ("Windows", "Windows"),
-               ("Mac OS X", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"))
+    browsers = (
+        ("Edg/", "Edge"),
+        ("OPR/", "Opera"),
+        ("Firefox/", "Firefox"),
+        ("Chrome/", "Chrome"),
+        ("Chromium/", "Chromium"),
+        ("Safari/", "Safari"),
+        ("git/", "git"),
+        ("curl/", "curl"),
+    )
+    systems = (
+        ("Android", "Android"),
+        ("iPhone", "iOS"),
+        ("iPad", "iPadOS"),
+        ("Windows", "Windows"),
+        ("Mac OS X", "macOS"),
+        ("CrOS", "ChromeOS"),
+        ("Linux", "Linux"),
+    )
     browser = next((label for marker, label in browsers if marker in agent), "")
     system = next((label for marker, label in systems if marker in agent), "")
     return " · ".join(part for part in (browser, system) if part) or agent[:60]
@@ -150,8 +170,9 @@ def start_session(who: User, *, remember: bool = False) -> None:
     """
     accounts().end_session(current_session_id(), remember_token=request.cookies.get(REMEMBER_COOKIE))
     session.clear()
-    opened = accounts().open_session(who.id, user_agent=device_summary(request.user_agent.string),
-                                     remember_seconds=_remember_seconds() if remember else None)
+    opened = accounts().open_session(
+        who.id, user_agent=device_summary(request.user_agent.string), remember_seconds=_remember_seconds() if remember else None
+    )
     login_user(who)
     session["_user_id"] = opened.key  # what the cookie carries: the session's key, not the account
     g.trousse_session_id = opened.id
@@ -207,9 +228,13 @@ def _remember_cookie(response: Response) -> Response:
     if order is None:
         return response
     config = current_app.config
-    options = {"path": config.get("REMEMBER_COOKIE_PATH", "/"), "domain": config.get("REMEMBER_COOKIE_DOMAIN"),
-               "secure": config.get("REMEMBER_COOKIE_SECURE", False), "httponly": True,
-               "samesite": config.get("REMEMBER_COOKIE_SAMESITE", "Lax")}
+    options = {
+        "path": config.get("REMEMBER_COOKIE_PATH", "/"),
+        "domain": config.get("REMEMBER_COOKIE_DOMAIN"),
+        "secure": config.get("REMEMBER_COOKIE_SECURE", False),
+        "httponly": True,
+        "samesite": config.get("REMEMBER_COOKIE_SAMESITE", "Lax"),
+    }
     if order:
         response.set_cookie(REMEMBER_COOKIE, order, max_age=int(_remember_seconds()), **options)
     else:
@@ -262,4 +287,3 @@ def init_app(app: Flask) -> None:
             "site": settings()["site"],
             "site_limits": settings()["limits"],
         }
-

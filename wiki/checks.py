@@ -57,8 +57,7 @@ def run_checks(data: DataDir) -> list[str]:
 def _search_drift(index: SearchIndex, catalog: Catalog, head: str | None) -> list[str]:
     try:
         if not index.verify():
-            return ["the search index is missing or damaged (its files changed since they were written); "
-                    "run `trousse reindex`"]
+            return ["the search index is missing or damaged (its files changed since they were written); run `trousse reindex`"]
         searched = index.indexed_commit()
         if searched != head:
             return [f"the search index reflects {searched or 'nothing'} but main is at {head}; run `trousse reindex`"]
@@ -73,8 +72,9 @@ def _search_drift(index: SearchIndex, catalog: Catalog, head: str | None) -> lis
     if missing:
         problems.append(f"{len(missing)} pages are missing from the search index (e.g. {missing[0]}); run `trousse reindex`")
     if extra:
-        problems.append(f"the search index lists {len(extra)} pages that no longer exist (e.g. {extra[0]}); "
-                        "run `trousse reindex`")
+        problems.append(
+            f"the search index lists {len(extra)} pages that no longer exist (e.g. {extra[0]}); run `trousse reindex`"
+        )
     return problems
 
 
@@ -103,8 +103,10 @@ def _skipped_content(data: DataDir) -> list[str]:
             markdown = wiki.store.blob(record.blob).decode("utf-8", "replace")
             over = [problem for problem in page_problems(markdown, **options) if problem.code not in _FRONT_MATTER_CODES]
             if over:
-                problems.append(f"the page {record.path} breaks the configured limits ({_sentences(over)}); "
-                                "it is shown in a reduced form: split or simplify it, or raise [limits] in config.toml")
+                problems.append(
+                    f"the page {record.path} breaks the configured limits ({_sentences(over)}); "
+                    "it is shown in a reduced form: split or simplify it, or raise [limits] in config.toml"
+                )
         return problems
     finally:
         wiki.close()
@@ -112,8 +114,11 @@ def _skipped_content(data: DataDir) -> list[str]:
 
 def _page_limits(limits: dict[str, Any]) -> dict[str, Any]:
     """The configured limits, as the keywords ``page_problems`` checks: the same rules as a save, no stricter."""
-    return {"max_bytes": limits["max_page_bytes"], "max_nesting": limits["max_nesting"],
-            "max_table_cells": limits["max_table_cells"]}
+    return {
+        "max_bytes": limits["max_page_bytes"],
+        "max_nesting": limits["max_nesting"],
+        "max_table_cells": limits["max_table_cells"],
+    }
 
 
 def _sentences(problems: list[Problem]) -> str:

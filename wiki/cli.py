@@ -65,7 +65,10 @@ def _accounts(data: DataDir) -> Accounts:
 
 @click.group(cls=CleanErrors, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
-    "--data", "data_dir", envvar="TROUSSE_DATA", type=click.Path(file_okay=False),
+    "--data",
+    "data_dir",
+    envvar="TROUSSE_DATA",
+    type=click.Path(file_okay=False),
     help="Data directory (default: $TROUSSE_DATA, else ./trousse-data).",
 )
 @click.pass_context
@@ -180,15 +183,12 @@ def user() -> None:
 @click.option("--email", default="", help="E-mail address (kept private unless the user publishes it).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
 @click.pass_context
-def user_add(ctx: click.Context, name: str, role: str, display_name: str | None, email: str,
-             password_stdin: bool) -> None:
+def user_add(ctx: click.Context, name: str, role: str, display_name: str | None, email: str, password_stdin: bool) -> None:
     """Create an account."""
     accounts = _accounts(_data(ctx))
     if accounts.by_name(name) is not None:
         raise click.ClickException(f"an account named {name!r} already exists")
-    created = accounts.add_user(
-        name, role=role, password=_read_password(password_stdin), display_name=display_name, email=email
-    )
+    created = accounts.add_user(name, role=role, password=_read_password(password_stdin), display_name=display_name, email=email)
     click.echo(f"Account {created.name} created ({created.role}).")
 
 

@@ -63,7 +63,7 @@ def build(folder: str, records: list[PageRecord], default_licence: str) -> Colle
     keys: set[str] = set()
     licences: dict[str, Licence] = {}
     for record in sorted(records, key=lambda r: r.path):
-        rest = record.path[len(prefix):]
+        rest = record.path[len(prefix) :]
         if not record.path.startswith(prefix) or "/" in rest:
             continue
         row: dict[str, Any] = {"path": record.path, "title": record.title}
@@ -181,10 +181,12 @@ def to_geojson(collection: Collection) -> dict[str, Any]:
         if point is None:
             continue
         properties = {key: value for key, value in row.items() if key not in _LATITUDE + _LONGITUDE + _PAIRS}
-        features.append({
-            "type": "Feature",
-            "geometry": {"type": "Point", "coordinates": [point[1], point[0]]},
-            "properties": properties,
-        })
+        features.append(
+            {
+                "type": "Feature",
+                "geometry": {"type": "Point", "coordinates": [point[1], point[0]]},
+                "properties": properties,
+            }
+        )
     licence = collection.licence
     return {"type": "FeatureCollection", "licence": licence.spdx if licence else None, "features": features}

@@ -29,27 +29,56 @@ class Setting:
 
 SETTINGS: tuple[Setting, ...] = (
     Setting("site", "name", "Réseau des tiers-lieux", "Name shown in the header, in attributions and feeds."),
-    Setting("site", "base_url", "http://127.0.0.1:8080",
-            "Public address of the wiki; absolute links (feeds, clone URL, invitations) use it, never the request's Host."),
+    Setting(
+        "site",
+        "base_url",
+        "http://127.0.0.1:8080",
+        "Public address of the wiki; absolute links (feeds, clone URL, invitations) use it, never the request's Host.",
+    ),
     Setting("site", "home", "home", "Path of the home page."),
-    Setting("site", "language", "fr", "Default language of the interface and of commit messages: \"fr\" or \"en\"."),
+    Setting("site", "language", "fr", 'Default language of the interface and of commit messages: "fr" or "en".'),
     Setting("site", "timezone", "Europe/Paris", "Time zone written into commits made from the browser and the API."),
     Setting("site", "default_licence", "CC-BY-SA-4.0", "Licence (SPDX id) of pages whose front matter names none."),
-    Setting("access", "read", "anyone",
-            "Who may read: \"anyone\", or \"accounts\" for a private wiki (pages, search, API and clone need an account)."),
-    Setting("access", "registration", "invite",
-            "Who may create an account: \"invite\" (one-time links from `trousse invite`) or \"closed\"."),
+    Setting(
+        "access",
+        "read",
+        "anyone",
+        'Who may read: "anyone", or "accounts" for a private wiki (pages, search, API and clone need an account).',
+    ),
+    Setting(
+        "access",
+        "registration",
+        "invite",
+        'Who may create an account: "invite" (one-time links from `trousse invite`) or "closed".',
+    ),
     Setting("limits", "max_page_bytes", 1_048_576, "Largest page, in bytes."),
     Setting("limits", "max_file_bytes", 20_971_520, "Largest attachment, in bytes."),
-    Setting("limits", "max_nesting", 24,
-            "Deepest nesting of lists and quotes a page may have (deeper pages are refused, with the reason)."),
+    Setting(
+        "limits",
+        "max_nesting",
+        24,
+        "Deepest nesting of lists and quotes a page may have (deeper pages are refused, with the reason).",
+    ),
     Setting("limits", "max_table_cells", 20_000, "Most table cells a page may have, all tables together."),
-    Setting("limits", "max_attachment_text_bytes", 500_000,
-            "Most text read from one attached document (PDF, OpenDocument, plain text) for search; the rest is not indexed."),
-    Setting("limits", "extraction_seconds", 5.0,
-            "Time allowed to read the text of one attached document; past it the file is kept, unsearchable by its text."),
-    Setting("limits", "login_attempts", 5, "Failed logins from one address (on one account, or on any) before each further"
-            " try waits 1 s, 2 s, 4 s… up to 15 minutes; 20 times this an hour on one account delays new browsers."),
+    Setting(
+        "limits",
+        "max_attachment_text_bytes",
+        500_000,
+        "Most text read from one attached document (PDF, OpenDocument, plain text) for search; the rest is not indexed.",
+    ),
+    Setting(
+        "limits",
+        "extraction_seconds",
+        5.0,
+        "Time allowed to read the text of one attached document; past it the file is kept, unsearchable by its text.",
+    ),
+    Setting(
+        "limits",
+        "login_attempts",
+        5,
+        "Failed logins from one address (on one account, or on any) before each further"
+        " try waits 1 s, 2 s, 4 s… up to 15 minutes; 20 times this an hour on one account delays new browsers.",
+    ),
     Setting("limits", "max_push_bytes", 209_715_200, "Largest git push, in bytes (compressed, as sent)."),
     Setting("limits", "pushes_per_minute", 12, "git pushes allowed per account and minute."),
     Setting("limits", "api_writes_per_minute", 120, "Changes through the JSON API allowed per account and minute."),
@@ -59,12 +88,17 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("server", "port", 8080, "Port `trousse serve` listens on."),
     Setting("server", "workers", 2, "Server processes."),
     Setting("server", "threads", 8, "Threads per server process."),
-    Setting("server", "access_log", True,
-            "Log every request on standard output, one JSON object per line (errors are always logged)."),
+    Setting(
+        "server", "access_log", True, "Log every request on standard output, one JSON object per line (errors are always logged)."
+    ),
     Setting("server", "log_addresses", False, "Write the client's address into the access log (personal data)."),
-    Setting("server", "trusted_proxies", 0,
-            "Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host headers are believed: "
-            "0 when clients connect directly, 1 behind one proxy."),
+    Setting(
+        "server",
+        "trusted_proxies",
+        0,
+        "Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host headers are believed: "
+        "0 when clients connect directly, 1 behind one proxy.",
+    ),
 )
 
 LANGUAGES = ("fr", "en")
@@ -122,9 +156,7 @@ def _merge(base: dict[str, dict[str, Any]], extra: Mapping[str, Any], origin: st
             if not isinstance(value, type(setting.default)) and not (
                 isinstance(setting.default, float) and isinstance(value, int)
             ):
-                raise ConfigError(
-                    f"{origin}: {section}.{key} should be {type(setting.default).__name__}"
-                )
+                raise ConfigError(f"{origin}: {section}.{key} should be {type(setting.default).__name__}")
             base[section][key] = value
 
 
@@ -185,9 +217,19 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
     if not str(settings["site"]["base_url"]).startswith(("http://", "https://")):
         raise ConfigError("[site] base_url must start with http:// or https://")
     settings["site"]["base_url"] = str(settings["site"]["base_url"]).rstrip("/")
-    for key in ("max_page_bytes", "max_file_bytes", "login_attempts", "max_push_bytes", "pushes_per_minute",
-                "api_writes_per_minute", "registrations_per_hour", "max_nesting", "max_table_cells",
-                "max_attachment_text_bytes", "extraction_seconds"):
+    for key in (
+        "max_page_bytes",
+        "max_file_bytes",
+        "login_attempts",
+        "max_push_bytes",
+        "pushes_per_minute",
+        "api_writes_per_minute",
+        "registrations_per_hour",
+        "max_nesting",
+        "max_table_cells",
+        "max_attachment_text_bytes",
+        "extraction_seconds",
+    ):
         if settings["limits"][key] <= 0:
             raise ConfigError(f"[limits] {key} must be positive")
 

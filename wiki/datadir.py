@@ -133,7 +133,9 @@ def _create_with_starter_pages(repository: Path) -> None:
     repository.parent.mkdir(parents=True, exist_ok=True)
     subprocess.run(
         ["git", "init", "--quiet", "--bare", "--initial-branch=main", str(repository)],
-        check=True, env=git_environment(), capture_output=True,
+        check=True,
+        env=git_environment(),
+        capture_output=True,
     )
     with PageStore(repository) as store:
         store.commit(
@@ -147,7 +149,9 @@ def _clone(source: str, repository: Path) -> None:
     """Import an existing repository with its whole history, its default branch becoming ``main``."""
     process = subprocess.run(
         ["git", "clone", "--quiet", "--bare", "--", source, str(repository)],
-        env=git_environment(), capture_output=True, check=False,
+        env=git_environment(),
+        capture_output=True,
+        check=False,
     )
     if process.returncode != 0:
         message = process.stderr.decode("utf-8", "replace").strip().splitlines()

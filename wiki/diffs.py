@@ -42,8 +42,9 @@ def unified(old: str, new: str, old_label: str, new_label: str) -> str:
     old_lines, new_lines = old.splitlines(keepends=True), new.splitlines(keepends=True)
     codes, quality = line_opcodes(old_lines, new_lines)
     if quality != "exact":
-        _log_once("unified", old, new,
-                  f"unified diff of {len(old_lines)} and {len(new_lines)} lines over budget: {quality} matching")
+        _log_once(
+            "unified", old, new, f"unified diff of {len(old_lines)} and {len(new_lines)} lines over budget: {quality} matching"
+        )
     out = io.StringIO()  # one string as it grows, not a list of a million small ones
     for group in grouped(codes, CONTEXT_LINES):
         if not out.tell():

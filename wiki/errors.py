@@ -39,8 +39,16 @@ from .rate_limits import RateLimited
 
 log = logging.getLogger(__name__)
 
-_STATUS_CODES = {400: "invalid", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-                 405: "invalid", 409: "conflict", 413: "too_large", 429: "rate_limited"}
+_STATUS_CODES = {
+    400: "invalid",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "invalid",
+    409: "conflict",
+    413: "too_large",
+    429: "rate_limited",
+}
 
 
 def error_response(status: int, message: str, code: str | None = None, **extra):  # type: ignore[no-untyped-def]
@@ -77,8 +85,9 @@ def _store_error(error: StoreError):  # type: ignore[no-untyped-def]
             conflict_markdown=error.conflict_markdown,
         )
     if isinstance(error, ContentTooLarge):
-        return error_response(413, _("This file is larger than the limit of %(limit)s bytes.",
-                                     limit=settings()["limits"]["max_file_bytes"]))
+        return error_response(
+            413, _("This file is larger than the limit of %(limit)s bytes.", limit=settings()["limits"]["max_file_bytes"])
+        )
     if isinstance(error, InvalidContent):
         return error_response(400, _("This file is not UTF-8 text."))
     if isinstance(error, RepositoryBusy):
@@ -90,8 +99,10 @@ def _store_error(error: StoreError):  # type: ignore[no-untyped-def]
 
 
 def storage_full_message() -> str:
-    return _("The server's disk is full, so nothing was saved. Keep a copy of your text and try again later; "
-             "the wiki's administrators need to free some space.")
+    return _(
+        "The server's disk is full, so nothing was saved. Keep a copy of your text and try again later; "
+        "the wiki's administrators need to free some space."
+    )
 
 
 def _storage_full():  # type: ignore[no-untyped-def]
@@ -100,8 +111,10 @@ def _storage_full():  # type: ignore[no-untyped-def]
 
 
 def search_unavailable_message() -> str:
-    return _("Search is being rebuilt after a problem with its index; please try again in a minute. "
-             "Pages can still be read and edited.")
+    return _(
+        "Search is being rebuilt after a problem with its index; please try again in a minute. "
+        "Pages can still be read and edited."
+    )
 
 
 def _search_unavailable(_error: IndexUnavailable):  # type: ignore[no-untyped-def]
@@ -135,8 +148,10 @@ def _csrf(_error: CSRFError):  # type: ignore[no-untyped-def]
         return error_response(400, _("A write made with a session cookie needs the X-CSRFToken header."))
     return error_response(
         400,
-        _("The form has expired or did not come from this site. Reload the page and try again; "
-          "copy your text first if you were editing."),
+        _(
+            "The form has expired or did not come from this site. Reload the page and try again; "
+            "copy your text first if you were editing."
+        ),
     )
 
 
@@ -157,9 +172,14 @@ def _http(error: HTTPException):  # type: ignore[no-untyped-def]
 
 
 def _rate_limited(error: RateLimited):  # type: ignore[no-untyped-def]
-    response = error_response(429, ngettext("Too many requests in a short time; please try again in %(num)d second.",
-                                            "Too many requests in a short time; please try again in %(num)d seconds.",
-                                            error.retry_after))
+    response = error_response(
+        429,
+        ngettext(
+            "Too many requests in a short time; please try again in %(num)d second.",
+            "Too many requests in a short time; please try again in %(num)d seconds.",
+            error.retry_after,
+        ),
+    )
     if isinstance(response, tuple):
         response = make_response(response)
     response.headers["Retry-After"] = str(error.retry_after)

@@ -61,8 +61,13 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
         for record in records:
             path = record.path
             markdown = wiki.store.blob(record.blob).decode("utf-8", "replace")
-            rendered = render(markdown, path=path, resolve_link=_static_resolver(wiki, path, existing),
-                              rewrite_url=_static_rewriter(path), budget=budget)
+            rendered = render(
+                markdown,
+                path=path,
+                resolve_link=_static_resolver(wiki, path, existing),
+                rewrite_url=_static_rewriter(path),
+                budget=budget,
+            )
             authors = wiki.authors(path)
             licence = wiki.licence_of(record.meta)
             attachments = []
@@ -73,11 +78,19 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
                 attachments.append((file_path.rsplit("/", 1)[-1], relative(path, file_path)))
             page_url = f"{base_url}/wiki/{urllib.parse.quote(path)}"  # url_for would add base_url's path again
             html = render_template(
-                "export_page.html", language=str(record.meta.get("lang") or site["language"]),
-                title=record.title, site_name=site["name"], html=rendered.html, tags=record.tags,
-                authors=authors, licence=licence, attachments=attachments, source_url=page_url,
+                "export_page.html",
+                language=str(record.meta.get("lang") or site["language"]),
+                title=record.title,
+                site_name=site["name"],
+                html=rendered.html,
+                tags=record.tags,
+                authors=authors,
+                licence=licence,
+                attachments=attachments,
+                source_url=page_url,
                 attribution=attribution_line(record.title, authors, site["name"], licence, page_url),
-                stylesheet=relative(path, "static/trousse.css"), home_href=relative(path, "index.html"),
+                stylesheet=relative(path, "static/trousse.css"),
+                home_href=relative(path, "index.html"),
                 index_href=relative(path, "index.html"),
             )
             target = _inside(out, path + ".html")
@@ -87,8 +100,11 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
             folders[folder].append((urllib.parse.quote(path + ".html"), record.title))
         home = site["home"]
         index = render_template(
-            "export_index.html", language=site["language"], site_name=site["name"],
-            date=_dt.date.today().isoformat(), home=urllib.parse.quote(home + ".html") if home in existing else None,
+            "export_index.html",
+            language=site["language"],
+            site_name=site["name"],
+            date=_dt.date.today().isoformat(),
+            home=urllib.parse.quote(home + ".html") if home in existing else None,
             folders=sorted(folders.items()),
         )
     (out / "index.html").write_text(index, encoding="utf-8")
@@ -117,12 +133,9 @@ def _static_rewriter(from_page: str):  # type: ignore[no-untyped-def]
         url = web(url, kind)
         target, hash_mark, fragment = url.partition("#")
         if target.startswith("/wiki/"):
-            return relative(from_page, urllib.parse.unquote(target[len("/wiki/"):]) + ".html") + hash_mark + fragment
+            return relative(from_page, urllib.parse.unquote(target[len("/wiki/") :]) + ".html") + hash_mark + fragment
         if target.startswith("/files/"):
-            return relative(from_page, urllib.parse.unquote(target[len("/files/"):])) + hash_mark + fragment
+            return relative(from_page, urllib.parse.unquote(target[len("/files/") :])) + hash_mark + fragment
         return url
 
     return rewrite
-
-
-

@@ -44,8 +44,7 @@ def install(data: DataDir) -> None:
     hooks.mkdir(exist_ok=True)
     package_root = Path(__file__).resolve().parent.parent
     script = (
-        "#!/bin/sh\n"
-        f'PYTHONPATH="{package_root}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -m wiki.hooks pre-receive\n'
+        f'#!/bin/sh\nPYTHONPATH="{package_root}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -m wiki.hooks pre-receive\n'
     )
     target = hooks / "pre-receive"
     if target.exists() and target.read_text(encoding="utf-8") == script:
@@ -58,8 +57,7 @@ def install(data: DataDir) -> None:
 
 def _git(*args: str, input: bytes | None = None) -> bytes:
     """git in the hook's environment: GIT_DIR and the quarantine directories are kept."""
-    result = subprocess.run(["git", "-c", "core.quotepath=false", *args], input=input, capture_output=True,
-                            check=False)
+    result = subprocess.run(["git", "-c", "core.quotepath=false", *args], input=input, capture_output=True, check=False)
     if result.returncode != 0:
         raise RuntimeError(result.stderr.decode("utf-8", "replace").strip())
     return result.stdout
@@ -117,8 +115,9 @@ class Checker:
         elif new == ZERO:
             self.problems.append(self._("The branch main cannot be deleted."))
         elif old == ZERO or not _is_ancestor(old, new):
-            self.problems.append(self._(
-                "This push would replace history (not a fast-forward): pull, merge or rebase, then push again."))
+            self.problems.append(
+                self._("This push would replace history (not a fast-forward): pull, merge or rebase, then push again.")
+            )
         else:
             self.check_commits(old, new)
 
@@ -129,8 +128,20 @@ class Checker:
         so the overall ``old..new`` difference is checked too: nothing reaches
         ``main`` that a web edit could not have written.
         """
-        output = _git("log", "--reverse", "--topo-order", "-c", "--raw", "--no-renames", "--no-abbrev", "-z",
-                      "--date=iso-strict", f"--format={LOG_FORMAT}", f"{old}..{new}", "--")
+        output = _git(
+            "log",
+            "--reverse",
+            "--topo-order",
+            "-c",
+            "--raw",
+            "--no-renames",
+            "--no-abbrev",
+            "-z",
+            "--date=iso-strict",
+            f"--format={LOG_FORMAT}",
+            f"{old}..{new}",
+            "--",
+        )
         commits = [(record.sha, list(record.changes)) for record in parse_raw_log(output)]
         overall, _end = parse_raw_entries(_git("diff-tree", "-r", "--raw", "-z", "--no-renames", "--no-abbrev", old, new))
         checks = commits + [(new, overall)]
@@ -173,14 +184,20 @@ class Checker:
             except UnicodeDecodeError:
                 self.refuse(commit, path, self._("a page must be UTF-8 text."))
                 return
-            for problem in page_problems(markdown, max_bytes=self.limits["max_page_bytes"],
-                                         max_nesting=self.limits["max_nesting"],
-                                         max_table_cells=self.limits["max_table_cells"]):
+            for problem in page_problems(
+                markdown,
+                max_bytes=self.limits["max_page_bytes"],
+                max_nesting=self.limits["max_nesting"],
+                max_table_cells=self.limits["max_table_cells"],
+            ):
                 self.refuse(commit, path, problem_message(problem, self._))
             return
         if len(data) > self.limits["max_file_bytes"]:
-            self.refuse(commit, path, self._("the file is larger than the limit of %(limit)s bytes.",
-                                             limit=str(self.limits["max_file_bytes"])))
+            self.refuse(
+                commit,
+                path,
+                self._("the file is larger than the limit of %(limit)s bytes.", limit=str(self.limits["max_file_bytes"])),
+            )
             return
         try:
             check_attachment_name(posixpath.basename(path))

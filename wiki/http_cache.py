@@ -75,8 +75,9 @@ def page_validators(path: str) -> Validators | None:
         reader = "\0".join((who.get_id(), who.role, who.display_name, session.get("csrf_token", "")))
     else:
         reader = "-"
-    parts = "\0".join((current_app.config["TROUSSE_BUILD"], head, path, request.query_string.decode("latin-1"),
-                        str(get_locale()), reader))
+    parts = "\0".join(
+        (current_app.config["TROUSSE_BUILD"], head, path, request.query_string.decode("latin-1"), str(get_locale()), reader)
+    )
     etag = hashlib.blake2b(parts.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
     try:
         when = wiki().store.commit_info(head).author_time

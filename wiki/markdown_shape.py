@@ -88,8 +88,7 @@ def _thematic_break(line: str, start: int) -> bool:
 # The state between two lines: (open containers, paragraph open, table header candidate's cells
 # or -1, its depth, open fence, open raw HTML block, open table). Containers: 0 a block quote,
 # w > 0 a list item whose content starts w columns in.
-_State = tuple[tuple[int, ...], bool, int, int, "tuple[str, int, int] | None", "tuple[int, int] | None",
-               "tuple[int, int] | None"]
+_State = tuple[tuple[int, ...], bool, int, int, "tuple[str, int, int] | None", "tuple[int, int] | None", "tuple[int, int] | None"]
 _START: _State = ((), False, -1, -1, None, None, None)
 # A line's structure (containers, code, HTML, headings, breaks, table rows) is all in its first
 # characters when what follows them cannot start a fence, a heading, HTML, a break or a delimiter
@@ -179,8 +178,13 @@ def _step(line: str, state: _State) -> tuple[_State, int, int, int]:
             if fence is not None:
                 start = _SPACES.match(line, pos).end()
                 run = _FENCE.match(line, start)
-                if start - pos < 4 and run and run.group(1)[0] == fence[0] and len(run.group(1)) >= fence[1] \
-                        and not line[run.end():].strip():
+                if (
+                    start - pos < 4
+                    and run
+                    and run.group(1)[0] == fence[0]
+                    and len(run.group(1)) >= fence[1]
+                    and not line[run.end() :].strip()
+                ):
                     fence = None
             elif raw is not None and HTML_SEQUENCES[raw[0]][1].search(line[pos:].strip(" ")):
                 raw = None
@@ -222,8 +226,12 @@ def _step(line: str, state: _State) -> tuple[_State, int, int, int]:
             pos = marker_end + after
     blank = start >= size
     if not opened and matched < len(stack) and paragraph and not blank:
-        if indent >= 4 or not (_FENCE.match(line, start) or _HEADING.match(line, start) or _thematic_break(line, start)
-                               or (line[start] == "<" and _interrupting_html(line[start:]))):
+        if indent >= 4 or not (
+            _FENCE.match(line, start)
+            or _HEADING.match(line, start)
+            or _thematic_break(line, start)
+            or (line[start] == "<" and _interrupting_html(line[start:]))
+        ):
             # A lazy line continues the paragraph; it never starts a table.
             return (stack, True, -1, -1, None, None, None), 0, 0, 0
     if matched < len(stack) or opened:
@@ -239,7 +247,7 @@ def _step(line: str, state: _State) -> tuple[_State, int, int, int]:
         char = line[start]
         if char in "`~":
             run = _FENCE.match(line, start)
-            if run and not (char == "`" and "`" in line[run.end():]):
+            if run and not (char == "`" and "`" in line[run.end() :]):
                 return (stack, False, -1, -1, (char, len(run.group(1)), level), None, None), len(opened), 0, 0
         elif (char == "#" and _HEADING.match(line, start)) or _thematic_break(line, start):
             return (stack, False, -1, -1, None, None, None), len(opened), int(char == "#"), 0

@@ -38,27 +38,46 @@ def _style(name: str, family: str, properties: str) -> str:
     return f'<style:style style:name="{name}" style:family="{family}">{properties}</style:style>'
 
 
-_STYLES = "<office:automatic-styles>" + "".join((
-    _style("Strong", "text", '<style:text-properties fo:font-weight="bold"/>'),
-    _style("Emphasis", "text", '<style:text-properties fo:font-style="italic"/>'),
-    _style("Struck", "text", '<style:text-properties style:text-line-through-style="solid"/>'),
-    _style("Code", "text", '<style:text-properties fo:font-family="monospace"/>'),
-    _style("Preformatted", "paragraph", '<style:text-properties fo:font-family="monospace" fo:font-size="9pt"/>'),
-    _style("Quotation", "paragraph",
-           '<style:paragraph-properties fo:margin-left="1cm"/><style:text-properties fo:font-style="italic"/>'),
-    _style("Small", "paragraph", '<style:text-properties fo:font-size="9pt"/>'),
-)) + "</office:automatic-styles>"
+_STYLES = (
+    "<office:automatic-styles>"
+    + "".join(
+        (
+            _style("Strong", "text", '<style:text-properties fo:font-weight="bold"/>'),
+            _style("Emphasis", "text", '<style:text-properties fo:font-style="italic"/>'),
+            _style("Struck", "text", '<style:text-properties style:text-line-through-style="solid"/>'),
+            _style("Code", "text", '<style:text-properties fo:font-family="monospace"/>'),
+            _style("Preformatted", "paragraph", '<style:text-properties fo:font-family="monospace" fo:font-size="9pt"/>'),
+            _style(
+                "Quotation",
+                "paragraph",
+                '<style:paragraph-properties fo:margin-left="1cm"/><style:text-properties fo:font-style="italic"/>',
+            ),
+            _style("Small", "paragraph", '<style:text-properties fo:font-size="9pt"/>'),
+        )
+    )
+    + "</office:automatic-styles>"
+)
 _SPAN_STYLES = {"strong_open": "Strong", "em_open": "Emphasis", "s_open": "Struck"}
 # Tokens that always become the same markup, whatever they hold.
 _INLINE_MARKUP = {
-    "strong_close": "</text:span>", "em_close": "</text:span>", "s_close": "</text:span>",
-    "link_close": "</text:a>", "softbreak": " ", "hardbreak": "<text:line-break/>", "html_inline": "",
+    "strong_close": "</text:span>",
+    "em_close": "</text:span>",
+    "s_close": "</text:span>",
+    "link_close": "</text:a>",
+    "softbreak": " ",
+    "hardbreak": "<text:line-break/>",
+    "html_inline": "",
 }
 _BLOCK_MARKUP = {
-    "bullet_list_open": "<text:list>", "ordered_list_open": "<text:list>",
-    "bullet_list_close": "</text:list>", "ordered_list_close": "</text:list>",
-    "list_item_open": "<text:list-item>", "list_item_close": "</text:list-item>",
-    "table_close": "</table:table>", "tr_open": "<table:table-row>", "tr_close": "</table:table-row>",
+    "bullet_list_open": "<text:list>",
+    "ordered_list_open": "<text:list>",
+    "bullet_list_close": "</text:list>",
+    "ordered_list_close": "</text:list>",
+    "list_item_open": "<text:list-item>",
+    "list_item_close": "</text:list-item>",
+    "table_close": "</table:table>",
+    "tr_open": "<table:table-row>",
+    "tr_close": "</table:table-row>",
     "hr": '<text:p text:style-name="Text_20_body"/>',
 }
 
@@ -76,7 +95,7 @@ def _inline(children: list[Token]) -> str:
         elif kind in _SPAN_STYLES:
             out.append(f'<text:span text:style-name="{_SPAN_STYLES[kind]}">')
         elif kind == "link_open":
-            out.append(f"<text:a xlink:type=\"simple\" xlink:href={quoteattr(str(token.attrGet('href') or ''))}>")
+            out.append(f'<text:a xlink:type="simple" xlink:href={quoteattr(str(token.attrGet("href") or ""))}>')
         elif kind == "image":
             out.append(escape(f"[{token.content or token.attrGet('alt') or 'image'}]"))
         elif kind == "wikilink":
@@ -115,7 +134,7 @@ def _body(tokens: list[Token]) -> str:
             out.append(f'<text:p text:style-name="Preformatted">{text}</text:p>')
         elif kind == "table_open":
             columns = 0
-            for following in tokens[index + 1:]:
+            for following in tokens[index + 1 :]:
                 if following.type in ("th_open", "td_open"):
                     columns += 1
                 if following.type == "tr_close":
@@ -154,13 +173,25 @@ def _content(title: str, markdown_body: str, budget: RenderBudget) -> str:
     return _preformatted(markdown_body)
 
 
-def page_odt(*, title: str, markdown_body: str, authors: list[str], licence_name: str, licence_url: str,
-             credit: str, source_url: str, language: str = "fr", budget: RenderBudget = DEFAULT_BUDGET) -> bytes:
+def page_odt(
+    *,
+    title: str,
+    markdown_body: str,
+    authors: list[str],
+    licence_name: str,
+    licence_url: str,
+    credit: str,
+    source_url: str,
+    language: str = "fr",
+    budget: RenderBudget = DEFAULT_BUDGET,
+) -> bytes:
     """The ODT file of a page (front matter already removed from ``markdown_body``), within the render ``budget``."""
-    closing = (f'<text:p text:style-name="Small">{escape(credit)}</text:p>'
-               f'<text:p text:style-name="Small"><text:a xlink:type="simple" xlink:href={quoteattr(licence_url)}>'
-               f"{escape(licence_name)}</text:a> — <text:a xlink:type=\"simple\" xlink:href={quoteattr(source_url)}>"
-               f"{escape(source_url)}</text:a></text:p>")
+    closing = (
+        f'<text:p text:style-name="Small">{escape(credit)}</text:p>'
+        f'<text:p text:style-name="Small"><text:a xlink:type="simple" xlink:href={quoteattr(licence_url)}>'
+        f'{escape(licence_name)}</text:a> — <text:a xlink:type="simple" xlink:href={quoteattr(source_url)}>'
+        f"{escape(source_url)}</text:a></text:p>"
+    )
     content = (
         f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {_NS}>{_STYLES}'
         f'<office:body><office:text><text:h text:outline-level="1">{escape(title)}</text:h>'
@@ -184,8 +215,7 @@ def page_odt(*, title: str, markdown_body: str, authors: list[str], licence_name
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:
         # The mimetype entry comes first and uncompressed, as the ODF specification requires.
-        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text",
-                         compress_type=zipfile.ZIP_STORED)
+        archive.writestr(zipfile.ZipInfo("mimetype"), "application/vnd.oasis.opendocument.text", compress_type=zipfile.ZIP_STORED)
         archive.writestr("content.xml", _NOT_XML.sub("", content), compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("meta.xml", _NOT_XML.sub("", meta), compress_type=zipfile.ZIP_DEFLATED)
         archive.writestr("META-INF/manifest.xml", manifest, compress_type=zipfile.ZIP_DEFLATED)

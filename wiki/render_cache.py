@@ -56,8 +56,7 @@ class RenderCache:
         self._reported: LRUCache[str, bool] = LRUCache(maxsize=4096)
         self._lock = threading.Lock()
 
-    def get(self, blob: str, path: str, generation: int, resolve_link: LinkResolver,
-            produce: Callable[[], Rendered]) -> Rendered:
+    def get(self, blob: str, path: str, generation: int, resolve_link: LinkResolver, produce: Callable[[], Rendered]) -> Rendered:
         """The render of ``blob`` at ``path``, from memory when its links still lead where they did."""
         key = (blob, path)
         with self._lock:
@@ -87,8 +86,13 @@ class RenderCache:
             if blob in self._reported:
                 return
             self._reported[blob] = True
-        log.warning("the page %s (blob %s) is shown as plain text, not rendered: %s; "
-                    "split or simplify it, or raise [limits] in config.toml", path, blob, _REASONS.get(reason, reason))
+        log.warning(
+            "the page %s (blob %s) is shown as plain text, not rendered: %s; "
+            "split or simplify it, or raise [limits] in config.toml",
+            path,
+            blob,
+            _REASONS.get(reason, reason),
+        )
 
 
 class HtmlCache:

@@ -100,18 +100,78 @@ UrlRewriter = Callable[[str, str], str]
 
 _WIKILINK_MAX = 300
 _ALLOWED_TAGS = {
-    "a", "abbr", "b", "blockquote", "br", "caption", "cite", "code", "col", "colgroup", "dd",
-    "del", "details", "dfn", "div", "dl", "dt", "em", "figcaption", "figure", "h1", "h2", "h3",
-    "h4", "h5", "h6", "hr", "i", "img", "input", "ins", "kbd", "label", "li", "mark", "ol", "p", "pre",
-    "q", "s", "samp", "section", "small", "span", "strong", "sub", "summary", "sup", "table",
-    "tbody", "td", "tfoot", "th", "thead", "time", "tr", "u", "ul", "var", "wbr",
+    "a",
+    "abbr",
+    "b",
+    "blockquote",
+    "br",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "figcaption",
+    "figure",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "hr",
+    "i",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "li",
+    "mark",
+    "ol",
+    "p",
+    "pre",
+    "q",
+    "s",
+    "samp",
+    "section",
+    "small",
+    "span",
+    "strong",
+    "sub",
+    "summary",
+    "sup",
+    "table",
+    "tbody",
+    "td",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "tr",
+    "u",
+    "ul",
+    "var",
+    "wbr",
 }
 _ALLOWED_ATTRIBUTES = {
     "*": {"title", "lang", "dir"},
     "a": {"href", "id"},
     "abbr": set(),
     "img": {"src", "alt", "width", "height", "loading"},
-    "h1": {"id"}, "h2": {"id"}, "h3": {"id"}, "h4": {"id"}, "h5": {"id"}, "h6": {"id"},
+    "h1": {"id"},
+    "h2": {"id"},
+    "h3": {"id"},
+    "h4": {"id"},
+    "h5": {"id"},
+    "h6": {"id"},
     "li": {"id"},
     "ol": {"start", "reversed"},
     "td": {"colspan", "rowspan"},
@@ -130,8 +190,14 @@ _ALLOWED_CLASSES = {
     "li": {"footnote-item", "task-list-item"},
     "ul": {"contains-task-list"},
     "input": {"task-list-item-checkbox"},
-    "div": {"markdown-alert", "markdown-alert-note", "markdown-alert-tip",
-            "markdown-alert-important", "markdown-alert-warning", "markdown-alert-caution"},
+    "div": {
+        "markdown-alert",
+        "markdown-alert-note",
+        "markdown-alert-tip",
+        "markdown-alert-important",
+        "markdown-alert-warning",
+        "markdown-alert-caution",
+    },
     "p": {"markdown-alert-title"},
     "td": {"align-left", "align-center", "align-right"},
     "th": {"align-left", "align-center", "align-right"},
@@ -335,8 +401,9 @@ def _new_parser(max_nesting: int) -> MarkdownIt:
     md.inline.ruler.at("gfm_autolink_protocol", _protocol_autolink)
     md.inline.ruler.at("gfm_autolink_email", _within_window(gfm_autolinks._email_rule))
     md.core.ruler.push("anchor", _anchors)
-    md.block.ruler.before(md.block.ruler.get_all_rules()[0], "deadline", _deadline_block,
-                          {"alt": ["paragraph", "reference", "blockquote", "list"]})
+    md.block.ruler.before(
+        md.block.ruler.get_all_rules()[0], "deadline", _deadline_block, {"alt": ["paragraph", "reference", "blockquote", "list"]}
+    )
     md.inline.ruler.before(md.inline.ruler.get_all_rules()[0], "deadline", _deadline_inline)
     md.core.ruler.before("inline", "deadline", _deadline_core)
     md.inline.ruler.before("link", "wikilink", _wikilink_rule)
@@ -347,8 +414,7 @@ def _new_parser(max_nesting: int) -> MarkdownIt:
     return md
 
 
-def body_tokens(body: str, title: str, env: dict[str, Any] | None = None, *,
-                budget: RenderBudget | None = None) -> list[Token]:
+def body_tokens(body: str, title: str, env: dict[str, Any] | None = None, *, budget: RenderBudget | None = None) -> list[Token]:
     """The Markdown tokens of a page's body, for the web page and the exports alike.
 
     The page template shows the title; a first ``# heading`` saying the same is dropped.
@@ -374,8 +440,22 @@ _COST_PER_CODE_LINE = 3  # in fenced code or raw HTML: no inline parsing
 _COST_PER_CONTAINER = 28
 _COST_PER_HEADING = 22
 _COST_PER_CELL = 20
-_COST_PER_MARK = {"[": 16, "](": 7, "[^": 8, "*": 11, "_": 11, "~": 5, "`": 3, "<": 10, "&": 8,
-                  "!": 2, ":": 4, "@": 45, "www.": 40, "://": 50}
+_COST_PER_MARK = {
+    "[": 16,
+    "](": 7,
+    "[^": 8,
+    "*": 11,
+    "_": 11,
+    "~": 5,
+    "`": 3,
+    "<": 10,
+    "&": 8,
+    "!": 2,
+    ":": 4,
+    "@": 45,
+    "www.": 40,
+    "://": 50,
+}
 _WIKILINK_SAVING = 23  # a wikilink costs less than the two link attempts its two "[" stand for
 
 
@@ -449,8 +529,15 @@ def render(
     return Rendered(preformatted(parsed.body), title, [], parsed.meta, parsed.error, degraded=reason)
 
 
-def _render_body(body: str, title: str, meta: dict[str, Any], meta_error: str | None, budget: RenderBudget,
-                 resolve_link: LinkResolver, rewrite_url: UrlRewriter | None) -> Rendered:
+def _render_body(
+    body: str,
+    title: str,
+    meta: dict[str, Any],
+    meta_error: str | None,
+    budget: RenderBudget,
+    resolve_link: LinkResolver,
+    rewrite_url: UrlRewriter | None,
+) -> Rendered:
     env: dict[str, Any] = {}
     tokens = body_tokens(body, title, env, budget=budget)
     links: dict[str, bool] = {}
@@ -488,6 +575,7 @@ def _render_wikilink(self: Any, tokens: list[Token], idx: int, options: Any, env
 
 # A task's checkbox is labelled by the task's text: ``<li><label><input type=checkbox> text</label></li>``
 # (the label wraps the item's first paragraph, never a nested list).
+
 
 def _task_item(tokens: list[Token], idx: int) -> bool:
     token = tokens[idx]

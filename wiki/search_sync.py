@@ -45,8 +45,16 @@ class _LeftToMaintenance(Exception):
 class SearchUpdater:
     """A catalog listener that applies each catch-up to the search index."""
 
-    def __init__(self, index: SearchIndex, store: PageStore, catalog: Catalog, default_licence: str, *,
-                 extractions: ExtractionCache, limits: dict[str, Any]) -> None:
+    def __init__(
+        self,
+        index: SearchIndex,
+        store: PageStore,
+        catalog: Catalog,
+        default_licence: str,
+        *,
+        extractions: ExtractionCache,
+        limits: dict[str, Any],
+    ) -> None:
         self.index = index
         self.store = store
         self.catalog = catalog
@@ -221,12 +229,10 @@ class SearchUpdater:
 
     def _read(self, path: str, key: Key, *, indexed: bool) -> Extraction:
         """Read a document in the limited child process and keep the result; a failure is logged here, once."""
-        result = extract(path, self.store.blob(key[0]), max_text_bytes=self.max_text_bytes,
-                         seconds=self.extraction_seconds)
+        result = extract(path, self.store.blob(key[0]), max_text_bytes=self.max_text_bytes, seconds=self.extraction_seconds)
         self.extractions.put(key, result, indexed=indexed)
         if result.reason is not None:
-            log.warning("the text of %s is not searchable (%s); the file is kept and found by its name",
-                        path, result.reason)
+            log.warning("the text of %s is not searchable (%s); the file is kept and found by its name", path, result.reason)
         return result
 
     # -- documents read by the maintenance thread ---------------------------

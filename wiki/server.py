@@ -45,8 +45,9 @@ def _bind_address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
-def serve(data: DataDir, *, host: str, port: int, workers: int, threads: int, access_log: bool,
-          log_addresses: bool = False) -> None:
+def serve(
+    data: DataDir, *, host: str, port: int, workers: int, threads: int, access_log: bool, log_addresses: bool = False
+) -> None:
     def on_starting(_arbiter: Any) -> None:
         remove_stale_locks(data.repository)
         hooks.install(data)

@@ -113,9 +113,7 @@ class Wiki:
     def __init__(self, data: DataDir, settings: dict[str, dict[str, Any]]) -> None:
         self.data = data
         self.settings = settings
-        self.store = PageStore(
-            data.repository, fsync=settings["storage"]["fsync"], timezone=settings["site"]["timezone"]
-        )
+        self.store = PageStore(data.repository, fsync=settings["storage"]["fsync"], timezone=settings["site"]["timezone"])
         self.catalog = Catalog(data.catalog, self.store)
         self.search = SearchIndex(data.search_index)
         limits = settings["limits"]
@@ -125,8 +123,12 @@ class Wiki:
             budget=f"{limits['max_attachment_text_bytes']}/{float(limits['extraction_seconds']):g}",
         )
         self.search_updater = SearchUpdater(
-            self.search, self.store, self.catalog, settings["site"]["default_licence"],
-            extractions=self.extractions, limits=limits,
+            self.search,
+            self.store,
+            self.catalog,
+            settings["site"]["default_licence"],
+            extractions=self.extractions,
+            limits=limits,
         )
         self._wake = threading.Event()
         self._maintaining = False
@@ -308,9 +310,14 @@ class Wiki:
         elif behind_by == 0:
             search = "ready"
             self._lag_watch.caught_up()
-        elif self._catch_up.busy or self._sync_lock.locked() or (
-            behind_by is not None and behind_by <= REQUEST_SYNC_COMMITS
-            and self._lag_watch.lagging_for(indexed_commit) < BEHIND_AFTER_SECONDS
+        elif (
+            self._catch_up.busy
+            or self._sync_lock.locked()
+            or (
+                behind_by is not None
+                and behind_by <= REQUEST_SYNC_COMMITS
+                and self._lag_watch.lagging_for(indexed_commit) < BEHIND_AFTER_SECONDS
+            )
         ):
             search = "catching_up"
         else:
@@ -385,16 +392,29 @@ class Wiki:
             rendered = self._render(path, blob.blob, lambda: blob.markdown)
             meta = rendered.meta
             return PageView(
-                path, rendered.title, rendered, self.catalog.page(path), blob.commit,
-                self.licence_of(meta), page_tags(meta), blob.blob, old=True,
+                path,
+                rendered.title,
+                rendered,
+                self.catalog.page(path),
+                blob.commit,
+                self.licence_of(meta),
+                page_tags(meta),
+                blob.blob,
+                old=True,
             )
         record = self.catalog.page(path)
         if record is None:
             raise PageNotFound(path)
         rendered = self._render(path, record.blob, lambda: self.store.blob(record.blob).decode("utf-8", "replace"))
         return PageView(
-            path, record.title, rendered, record, record.revision,
-            self.licence_of(record.meta), record.tags, record.blob,
+            path,
+            record.title,
+            rendered,
+            record,
+            record.revision,
+            self.licence_of(record.meta),
+            record.tags,
+            record.blob,
         )
 
     def licence_of(self, meta: dict[str, Any]) -> Licence | None:
@@ -414,8 +434,13 @@ class Wiki:
         return self._renders.get(blob, path, self.generation, self.resolve_link, lambda: self.preview(path, text()))
 
     def preview(self, path: str, markdown: str) -> Rendered:
-        return render(markdown, path=path, resolve_link=self.resolve_link, rewrite_url=relative_url_rewriter(path),
-                      budget=RenderBudget.from_limits(self.settings["limits"]))
+        return render(
+            markdown,
+            path=path,
+            resolve_link=self.resolve_link,
+            rewrite_url=relative_url_rewriter(path),
+            budget=RenderBudget.from_limits(self.settings["limits"]),
+        )
 
     def resolve_link(self, target: str) -> LinkTarget:
         """Where ``[[target]]`` leads: a page by path, by title, by slug, or where it moved; else its creation."""
@@ -458,15 +483,23 @@ class Wiki:
         if not exists:
             path = check_new_page_path(path)
         limits = self.settings["limits"]
-        check_page(markdown, max_bytes=limits["max_page_bytes"], max_nesting=limits["max_nesting"],
-                   max_table_cells=limits["max_table_cells"])
+        check_page(
+            markdown,
+            max_bytes=limits["max_page_bytes"],
+            max_nesting=limits["max_nesting"],
+            max_table_cells=limits["max_table_cells"],
+        )
         message = clean_message(message)
         if not message:
             title = render_title(markdown, path)
             message = default_message(title, not exists)
         result = self.store.save_page(
-            path, markdown, author=self.identity(user), message=message,
-            base_revision=base_revision, labels=labels,
+            path,
+            markdown,
+            author=self.identity(user),
+            message=message,
+            base_revision=base_revision,
+            labels=labels,
         )
         if result.record is not None:
             self.sync([result.record])
@@ -474,7 +507,6 @@ class Wiki:
         self.sync()
         record = self.catalog.page(path)
         return SaveOutcome(path, record.revision if record else "", result.merged, False, False)
-
 
     # -- moving, deleting, restoring ---------------------------------------
 
@@ -489,15 +521,13 @@ class Wiki:
             if item.is_blob and not name.endswith(b".md")
         ]
 
-    def _commit_on(self, build: Callable[[str | None], list[FileChange]], *, user: User, message: str
-                   ) -> CommitRecord:
+    def _commit_on(self, build: Callable[[str | None], list[FileChange]], *, user: User, message: str) -> CommitRecord:
         """Commit changes computed from ``main`` as it is, again if it moved meanwhile."""
         for _attempt in range(50):
             head = self.store.head()
             changes = build(head)
             try:
-                record = self.store.commit(changes, author=self.identity(user), message=message,
-                                           expected_head=head)
+                record = self.store.commit(changes, author=self.identity(user), message=message, expected_head=head)
             except Conflict:
                 continue
             self.sync([record])
@@ -537,13 +567,13 @@ class Wiki:
             base_entry = self.store.lookup(base, page_file(path)) if base else None
             if base_entry is None or base_entry.sha != entry.sha:
                 raise Conflict(
-                    path, current_revision=self.catalog.page(path).revision if self.catalog.page(path) else head,
+                    path,
+                    current_revision=self.catalog.page(path).revision if self.catalog.page(path) else head,
                     current_markdown=self.store.blob(entry.sha).decode("utf-8", "replace"),
-                    conflict_markdown="", reason="stale" if base else "no_base",
+                    conflict_markdown="",
+                    reason="stale" if base else "no_base",
                 )
-            return [FileChange(page_file(path))] + [
-                FileChange(f"{path}/{name}") for name, _blob in self._attachments(head, path)
-            ]
+            return [FileChange(page_file(path))] + [FileChange(f"{path}/{name}") for name, _blob in self._attachments(head, path)]
 
         return self._commit_on(build, user=user, message=clean_message(message))
 
@@ -563,7 +593,8 @@ class Wiki:
                 present = {name for name, _ in self._attachments(head, path)}
                 changes += [
                     FileChange(f"{path}/{name}", blob=blob)
-                    for name, blob in self._attachments(commit, folder_then) if name not in present
+                    for name, blob in self._attachments(commit, folder_then)
+                    if name not in present
                 ]
             elif current.sha == old.blob:
                 raise NothingToRestore(path)
@@ -580,8 +611,9 @@ class Wiki:
             for path, _blob, size in self.catalog.files_under(page)
         ]
 
-    def put_file(self, page: str, name: str, data: bytes, *, user: User,
-                 message: Callable[[str, bool], str]) -> tuple[CommitRecord | None, bool]:
+    def put_file(
+        self, page: str, name: str, data: bytes, *, user: User, message: Callable[[str, bool], str]
+    ) -> tuple[CommitRecord | None, bool]:
         """Attach (or replace) a document; returns the commit (None if identical) and whether it is new."""
         page = check_path(page)
         name = check_attachment_name(name)
@@ -687,10 +719,7 @@ def clean_message(message: str | None) -> str:
     """A commit message without control characters (newlines kept), at most 2,000 characters."""
     if not message:
         return ""
-    kept = "".join(
-        char for char in message.replace("\r\n", "\n")
-        if char == "\n" or unicodedata.category(char)[0] != "C"
-    )
+    kept = "".join(char for char in message.replace("\r\n", "\n") if char == "\n" or unicodedata.category(char)[0] != "C")
     return kept.strip()[:2000]
 
 

@@ -23,8 +23,7 @@ def catalog(store, tmp_path):
 
 
 def test_pages_titles_and_last_change(store, catalog):
-    store.commit([FileChange("home.md", b"---\ntitle: Accueil\ntags: [a, b]\n---\nTexte\n")],
-                 author=LEA, message="start")
+    store.commit([FileChange("home.md", b"---\ntitle: Accueil\ntags: [a, b]\n---\nTexte\n")], author=LEA, message="start")
     second = store.save_page("guides/elus", "# Élus\n", author=HUGO, message="élus", base_revision=None)
     catalog.sync()
     home = catalog.page("home")
@@ -41,8 +40,13 @@ def test_known_commits_give_the_same_catalog_as_git_log(store, tmp_path):
     records = [store.commit([FileChange("home.md", b"# Home\n")], author=LEA, message="one")]
     fast.sync(records)
     for n in range(5):
-        result = store.save_page("a", f"# A\n\nversion {n}\n", author=HUGO if n % 2 else LEA, message=f"v{n}",
-                                 base_revision=store.head() if n else None)
+        result = store.save_page(
+            "a",
+            f"# A\n\nversion {n}\n",
+            author=HUGO if n % 2 else LEA,
+            message=f"v{n}",
+            base_revision=store.head() if n else None,
+        )
         fast.sync([result.record])
     slow = Catalog(tmp_path / "slow.sqlite", store)
     slow.sync()
@@ -77,8 +81,14 @@ def test_commits_made_behind_its_back_are_caught_up(store, catalog, bare_repo, t
     store.commit([FileChange("home.md", b"# Home\n")], author=LEA, message="start")
     catalog.sync()
     work = tmp_path / "work"
-    env = git_environment({"GIT_AUTHOR_NAME": "Zoé", "GIT_AUTHOR_EMAIL": "z@example.org",
-                           "GIT_COMMITTER_NAME": "Zoé", "GIT_COMMITTER_EMAIL": "z@example.org"})
+    env = git_environment(
+        {
+            "GIT_AUTHOR_NAME": "Zoé",
+            "GIT_AUTHOR_EMAIL": "z@example.org",
+            "GIT_COMMITTER_NAME": "Zoé",
+            "GIT_COMMITTER_EMAIL": "z@example.org",
+        }
+    )
     subprocess.run(["git", "clone", "-q", str(bare_repo), str(work)], check=True, env=env)
     (work / "pushed.md").write_text("# Poussée\n", encoding="utf-8")
     (work / "home.md").unlink()
@@ -130,8 +140,9 @@ def test_corrupt_file_is_replaced(store, tmp_path):
 
 def test_raw_log_parser_handles_merges_and_renames(tmp_path):
     repo = tmp_path / "r"
-    env = git_environment({"GIT_AUTHOR_NAME": "A Été", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A",
-                           "GIT_COMMITTER_EMAIL": "a@x"})
+    env = git_environment(
+        {"GIT_AUTHOR_NAME": "A Été", "GIT_AUTHOR_EMAIL": "a@x", "GIT_COMMITTER_NAME": "A", "GIT_COMMITTER_EMAIL": "a@x"}
+    )
 
     def run(*args):
         return subprocess.run(["git", "-C", str(repo), *args], check=True, capture_output=True, env=env).stdout
@@ -151,8 +162,20 @@ def test_raw_log_parser_handles_merges_and_renames(tmp_path):
     run("add", ".")
     run("commit", "-qm", "three")
     run("merge", "-q", "--no-edit", "side")
-    output = run("log", "--reverse", "--topo-order", "-c", "--raw", "-M", "--no-abbrev", "-z",
-                 "--date=iso-strict", "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ad%x1f%B%x1d", "main", "--")
+    output = run(
+        "log",
+        "--reverse",
+        "--topo-order",
+        "-c",
+        "--raw",
+        "-M",
+        "--no-abbrev",
+        "-z",
+        "--date=iso-strict",
+        "--format=%x1e%H%x1f%P%x1f%an%x1f%ae%x1f%at%x1f%ad%x1f%B%x1d",
+        "main",
+        "--",
+    )
     commits = list(parse_raw_log(output))
     assert [c.info.message.strip() for c in commits][:2] == ["one\n\nbody", "two"]
     assert commits[0].info.author_name == "A Été"

@@ -20,8 +20,9 @@ def history(store, tmp_path):
 
 
 def save(store, history, path, text, who=LEA, message="edit"):
-    result = store.save_page(path, text, author=who, message=message,
-                             base_revision=store.head() if store.page_exists(path) else None)
+    result = store.save_page(
+        path, text, author=who, message=message, base_revision=store.head() if store.page_exists(path) else None
+    )
     history.catalog.sync()
     return result.commit
 
@@ -122,7 +123,10 @@ def test_blame_attributes_each_line(store, history):
     save(store, history, "b", "un\ndeux modifié\ntrois\nquatre\n", who=HUGO)
     lines = history.blame("b.md")
     assert [(line.text, line.revision.author) for line in lines if line.text] == [
-        ("un", "Léa Dubois"), ("deux modifié", "Hugo Bernard"), ("trois", "Léa Dubois"), ("quatre", "Hugo Bernard"),
+        ("un", "Léa Dubois"),
+        ("deux modifié", "Hugo Bernard"),
+        ("trois", "Léa Dubois"),
+        ("quatre", "Hugo Bernard"),
     ]
 
 

@@ -19,8 +19,7 @@ def check(a: list[str], b: list[str], codes) -> None:
         if tag == "equal":
             assert a[i1:i2] == b[j1:j2] and i2 > i1
         else:
-            assert {"delete": (i2 > i1 and j2 == j1), "insert": (i2 == i1 and j2 > j1),
-                    "replace": (i2 > i1 and j2 > j1)}[tag]
+            assert {"delete": (i2 > i1 and j2 == j1), "insert": (i2 == i1 and j2 > j1), "replace": (i2 > i1 and j2 > j1)}[tag]
         assert not (previous == "equal" and tag == "equal") and not (previous not in (None, "equal") and tag != "equal")
         previous, i, j = tag, i2, j2
     assert (i, j) == (len(a), len(b))

@@ -94,7 +94,8 @@ def test_unknown_revision_is_not_found(store):
 def test_list_pages(store):
     store.commit(
         [FileChange("home.md", b"h"), FileChange("guides/b.md", b"b"), FileChange("guides/b/doc.pdf", b"%PDF")],
-        author=ME, message="init",
+        author=ME,
+        message="init",
     )
     assert store.list_pages() == ["guides/b", "home"]
 
@@ -185,7 +186,8 @@ def test_rename_detected_as_one_change(store):
     save(store, "old", "text\n")
     record = store.commit(
         [FileChange("old.md"), FileChange("new.md", blob=store.lookup(store.head(), "old.md").sha)],
-        author=ME, message="move",
+        author=ME,
+        message="move",
     )
     assert [(c.status, c.old_path, c.path) for c in record.changes] == [("R", "old.md", "new.md")]
 
@@ -277,8 +279,9 @@ def test_killed_writer_leaves_a_consistent_repository(bare_repo):
         process.communicate()
         # What the server does when it starts: no writer is alive, clear their locks.
         remove_stale_locks(bare_repo)
-        fsck = subprocess.run(["git", "--git-dir", str(bare_repo), "fsck", "--full", "--strict"],
-                              capture_output=True, env=git_environment())
+        fsck = subprocess.run(
+            ["git", "--git-dir", str(bare_repo), "fsck", "--full", "--strict"], capture_output=True, env=git_environment()
+        )
         assert fsck.returncode == 0, fsck.stderr.decode()
         git(bare_repo, "rev-parse", "--verify", "main^{commit}")
         with PageStore(bare_repo) as store:
@@ -343,8 +346,9 @@ def test_nfd_named_imported_files_are_saved_and_deleted_as_one(bare_repo, tmp_pa
     import unicodedata
 
     work = tmp_path / "work"
-    env = git_environment({"GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x",
-                           "GIT_COMMITTER_EMAIL": "x@x"})
+    env = git_environment(
+        {"GIT_AUTHOR_NAME": "x", "GIT_AUTHOR_EMAIL": "x@x", "GIT_COMMITTER_NAME": "x", "GIT_COMMITTER_EMAIL": "x@x"}
+    )
     subprocess.run(["git", "clone", "-q", str(bare_repo), str(work)], check=True, env=env)
     nfd = unicodedata.normalize("NFD", "élus.md")
     (work / nfd).write_text("# Élus\n", encoding="utf-8")

@@ -28,8 +28,9 @@ def test_only_administrators_reach_the_page(client, auth):
     auth.login("camille")
     assert client.get("/admin").status_code == 403
     page = client.get("/account")  # a genuine form token: only the role stands in the way
-    refused = client.post("/admin", data={"action": "set_role", "name": "camille", "role": "admin",
-                                          "csrf_token": csrf_token(page.text)})
+    refused = client.post(
+        "/admin", data={"action": "set_role", "name": "camille", "role": "admin", "csrf_token": csrf_token(page.text)}
+    )
     assert refused.status_code == 403
     assert auth.accounts.by_name("camille").role == "editor"
 
@@ -81,10 +82,16 @@ def test_an_invitation_from_the_page_registers_once_and_can_be_cancelled(app, cl
     other = app.test_client()
     form = other.get(f"/register/{code}")
     assert form.status_code == 200
-    created = other.post(f"/register/{code}", data={
-        "csrf_token": csrf_token(form.text), "name": "dominique", "password": PASSWORD,
-        "display_name": "Dominique", "email": "",
-    })
+    created = other.post(
+        f"/register/{code}",
+        data={
+            "csrf_token": csrf_token(form.text),
+            "name": "dominique",
+            "password": PASSWORD,
+            "display_name": "Dominique",
+            "email": "",
+        },
+    )
     assert created.status_code == 302
     assert admin.accounts.by_name("dominique").role == "reader"
     assert other.get(f"/register/{code}").status_code == 404

@@ -43,8 +43,7 @@ def test_default_licence_and_attribution(client, token):
 
 @pytest.mark.parametrize("licence", ["Proprietary", "CC-BY-NC-ND-4.0", "GPL-3.0"])
 def test_unknown_licences_are_refused(client, token, licence):
-    response = client.put("/api/v1/pages/guides/x", json={"markdown": f"---\nlicence: {licence}\n---\n"},
-                          headers=bearer(token))
+    response = client.put("/api/v1/pages/guides/x", json={"markdown": f"---\nlicence: {licence}\n---\n"}, headers=bearer(token))
     assert response.status_code == 400 and licence in response.json["message"]
 
 
@@ -53,9 +52,14 @@ def test_unknown_licences_are_refused(client, token, licence):
 
 def test_upload_from_the_page_list_and_serve(client, editor):
     page = client.get("/wiki/licence")
-    response = client.post("/attachments/licence", data={
-        "csrf_token": csrf_token(page.text), "file": (io.BytesIO(PDF), "Modèle de Statuts.PDF"),
-    }, content_type="multipart/form-data")
+    response = client.post(
+        "/attachments/licence",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "file": (io.BytesIO(PDF), "Modèle de Statuts.PDF"),
+        },
+        content_type="multipart/form-data",
+    )
     assert response.status_code == 302
     html = client.get("/wiki/licence").text
     assert "/files/licence/modele-de-statuts.pdf" in html and "PDF" in html
@@ -71,9 +75,11 @@ def test_files_are_typed_by_the_wiki_not_by_the_host(app, client):
     from repo_store import FileChange, Identity
 
     wiki = app.extensions["trousse"]
-    wiki.store.commit([FileChange("licence/vieux.html", b"<script>alert(1)</script>"),
-                       FileChange("licence/dessin.odg", b"PK\x03\x04")],
-                      author=Identity("Zoé", "zoe@example.org"), message="import")
+    wiki.store.commit(
+        [FileChange("licence/vieux.html", b"<script>alert(1)</script>"), FileChange("licence/dessin.odg", b"PK\x03\x04")],
+        author=Identity("Zoé", "zoe@example.org"),
+        message="import",
+    )
     wiki.sync()
     page = client.get("/files/licence/vieux.html")
     assert page.headers["Content-Type"] == "application/octet-stream"
@@ -93,9 +99,11 @@ def test_api_upload_replace_delete_are_commits(client, token, data_dir):
     deleted = client.delete("/api/v1/files/licence/convention.pdf", headers=bearer(token))
     assert deleted.status_code == 200
     subjects = git(repo, "log", "-3", "--format=%s").strip().splitlines()
-    assert subjects == ["Retire « convention.pdf » de « Licence des contenus »",
-                        "Remplace « convention.pdf » dans « Licence des contenus »",
-                        "Joint « convention.pdf » à « Licence des contenus »"]
+    assert subjects == [
+        "Retire « convention.pdf » de « Licence des contenus »",
+        "Remplace « convention.pdf » dans « Licence des contenus »",
+        "Joint « convention.pdf » à « Licence des contenus »",
+    ]
     assert client.get("/files/licence/convention.pdf").status_code == 404
 
 
@@ -121,13 +129,20 @@ def test_size_limit(app_factory, auth):
     auth.app = app
     auth.create()
     client = app.test_client()
-    response = client.put("/api/v1/files/licence/gros.pdf", data=PDF + b"0" * 2000,
-                          headers=bearer(auth.token()))
+    response = client.put("/api/v1/files/licence/gros.pdf", data=PDF + b"0" * 2000, headers=bearer(auth.token()))
     assert response.status_code == 413 and response.json["error"] == "too_large"
 
 
-@pytest.mark.parametrize("path", ["licence/../etc/passwd.pdf", "licence/..%2F..%2Fx.pdf", "licence/a%0d%0aSet-Cookie:x.pdf",
-                                  "licence/Bad Name.pdf", "absente/doc.pdf"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "licence/../etc/passwd.pdf",
+        "licence/..%2F..%2Fx.pdf",
+        "licence/a%0d%0aSet-Cookie:x.pdf",
+        "licence/Bad Name.pdf",
+        "absente/doc.pdf",
+    ],
+)
 def test_hostile_attachment_paths(client, token, path):
     response = put_file(client, token, path, PDF)
     assert response.status_code in (400, 404)
@@ -137,9 +152,14 @@ def test_hostile_attachment_paths(client, token, path):
 @pytest.mark.parametrize("filename", ['a"\r\nSet-Cookie: pwned=1\r\n.pdf', 'a";\tSet-Cookie=pwned.pdf', "../../x.pdf"])
 def test_crlf_in_an_uploaded_file_name_cannot_inject_headers(client, editor, filename):
     page = client.get("/wiki/licence")
-    response = client.post("/attachments/licence", data={
-        "csrf_token": csrf_token(page.text), "file": (io.BytesIO(PDF), filename),
-    }, content_type="multipart/form-data")
+    response = client.post(
+        "/attachments/licence",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "file": (io.BytesIO(PDF), filename),
+        },
+        content_type="multipart/form-data",
+    )
     assert "pwned" not in response.headers.get("Set-Cookie", "")
     if response.status_code != 302:
         assert response.status_code == 400  # a body the multipart parser cannot read
@@ -164,8 +184,13 @@ def test_svg_with_script_cannot_run(client, token):
 
 def test_images_embed_relative_to_the_page(client, token):
     assert put_file(client, token, "licence/plan.png", PNG).status_code == 201
-    api_save(client, token, "licence", "# Licence\n\n![Le plan](plan.png) et [la convention](convention.pdf)\n",
-             client.get("/api/v1/pages/licence").json["revision"])
+    api_save(
+        client,
+        token,
+        "licence",
+        "# Licence\n\n![Le plan](plan.png) et [la convention](convention.pdf)\n",
+        client.get("/api/v1/pages/licence").json["revision"],
+    )
     html = client.get("/wiki/licence").text
     assert '<img src="/files/licence/plan.png" alt="Le plan"' in html
     assert 'href="/files/licence/convention.pdf"' in html
@@ -177,8 +202,9 @@ def test_images_embed_relative_to_the_page(client, token):
 def test_new_page_form_offers_templates_whose_fields_become_front_matter(client, editor):
     form = client.get("/new").text
     assert 'value="fiche-loyer"' in form and 'value="lieu"' in form
-    response = client.get("/new", query_string={"title": "Loyer du café de Pauillac", "folder": "loyers",
-                                                "template": "fiche-loyer"})
+    response = client.get(
+        "/new", query_string={"title": "Loyer du café de Pauillac", "folder": "loyers", "template": "fiche-loyer"}
+    )
     assert response.status_code == 302
     editor_page = client.get(response.headers["Location"]).text
     text = re.search(r'<textarea id="markdown"[^>]*>(.*?)</textarea>', editor_page, re.S).group(1)
@@ -186,8 +212,16 @@ def test_new_page_form_offers_templates_whose_fields_become_front_matter(client,
 
     text = html_module.unescape(text)
     assert text.startswith('---\ntitle: "Loyer du café de Pauillac"\n')
-    for field in ("commune:", "surface_m2:", "loyer_mensuel_eur:", "type_de_bail:", "proprietaire:",
-                  "date_debut:", "duree:", "negocie:"):
+    for field in (
+        "commune:",
+        "surface_m2:",
+        "loyer_mensuel_eur:",
+        "type_de_bail:",
+        "proprietaire:",
+        "date_debut:",
+        "duree:",
+        "negocie:",
+    ):
         assert field in text
     assert "modele:" not in text and "# Loyer du café de Pauillac" in text
     from repo_store.pages import parse_page
@@ -200,12 +234,27 @@ def test_new_page_form_offers_templates_whose_fields_become_front_matter(client,
 
 
 FICHES = {
-    "loyers/pauillac": {"commune": "Pauillac", "surface_m2": 120, "loyer_mensuel_eur": 300,
-                        "type_de_bail": "convention précaire"},
-    "loyers/hourtin": {"commune": "=HYPERLINK(\"http://evil.example\")", "surface_m2": 80, "loyer_mensuel_eur": 0,
-                       "type_de_bail": "+mise à disposition", "note": "-1+2"},
-    "loyers/blaye": {"commune": "Blaye", "surface_m2": 200, "loyer_mensuel_eur": 900, "latitude": 45.1278,
-                     "longitude": -0.6622, "type_de_bail": "@bail commercial"},
+    "loyers/pauillac": {
+        "commune": "Pauillac",
+        "surface_m2": 120,
+        "loyer_mensuel_eur": 300,
+        "type_de_bail": "convention précaire",
+    },
+    "loyers/hourtin": {
+        "commune": '=HYPERLINK("http://evil.example")',
+        "surface_m2": 80,
+        "loyer_mensuel_eur": 0,
+        "type_de_bail": "+mise à disposition",
+        "note": "-1+2",
+    },
+    "loyers/blaye": {
+        "commune": "Blaye",
+        "surface_m2": 200,
+        "loyer_mensuel_eur": 900,
+        "latitude": 45.1278,
+        "longitude": -0.6622,
+        "type_de_bail": "@bail commercial",
+    },
 }
 
 
@@ -221,8 +270,19 @@ def test_collection_json(client, fiches):
     data = client.get("/collections/loyers.json").json
     assert data["folder"] == "loyers"
     assert data["columns"][:2] == ["path", "title"]
-    assert data["columns"] == ["path", "title", "commune", "latitude", "licence", "longitude", "loyer_mensuel_eur",
-                               "note", "surface_m2", "tags", "type_de_bail"]
+    assert data["columns"] == [
+        "path",
+        "title",
+        "commune",
+        "latitude",
+        "licence",
+        "longitude",
+        "loyer_mensuel_eur",
+        "note",
+        "surface_m2",
+        "tags",
+        "type_de_bail",
+    ]
     rows = {row["path"]: row for row in data["rows"]}
     assert rows["loyers/pauillac"]["surface_m2"] == 120 and rows["loyers/pauillac"]["title"] == "Fiche pauillac"
     assert set(rows) >= set(FICHES) | {"loyers/conventions-avec-les-mairies"}
@@ -235,7 +295,7 @@ def test_collection_csv_neutralises_formulas(client, fiches):
     assert "creativecommons.org/publicdomain/zero" in response.headers["Link"]
     rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8"))))
     by_path = {row["path"]: row for row in rows}
-    assert by_path["loyers/hourtin"]["commune"] == "'=HYPERLINK(\"http://evil.example\")"
+    assert by_path["loyers/hourtin"]["commune"] == '\'=HYPERLINK("http://evil.example")'
     assert by_path["loyers/hourtin"]["type_de_bail"] == "'+mise à disposition"
     assert by_path["loyers/hourtin"]["note"] == "'-1+2"
     assert by_path["loyers/blaye"]["type_de_bail"] == "'@bail commercial"
@@ -266,7 +326,9 @@ def test_collection_lists_unparseable_pages_by_path_and_title(client, app, fiche
 
     app.extensions["trousse"].store.commit(
         [FileChange("loyers/cassee.md", b"---\ntitle: [pas ferme\n---\n\n# Fiche cassee\n")],
-        author=Identity("x", "x@x"), message="cassée")
+        author=Identity("x", "x@x"),
+        message="cassée",
+    )
     rows = {row["path"]: row for row in client.get("/collections/loyers.json").json["rows"]}
     assert set(rows["loyers/cassee"]) <= {"path", "title", "licence"}
 
@@ -319,7 +381,9 @@ def test_csv_file_name_cannot_break_the_header(app, client):
 
     app.extensions["trousse"].store.commit(
         [FileChange('dossier "x"; filename=pirate.html/fiche.md', b"---\ntitle: Fiche\n---\n")],
-        author=Identity("x", "x@x"), message="imported")
+        author=Identity("x", "x@x"),
+        message="imported",
+    )
     response = client.get('/collections/dossier "x"; filename=pirate.html.csv')
     assert response.status_code == 200
     disposition = response.headers["Content-Disposition"]

@@ -25,13 +25,21 @@ HOSTILE_VALUES = {
     "pleine": "\uff1d1+1",
     "liste": ["=1+1", "x"],
 }
-NUMBERS = {"longitude": -0.93, "latitude": 45.2, "montant": -12, "texte_negatif": "-12", "virgule": "-1,5",
-           "exposant": -1.5e-7, "positif": "+4"}
+NUMBERS = {
+    "longitude": -0.93,
+    "latitude": 45.2,
+    "montant": -12,
+    "texte_negatif": "-12",
+    "virgule": "-1,5",
+    "exposant": -1.5e-7,
+    "positif": "+4",
+}
 
 
 def save_fiche(client, token, path: str, fields: dict) -> None:
-    front = "\n".join(f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}"
-                      for key, value in fields.items())
+    front = "\n".join(
+        f"{json.dumps(key, ensure_ascii=False)}: {json.dumps(value, ensure_ascii=False)}" for key, value in fields.items()
+    )
     api_save(client, token, path, f"---\ntitle: Fiche\nlicence: CC0-1.0\n{front}\n---\n\nTexte.\n")
 
 
@@ -71,8 +79,13 @@ def test_hostile_paths_and_titles_are_neutralised(app, client):
     from repo_store import Identity
 
     store = app.extensions["trousse"].store
-    store.save_page("=piege/appel", '---\ntitle: "@titre"\n---\n\nTexte.\n', author=Identity("Camille", "c@example.org"),
-                    message="Poussé", base_revision=None)
+    store.save_page(
+        "=piege/appel",
+        '---\ntitle: "@titre"\n---\n\nTexte.\n',
+        author=Identity("Camille", "c@example.org"),
+        message="Poussé",
+        base_revision=None,
+    )
     header, row = exported(client, "=piege")
     assert header[:2] == ["path", "title"]
     assert row[:2] == ["'=piege/appel", "'@titre"]

@@ -23,8 +23,7 @@ def test_behind_https_cookies_are_secure_and_hsts_is_sent(app_factory):
     app.extensions["trousse.accounts"].add_user("camille", role="editor", password=PASSWORD)
     page = client.get("/login")
     assert page.headers["Strict-Transport-Security"].startswith("max-age=")
-    response = client.post("/login", data={"name": "camille", "password": PASSWORD,
-                                           "csrf_token": csrf_token(page.text)})
+    response = client.post("/login", data={"name": "camille", "password": PASSWORD, "csrf_token": csrf_token(page.text)})
     cookies = response.headers.getlist("Set-Cookie")
     session = [c for c in cookies if c.startswith("trousse_session=")]
     assert session and all("Secure" in c and "HttpOnly" in c for c in session)
@@ -44,8 +43,7 @@ def test_login_starts_a_new_session(client, auth):
 def test_logout_forgets_the_session_and_the_remembered_login(client, auth):
     auth.create("camille", "editor")
     page = client.get("/login")
-    client.post("/login", data={"name": "camille", "password": PASSWORD, "remember": "1",
-                                "csrf_token": csrf_token(page.text)})
+    client.post("/login", data={"name": "camille", "password": PASSWORD, "remember": "1", "csrf_token": csrf_token(page.text)})
     assert client.get_cookie("remember_token") is not None
     auth.logout()
     assert client.get_cookie("remember_token") is None
@@ -59,8 +57,7 @@ def test_a_token_opens_the_api_only_never_the_forms(app, client, auth):
     head = app.extensions["trousse"].store.head()
     forged = client.post("/edit/notes/par-jeton", data={"markdown": "# Par jeton\n"}, headers=bearer(token))
     assert forged.status_code in (400, 401)
-    promoted = client.post("/admin", data={"action": "set_role", "name": "camille", "role": "admin"},
-                           headers=bearer(token))
+    promoted = client.post("/admin", data={"action": "set_role", "name": "camille", "role": "admin"}, headers=bearer(token))
     assert promoted.status_code in (302, 400, 401) and auth.accounts.by_name("camille").role == "editor"
     assert app.extensions["trousse"].store.head() == head
     assert client.get("/account", headers=bearer(token)).status_code == 302  # not logged in by a token
@@ -74,16 +71,20 @@ def test_successful_logins_from_one_address_are_not_counted_against_it(app_facto
     for number in range(4):  # a workshop: everybody behind one address
         client = app.test_client()
         page = client.get("/login")
-        response = client.post("/login", data={"name": f"personne{number}", "password": PASSWORD,
-                                               "csrf_token": csrf_token(page.text)})
+        response = client.post(
+            "/login", data={"name": f"personne{number}", "password": PASSWORD, "csrf_token": csrf_token(page.text)}
+        )
         assert response.status_code == 302
 
 
 def _fail_login(client, name: str, address: str):
     page = client.get("/login", environ_base={"REMOTE_ADDR": "10.0.0.1"})
-    return client.post("/login", data={"name": name, "password": "wrong password",
-                                       "csrf_token": csrf_token(page.text)},
-                       headers={"X-Forwarded-For": address}, environ_base={"REMOTE_ADDR": "10.0.0.1"})
+    return client.post(
+        "/login",
+        data={"name": name, "password": "wrong password", "csrf_token": csrf_token(page.text)},
+        headers={"X-Forwarded-For": address},
+        environ_base={"REMOTE_ADDR": "10.0.0.1"},
+    )
 
 
 def test_a_trusted_proxy_gives_the_client_address_to_the_login_limit(app_factory):
@@ -131,17 +132,30 @@ def test_registrations_are_rate_limited_per_address(app_factory):
     client = app.test_client()
     code = accounts.create_invitation("editor")
     form = client.get(f"/register/{code}")
-    typo = client.post(f"/register/{code}", data={
-        "csrf_token": csrf_token(form.text), "name": "personne1", "password": "court", "display_name": "", "email": "",
-    })
+    typo = client.post(
+        f"/register/{code}",
+        data={
+            "csrf_token": csrf_token(form.text),
+            "name": "personne1",
+            "password": "court",
+            "display_name": "",
+            "email": "",
+        },
+    )
     assert typo.status_code == 400  # a refused attempt does not use up the address's allowance
     for number, expected in ((1, 302), (2, 429)):
         code = accounts.create_invitation("editor")
         form = client.get(f"/register/{code}")
-        response = client.post(f"/register/{code}", data={
-            "csrf_token": csrf_token(form.text), "name": f"personne{number}", "password": PASSWORD,
-            "display_name": "", "email": "",
-        })
+        response = client.post(
+            f"/register/{code}",
+            data={
+                "csrf_token": csrf_token(form.text),
+                "name": f"personne{number}",
+                "password": PASSWORD,
+                "display_name": "",
+                "email": "",
+            },
+        )
         assert response.status_code == expected
     assert "Retry-After" in response.headers
     assert accounts.by_name("personne2") is None
@@ -175,8 +189,7 @@ def test_readers_and_languages_get_their_own_validators(client, auth):
     assert logged_in.status_code == 200  # the anonymous copy has no edit button
     assert logged_in.headers["ETag"] != anonymous
     assert "private" in logged_in.headers["Cache-Control"]
-    auth.accounts.update_profile(auth.accounts.by_name("camille").id, display_name="Camille M.", email="",
-                                 publish_email=False)
+    auth.accounts.update_profile(auth.accounts.by_name("camille").id, display_name="Camille M.", email="", publish_email=False)
     renamed = client.get("/wiki/home", headers={"If-None-Match": logged_in.headers["ETag"]})
     assert renamed.status_code == 200 and "Camille M." in renamed.text
 
@@ -184,8 +197,7 @@ def test_readers_and_languages_get_their_own_validators(client, auth):
 def test_a_304_never_brings_back_a_form_token_the_session_lost(client, auth):
     auth.create("camille", "editor")
     page = client.get("/login")
-    client.post("/login", data={"name": "camille", "password": PASSWORD, "remember": "1",
-                                "csrf_token": csrf_token(page.text)})
+    client.post("/login", data={"name": "camille", "password": PASSWORD, "remember": "1", "csrf_token": csrf_token(page.text)})
     client.get("/wiki/home")  # the welcome message
     client.delete_cookie("trousse_session")  # the browser was closed: only "remember me" is left
     first = client.get("/wiki/home")
@@ -219,8 +231,7 @@ def test_static_files_are_versioned_and_cached_for_a_year(client):
 def test_the_access_log_never_holds_an_invitation_code():
     from wiki.access_log import access_record
 
-    record = access_record("200 OK", {"REQUEST_METHOD": "GET", "PATH_INFO": "/register/SECRETcode123"}, 10, 0.01,
-                           addresses=False)
+    record = access_record("200 OK", {"REQUEST_METHOD": "GET", "PATH_INFO": "/register/SECRETcode123"}, 10, 0.01, addresses=False)
     assert "SECRETcode123" not in str(record) and record["path"].startswith("/register/")
 
 

@@ -22,16 +22,18 @@ def private_app(app_factory):
 def login(app, client, name: str = "camille", role: str = "reader") -> None:
     app.extensions["trousse.accounts"].add_user(name, role=role, password=PASSWORD)
     page = client.get("/login")
-    response = client.post("/login", data={"name": name, "password": PASSWORD, "next": "/",
-                                           "csrf_token": csrf_token(page.text)})
+    response = client.post("/login", data={"name": name, "password": PASSWORD, "next": "/", "csrf_token": csrf_token(page.text)})
     assert response.status_code == 302
 
 
 def commit_pages(app, count: int) -> None:
     store = app.extensions["trousse"].store
     for number in range(count):
-        store.commit([FileChange(f"lot/page-{number}.md", f"# Page {number}\n".encode())],
-                     author=Identity("Inès", "ines@example.org"), message=f"page {number}")
+        store.commit(
+            [FileChange(f"lot/page-{number}.md", f"# Page {number}\n".encode())],
+            author=Identity("Inès", "ines@example.org"),
+            message=f"page {number}",
+        )
 
 
 def test_anonymous_callers_of_a_private_wiki_get_status_words_only(private_app):

@@ -36,8 +36,13 @@ def test_front_matter_changes_are_in_the_diff(client, token):
 
 @pytest.mark.parametrize("revision", ["--output=x", "HEAD", "zz", "a" * 41, "..", "main~1"])
 def test_hostile_revisions_are_invalid(client, revision):
-    for url in (f"/wiki/home?rev={revision}", f"/raw/home?rev={revision}", f"/diff/home?from={revision}",
-                f"/diff/home?to={revision}", f"/api/v1/pages/home/diff?to={revision}"):
+    for url in (
+        f"/wiki/home?rev={revision}",
+        f"/raw/home?rev={revision}",
+        f"/diff/home?from={revision}",
+        f"/diff/home?to={revision}",
+        f"/api/v1/pages/home/diff?to={revision}",
+    ):
         response = client.get(url)
         assert response.status_code == 400, url
         assert "Traceback" not in response.text
@@ -45,8 +50,12 @@ def test_hostile_revisions_are_invalid(client, revision):
 
 def test_unknown_revisions_are_not_found(client):
     unknown = "0" * 40
-    for url in (f"/wiki/home?rev={unknown}", f"/raw/home?rev={unknown}", f"/diff/home?to={unknown}",
-                f"/api/v1/pages/home?rev={unknown}"):
+    for url in (
+        f"/wiki/home?rev={unknown}",
+        f"/raw/home?rev={unknown}",
+        f"/diff/home?to={unknown}",
+        f"/api/v1/pages/home?rev={unknown}",
+    ):
         assert client.get(url).status_code == 404, url
 
 
@@ -69,8 +78,10 @@ def test_delete_then_restore(client, editor, data_dir):
     token = editor.token()
     api_save(client, token, "guides/d", "# À supprimer\n\ncontenu précieux\n")
     page = client.get("/delete/guides/d")
-    response = client.post("/delete/guides/d", data={"csrf_token": csrf_token(page.text),
-                                                    "base_revision": client.get("/api/v1/pages/guides/d").json["revision"]})
+    response = client.post(
+        "/delete/guides/d",
+        data={"csrf_token": csrf_token(page.text), "base_revision": client.get("/api/v1/pages/guides/d").json["revision"]},
+    )
     assert response.status_code == 302
     gone = client.get("/wiki/guides/d")
     assert gone.status_code == 404 and "Camille" in gone.text and "/history/guides/d" in gone.text
@@ -201,8 +212,11 @@ def test_recent_changes_tell_pages_with_dots_from_files(app, client):
     from repo_store import FileChange, Identity
 
     wiki = app.extensions["trousse"]
-    wiki.store.commit([FileChange("notes/v1.2.md", b"# Version 1.2\n"), FileChange("notes/plan.pdf", b"%PDF-1.4\n")],
-                      author=Identity("Zoé", "zoe@example.org"), message="import")
+    wiki.store.commit(
+        [FileChange("notes/v1.2.md", b"# Version 1.2\n"), FileChange("notes/plan.pdf", b"%PDF-1.4\n")],
+        author=Identity("Zoé", "zoe@example.org"),
+        message="import",
+    )
     wiki.sync()
     html = client.get("/changes").text
     assert 'href="/wiki/notes/v1.2"' in html

@@ -14,8 +14,9 @@ def attempt(client, address: str, password: str, name: str = "alix"):
     """One login form, fetched and posted from ``address``."""
     environ = {"REMOTE_ADDR": address}
     page = client.get("/login", environ_base=environ)
-    return client.post("/login", data={"name": name, "password": password, "csrf_token": csrf_token(page.text)},
-                       environ_base=environ)
+    return client.post(
+        "/login", data={"name": name, "password": password, "csrf_token": csrf_token(page.text)}, environ_base=environ
+    )
 
 
 @pytest.fixture

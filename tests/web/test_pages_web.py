@@ -113,8 +113,10 @@ def test_concurrent_edits_merge_or_conflict_keeping_text(app, client, editor):
     base = form_value(first.text, "base_revision")
 
     def post(who, page, markdown):
-        return who.post("/edit/loyers", data={"csrf_token": csrf_token(page.text), "base_revision": base,
-                                              "markdown": markdown, "action": "save"})
+        return who.post(
+            "/edit/loyers",
+            data={"csrf_token": csrf_token(page.text), "base_revision": base, "markdown": markdown, "action": "save"},
+        )
 
     edited = list(lines)
     edited[2] = "Premier paragraphe modifié par Camille."
@@ -185,8 +187,13 @@ def test_hostile_page_names_get_clear_errors(client):
 
 
 def test_script_in_title_and_message_is_escaped(client, editor, data_dir):
-    save_form(client, "guides/xss", "---\ntitle: <script>alert(1)</script>\n---\n\ntexte\n",
-              message="<img src=x onerror=alert(1)>", base="")
+    save_form(
+        client,
+        "guides/xss",
+        "---\ntitle: <script>alert(1)</script>\n---\n\ntexte\n",
+        message="<img src=x onerror=alert(1)>",
+        base="",
+    )
     page = client.get("/wiki/guides/xss").text
     assert "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
@@ -232,7 +239,7 @@ def test_old_revision_renders_with_banner(client, editor, data_dir):
 
 
 def test_display_name_with_markup_is_escaped(client, auth):
-    auth.create("mallory", "editor", '<img src=x onerror=alert(1)>Mallory')
+    auth.create("mallory", "editor", "<img src=x onerror=alert(1)>Mallory")
     auth.login("mallory")
     save_form(client, "home", "# Accueil\n\nModifié.\n")
     page = client.get("/wiki/home").text
@@ -251,7 +258,9 @@ def test_a_page_with_an_impossible_date_in_git_does_not_break_the_wiki(app, clie
 
     app.extensions["trousse"].store.commit(
         [FileChange("loyers/date-impossible.md", b"---\ndate_debut: 2024-02-30\n---\n\n# Date impossible\n")],
-        author=Identity("x", "x@x"), message="imported")
+        author=Identity("x", "x@x"),
+        message="imported",
+    )
     assert client.get("/healthz").status_code == 200
     page = client.get("/wiki/loyers/date-impossible")
     assert page.status_code == 200 and 'role="alert"' in page.text
@@ -260,8 +269,11 @@ def test_a_page_with_an_impossible_date_in_git_does_not_break_the_wiki(app, clie
 
 def test_lone_surrogates_are_refused(client, auth):
     auth.create()
-    response = client.put("/api/v1/pages/x", data='{"markdown": "hi \\ud800"}',
-                          headers={"Authorization": f"Bearer {auth.token()}", "Content-Type": "application/json"})
+    response = client.put(
+        "/api/v1/pages/x",
+        data='{"markdown": "hi \\ud800"}',
+        headers={"Authorization": f"Bearer {auth.token()}", "Content-Type": "application/json"},
+    )
     assert response.status_code == 400 and response.json["error"] == "invalid"
 
 

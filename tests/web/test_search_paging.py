@@ -16,8 +16,9 @@ def test_api_pages_through_tied_results_exactly_once_in_path_order(client, token
     for order in ("relevance", "date"):
         found: list[str] = []
         for offset in range(0, 35, 7):
-            body = client.get("/api/v1/search", query_string={"q": "quokkarium", "limit": 7, "offset": offset,
-                                                              "order": order}).json
+            body = client.get(
+                "/api/v1/search", query_string={"q": "quokkarium", "limit": 7, "offset": offset, "order": order}
+            ).json
             assert body["total"] == 30
             found += [result["path"] for result in body["results"]]
         if order == "relevance":

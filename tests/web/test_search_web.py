@@ -38,8 +38,11 @@ def test_pagination_parameters_are_lenient(client):
 def test_search_finds_what_was_just_saved(client, auth):
     auth.create()
     token = auth.token()
-    response = client.put("/api/v1/pages/guides/kombucha", json={"markdown": "# Kombucha\n\nFermentation partagée.\n"},
-                          headers={"Authorization": f"Bearer {token}"})
+    response = client.put(
+        "/api/v1/pages/guides/kombucha",
+        json={"markdown": "# Kombucha\n\nFermentation partagée.\n"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert response.status_code == 201
     body = client.get("/api/v1/search", query_string={"q": "kombucha"}).json
     assert body["total"] == 1 and body["results"][0]["path"] == "guides/kombucha"
@@ -71,8 +74,9 @@ def test_attachment_hits_link_to_the_file_and_its_page(app, client):
     from repo_store import FileChange, Identity
 
     wiki = app.extensions["trousse"]
-    wiki.store.commit([FileChange("licence/notes.txt", b"Un texte sur le tamanoir.\n")],
-                      author=Identity("x", "x@x"), message="note")
+    wiki.store.commit(
+        [FileChange("licence/notes.txt", b"Un texte sur le tamanoir.\n")], author=Identity("x", "x@x"), message="note"
+    )
     html = client.get("/search", query_string={"q": "tamanoir"}).text
     assert "/files/licence/notes.txt" in html and "/wiki/licence" in html
     served = client.get("/files/licence/notes.txt")

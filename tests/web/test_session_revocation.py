@@ -18,9 +18,11 @@ def private_app(app_factory):
 
 def log_in(client, name: str = "camille", remember: bool = False):
     page = client.get("/login")
-    response = client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": csrf_token(page.text),
-                                           **({"remember": "1"} if remember else {})},
-                           headers={"User-Agent": FIREFOX})
+    response = client.post(
+        "/login",
+        data={"name": name, "password": PASSWORD, "csrf_token": csrf_token(page.text), **({"remember": "1"} if remember else {})},
+        headers={"User-Agent": FIREFOX},
+    )
     assert response.status_code == 302
     return response
 
@@ -90,8 +92,10 @@ def test_log_out_everywhere_ends_every_browser(private_app, camille):
     laptop, phone = private_app.test_client(), private_app.test_client()
     log_in(laptop)
     log_in(phone, remember=True)
-    copies = {"trousse_session": phone.get_cookie("trousse_session").value,
-              "remember_token": phone.get_cookie("remember_token").value}
+    copies = {
+        "trousse_session": phone.get_cookie("trousse_session").value,
+        "remember_token": phone.get_cookie("remember_token").value,
+    }
     token = camille.create_token("camille", "script")
     page = laptop.get("/account")
     assert "Se déconnecter partout" in page.text and "Firefox" in page.text
@@ -117,8 +121,15 @@ def test_a_password_change_on_the_account_page_ends_the_other_sessions(private_a
     log_in(phone, remember=True)
     copies = {"remember_token": phone.get_cookie("remember_token").value}
     page = laptop.get("/account")
-    changed = laptop.post("/account", data={"csrf_token": csrf_token(page.text), "action": "password",
-                                            "current_password": PASSWORD, "new_password": "a brand new secret"})
+    changed = laptop.post(
+        "/account",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "action": "password",
+            "current_password": PASSWORD,
+            "new_password": "a brand new secret",
+        },
+    )
     assert changed.status_code == 302
     assert not is_anonymous(laptop)  # the browser that changed it stays in
     assert is_anonymous(phone) and is_anonymous(replay(private_app, **copies))
@@ -133,8 +144,10 @@ def test_disabling_an_account_from_the_admin_page_ends_its_sessions(private_app,
     admin = private_app.test_client()
     log_in(admin, "alix")
     page = admin.get("/admin")
-    assert admin.post("/admin", data={"csrf_token": csrf_token(page.text), "action": "disable",
-                                      "name": "camille"}).status_code == 302
+    assert (
+        admin.post("/admin", data={"csrf_token": csrf_token(page.text), "action": "disable", "name": "camille"}).status_code
+        == 302
+    )
     camille.set_disabled("camille", False)  # enabled again: the old sessions stay ended
     assert is_anonymous(phone) and is_anonymous(replay(private_app, **copies))
 

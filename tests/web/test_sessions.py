@@ -45,8 +45,18 @@ def test_login_is_rate_limited(client, auth):
 
 @pytest.mark.parametrize(
     "target",
-    ["//evil.example", "/\\evil.example", "https://evil.example/", "http:evil.example", "javascript:alert(1)",
-     "\\\\evil.example", "/%0d%0aSet-Cookie:x", "//evil.example/%2e%2e", " //evil.example", "\t//evil.example"],
+    [
+        "//evil.example",
+        "/\\evil.example",
+        "https://evil.example/",
+        "http:evil.example",
+        "javascript:alert(1)",
+        "\\\\evil.example",
+        "/%0d%0aSet-Cookie:x",
+        "//evil.example/%2e%2e",
+        " //evil.example",
+        "\t//evil.example",
+    ],
 )
 def test_next_never_leaves_the_site(client, auth, target):
     auth.create()
@@ -90,8 +100,15 @@ def test_password_change_ends_other_sessions(app, client, auth):
     auth.login()
     auth.client = client
     page = client.get("/account")
-    response = client.post("/account", data={"csrf_token": csrf_token(page.text), "action": "password",
-                                             "current_password": PASSWORD, "new_password": "a brand new secret"})
+    response = client.post(
+        "/account",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "action": "password",
+            "current_password": PASSWORD,
+            "new_password": "a brand new secret",
+        },
+    )
     assert response.status_code == 302
     assert client.get("/account").status_code == 200
     assert other.get("/account").status_code == 302
@@ -101,8 +118,7 @@ def test_tokens_on_the_account_page(client, auth):
     auth.create()
     auth.login()
     page = client.get("/account")
-    created = client.post("/account", data={"csrf_token": csrf_token(page.text), "action": "create_token",
-                                            "label": "portable"})
+    created = client.post("/account", data={"csrf_token": csrf_token(page.text), "action": "create_token", "label": "portable"})
     token = re.search(r'<code class="token">(trousse_[^<]+)</code>', created.text).group(1)
     headers = {"Authorization": f"Bearer {token}"}
     assert client.put("/api/v1/pages/essai", json={"markdown": "# Essai\n"}, headers=headers).status_code == 201
@@ -114,8 +130,9 @@ def test_tokens_on_the_account_page(client, auth):
 
 
 def test_clone_url_uses_the_configured_base_url(app_factory, auth):
-    app = app_factory({"site": {"base_url": "https://wiki.tiers-lieux.example"}, "storage": {"fsync": False}},
-                      SESSION_COOKIE_SECURE=False)
+    app = app_factory(
+        {"site": {"base_url": "https://wiki.tiers-lieux.example"}, "storage": {"fsync": False}}, SESSION_COOKIE_SECURE=False
+    )
     client = app.test_client()
     auth.app, auth.client = app, client
     auth.create()
@@ -134,12 +151,26 @@ def test_profile_choice_of_published_email(client, auth, data_dir):
     auth.create()
     auth.login()
     page = client.get("/account")
-    client.post("/account", data={"csrf_token": csrf_token(page.text), "action": "profile",
-                                  "display_name": "Camille M.", "email": "camille@example.org", "publish_email": "1"})
+    client.post(
+        "/account",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "action": "profile",
+            "display_name": "Camille M.",
+            "email": "camille@example.org",
+            "publish_email": "1",
+        },
+    )
     edit = client.get("/edit/home")
-    client.post("/edit/home", data={"csrf_token": csrf_token(edit.text), "action": "save",
-                                    "base_revision": re.search(r'name="base_revision" value="([^"]*)"', edit.text).group(1),
-                                    "markdown": "# Accueil\n\nmodifié\n"})
+    client.post(
+        "/edit/home",
+        data={
+            "csrf_token": csrf_token(edit.text),
+            "action": "save",
+            "base_revision": re.search(r'name="base_revision" value="([^"]*)"', edit.text).group(1),
+            "markdown": "# Accueil\n\nmodifié\n",
+        },
+    )
     assert git(data_dir / "wiki.git", "log", "-1", "--format=%an <%ae>").strip() == "Camille M. <camille@example.org>"
 
 
@@ -148,10 +179,16 @@ def test_invitation_registers_once(app, client):
     code = accounts.create_invitation("editor")
     page = client.get(f"/register/{code}")
     assert page.status_code == 200
-    response = client.post(f"/register/{code}", data={
-        "csrf_token": csrf_token(page.text), "name": "zoe", "display_name": "Zoé Lefèbvre",
-        "email": "", "password": "un mot de passe",
-    })
+    response = client.post(
+        f"/register/{code}",
+        data={
+            "csrf_token": csrf_token(page.text),
+            "name": "zoe",
+            "display_name": "Zoé Lefèbvre",
+            "email": "",
+            "password": "un mot de passe",
+        },
+    )
     assert response.status_code == 302
     assert accounts.by_name("zoe").role == "editor"
     assert client.get(f"/register/{code}").status_code == 404

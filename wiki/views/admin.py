@@ -43,16 +43,23 @@ def index():  # type: ignore[no-untyped-def]
 def _apply(action: str, me: User) -> str | None:
     """Carry out one administrator's action; an invitation's link is returned, to be shown once."""
     name = request.form.get("name", "")
-    if action in ("set_role", "disable", "enable") and name.casefold() == me.name.casefold() \
-            and not (action == "set_role" and request.form.get("role") == "admin"):
+    if (
+        action in ("set_role", "disable", "enable")
+        and name.casefold() == me.name.casefold()
+        and not (action == "set_role" and request.form.get("role") == "admin")
+    ):
         raise AccountError("own_account", "an administrator cannot demote or disable themselves")
     if action == "set_role":
         changed = accounts().set_role(name, request.form.get("role", ""))
         flash(_("%(name)s is now %(role)s.", name=changed.name, role=role_label(changed.role)), "success")
     elif action in ("disable", "enable"):
         changed = accounts().set_disabled(name, action == "disable")
-        flash(_("The account %(name)s is disabled.", name=changed.name) if changed.disabled
-              else _("The account %(name)s is enabled again.", name=changed.name), "success")
+        flash(
+            _("The account %(name)s is disabled.", name=changed.name)
+            if changed.disabled
+            else _("The account %(name)s is enabled again.", name=changed.name),
+            "success",
+        )
     elif action == "invite":
         code = accounts().create_invitation(request.form.get("role", "editor"))
         return f"{settings()['site']['base_url']}/register/{code}"

@@ -93,18 +93,20 @@ def get_page(path: str):  # type: ignore[no-untyped-def]
         authors = wiki().authors(path)
     if request.if_none_match.contains(page_revision) and not revision:
         return Response(status=304, headers={"ETag": f'"{page_revision}"'})
-    response = jsonify({
-        "path": path,
-        "title": view.title,
-        "markdown": markdown,
-        "html": view.rendered.html,
-        "revision": page_revision,
-        "updated": updated,
-        "licence": view.licence.spdx if view.licence else None,
-        "tags": view.tags,
-        "meta": view.rendered.meta,
-        "authors": authors,
-    })
+    response = jsonify(
+        {
+            "path": path,
+            "title": view.title,
+            "markdown": markdown,
+            "html": view.rendered.html,
+            "revision": page_revision,
+            "updated": updated,
+            "licence": view.licence.spdx if view.licence else None,
+            "tags": view.tags,
+            "meta": view.rendered.meta,
+            "authors": authors,
+        }
+    )
     response.headers["ETag"] = f'"{page_revision}"'
     return response
 
@@ -123,8 +125,13 @@ def put_page(path: str):  # type: ignore[no-untyped-def]
             raise InvalidJSON()
         check_revision(base_revision)
     outcome = wiki().save_page(
-        path, markdown, user=who, message=message, base_revision=base_revision,
-        default_message=commit_message, labels=conflict_labels(),
+        path,
+        markdown,
+        user=who,
+        message=message,
+        base_revision=base_revision,
+        default_message=commit_message,
+        labels=conflict_labels(),
     )
     response = jsonify({"revision": outcome.revision, "merged": outcome.merged})
     response.status_code = 201 if outcome.created else 200
@@ -155,8 +162,9 @@ class InvalidParameter(InvalidContent):
 
 @blueprint.errorhandler(InvalidParameter)
 def _invalid_parameter(error: InvalidParameter):  # type: ignore[no-untyped-def]
-    return error_response(400, _("%(name)s must be a whole number from %(low)d to %(high)d.",
-                                 name=error.name, low=error.low, high=error.high))
+    return error_response(
+        400, _("%(name)s must be a whole number from %(low)d to %(high)d.", name=error.name, low=error.low, high=error.high)
+    )
 
 
 @blueprint.route("/search")
@@ -167,15 +175,14 @@ def search():  # type: ignore[no-untyped-def]
     offset = _bounded_int("offset", 0, 0, 1_000_000)
     order = "date" if request.args.get("order") == "date" else "relevance"
     found = wiki().search_pages(query, limit=limit, offset=offset, order=order)
-    return jsonify({
-        "query": query,
-        "total": found.total,
-        "results": [
-            {"path": hit.path, "title": hit.title, "snippet": hit.snippet, "score": hit.score}
-            for hit in found.hits
-        ],
-        "suggestion": found.suggestion,
-    })
+    return jsonify(
+        {
+            "query": query,
+            "total": found.total,
+            "results": [{"path": hit.path, "title": hit.title, "snippet": hit.snippet, "score": hit.score} for hit in found.hits],
+            "suggestion": found.suggestion,
+        }
+    )
 
 
 # -- history, moves and deletions ------------------------------------------
@@ -195,11 +202,19 @@ def page_history(path: str):  # type: ignore[no-untyped-def]
     revisions = wiki().history.revisions(page_file(path), limit=limit, offset=offset)
     if not revisions and offset == 0:
         raise PageNotFound(path)
-    return jsonify({"revisions": [
-        {"revision": item.revision, "author": item.author, "date": iso_time(item.time, item.offset),
-         "message": item.message.strip()}
-        for item in revisions
-    ]})
+    return jsonify(
+        {
+            "revisions": [
+                {
+                    "revision": item.revision,
+                    "author": item.author,
+                    "date": iso_time(item.time, item.offset),
+                    "message": item.message.strip(),
+                }
+                for item in revisions
+            ]
+        }
+    )
 
 
 @blueprint.route("/pages/<path:path>/diff")
@@ -222,8 +237,7 @@ def delete_page(path: str):  # type: ignore[no-untyped-def]
     if base_revision:
         check_revision(base_revision)
     record = wiki().existing_page(path)
-    commit = wiki().delete_page(path, user=who, base_revision=base_revision,
-                                message=delete_message(record.title))
+    commit = wiki().delete_page(path, user=who, base_revision=base_revision, message=delete_message(record.title))
     return jsonify({"revision": commit.sha})
 
 
@@ -236,8 +250,7 @@ def move_page(path: str):  # type: ignore[no-untyped-def]
         raise InvalidJSON()
     record = wiki().existing_page(path)
     target = target.strip().strip("/")
-    commit = wiki().move_page(path, target, user=who,
-                              message=move_message(record.title, target))
+    commit = wiki().move_page(path, target, user=who, message=move_message(record.title, target))
     return jsonify({"revision": commit.sha, "path": target})
 
 
@@ -248,11 +261,20 @@ def recent_changes():  # type: ignore[no-untyped-def]
     folder = request.args.get("folder") or None
     author = request.args.get("author") or None
     found = wiki().history.changes(limit=limit, offset=offset, folder=folder, author=author)
-    return jsonify({"changes": [
-        {"revision": change.revision, "author": change.author, "date": iso_time(change.time, change.offset),
-         "message": change.message.strip(), "paths": list(change.paths)}
-        for change in found
-    ]})
+    return jsonify(
+        {
+            "changes": [
+                {
+                    "revision": change.revision,
+                    "author": change.author,
+                    "date": iso_time(change.time, change.offset),
+                    "message": change.message.strip(),
+                    "paths": list(change.paths),
+                }
+                for change in found
+            ]
+        }
+    )
 
 
 # -- attachments -----------------------------------------------------------

@@ -31,8 +31,7 @@ def _licence_links(collection: Collection) -> str:
 
 @blueprint.route("/collections")
 def index():  # type: ignore[no-untyped-def]
-    counts = Counter(record.path.rsplit("/", 1)[0] for record in wiki().catalog.pages(templates=False)
-                     if "/" in record.path)
+    counts = Counter(record.path.rsplit("/", 1)[0] for record in wiki().catalog.pages(templates=False) if "/" in record.path)
     return render_template("collections_index.html", folders=sorted(counts.items()))
 
 
@@ -47,8 +46,9 @@ def table(folder: str):  # type: ignore[no-untyped-def]
         sort = "path"
     descending = request.args.get("order") == "desc"
     rows = sorted(collection.rows, key=lambda row: _sort_key(row.get(sort)), reverse=descending)
-    return render_template("collection.html", collection=collection, rows=rows, sort=sort, descending=descending,
-                           cell_text=cell_text)
+    return render_template(
+        "collection.html", collection=collection, rows=rows, sort=sort, descending=descending, cell_text=cell_text
+    )
 
 
 def _sort_key(value):  # type: ignore[no-untyped-def]
@@ -78,7 +78,6 @@ def as_geojson(folder: str) -> Response:
     collection = _collection(folder)
     if not collection.has_coordinates:
         raise PageNotFound(folder)
-    response = Response(json.dumps(to_geojson(collection), ensure_ascii=False, default=str),
-                        mimetype="application/geo+json")
+    response = Response(json.dumps(to_geojson(collection), ensure_ascii=False, default=str), mimetype="application/geo+json")
     response.headers["Link"] = _licence_links(collection)
     return response

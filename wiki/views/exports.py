@@ -29,7 +29,9 @@ def whole_wiki() -> Response:
         raise PageNotFound("wiki.zip")
     process = subprocess.Popen(
         git_command(wiki().data.repository, "archive", "--format=zip", "--prefix=wiki/", head),
-        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=git_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        env=git_environment(),
     )
 
     def stream() -> Iterator[bytes]:
@@ -75,11 +77,21 @@ def _as_html(path: str) -> Response:
     base = settings()["site"]["base_url"]
     attachments = [(item.name, base + url_for("files.serve", path=item.path)) for item in wiki().attachments(path)]
     html = render_template(
-        "export_page.html", language=str(record.meta.get("lang") or settings()["site"]["language"]),
-        title=record.title, site_name=settings()["site"]["name"], html=_absolute_links(view.rendered.html, base),
-        tags=record.tags, authors=authors, licence=licence, attachments=attachments, source_url=url,
-        attribution=credit, stylesheet=None, inline_css=(STATIC / "trousse.css").read_text(encoding="utf-8"),
-        home_href=None, index_href=None,
+        "export_page.html",
+        language=str(record.meta.get("lang") or settings()["site"]["language"]),
+        title=record.title,
+        site_name=settings()["site"]["name"],
+        html=_absolute_links(view.rendered.html, base),
+        tags=record.tags,
+        authors=authors,
+        licence=licence,
+        attachments=attachments,
+        source_url=url,
+        attribution=credit,
+        stylesheet=None,
+        inline_css=(STATIC / "trousse.css").read_text(encoding="utf-8"),
+        home_href=None,
+        index_href=None,
     )
     response = download(html, "text/html", path.rsplit("/", 1)[-1] + ".html")
     response.headers["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; img-src https: http:"
@@ -95,9 +107,14 @@ def _as_odt(path: str) -> Response:
     record, authors, licence, url, credit = _context(path)
     markdown = wiki().store.blob(record.blob).decode("utf-8", "replace")
     data = page_odt(
-        title=record.title, markdown_body=split_front_matter(markdown)[1], authors=authors,
-        licence_name=licence.name if licence else "", licence_url=licence.url if licence else "",
-        credit=credit, source_url=url, language=str(record.meta.get("lang") or settings()["site"]["language"]),
+        title=record.title,
+        markdown_body=split_front_matter(markdown)[1],
+        authors=authors,
+        licence_name=licence.name if licence else "",
+        licence_url=licence.url if licence else "",
+        credit=credit,
+        source_url=url,
+        language=str(record.meta.get("lang") or settings()["site"]["language"]),
         budget=RenderBudget.from_limits(settings()["limits"]),
     )
     return download(data, "application/vnd.oasis.opendocument.text", path.rsplit("/", 1)[-1] + ".odt")

@@ -19,7 +19,13 @@ blueprint = Blueprint("files", __name__)
 
 # Types a browser may show in the page; anything else is downloaded.
 INLINE_TYPES = {
-    "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp", "text/plain", "text/csv",
+    "application/pdf",
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "text/plain",
+    "text/csv",
 }
 # A sandbox for whatever a browser could execute (SVG, HTML, PDF viewers…).
 FILE_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; sandbox"
@@ -65,8 +71,7 @@ def upload(page: str) -> Response:
     elif created:
         flash(_("The document “%(name)s” is attached.", name=name), "success")
     else:
-        flash(_("The document “%(name)s” is replaced; the previous version stays in the history.", name=name),
-              "success")
+        flash(_("The document “%(name)s” is replaced; the previous version stays in the history.", name=name), "success")
     return redirect(url_for("pages.view", path=page) + "#attachments")
 
 

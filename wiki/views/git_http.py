@@ -83,8 +83,10 @@ def backend(rest: str) -> Response:
         if not is_storage_full(error):
             raise
         log.error("the disk of the data directory is full: pushes are refused until space is freed")
-        return _challenge(507, _("The server's disk is full: nothing was changed. "
-                                 "Push again once the wiki's administrators have freed some space."))
+        return _challenge(
+            507,
+            _("The server's disk is full: nothing was changed. Push again once the wiki's administrators have freed some space."),
+        )
 
 
 def _serve(rest: str) -> Response:
@@ -126,15 +128,17 @@ def _serve(rest: str) -> Response:
 
 def _backend_environment(rest: str, who: User | None) -> dict[str, str]:
     data = wiki().data
-    env = git_environment({
-        "GIT_PROJECT_ROOT": str(data.root),
-        "GIT_HTTP_EXPORT_ALL": "1",
-        "PATH_INFO": "/wiki.git/" + rest,
-        "QUERY_STRING": request.query_string.decode("latin-1"),
-        "REQUEST_METHOD": request.method,
-        "REMOTE_ADDR": request.remote_addr or "",
-        "TROUSSE_DATA": str(data.root),
-    })
+    env = git_environment(
+        {
+            "GIT_PROJECT_ROOT": str(data.root),
+            "GIT_HTTP_EXPORT_ALL": "1",
+            "PATH_INFO": "/wiki.git/" + rest,
+            "QUERY_STRING": request.query_string.decode("latin-1"),
+            "REQUEST_METHOD": request.method,
+            "REMOTE_ADDR": request.remote_addr or "",
+            "TROUSSE_DATA": str(data.root),
+        }
+    )
     if who is not None:
         env["REMOTE_USER"] = who.name
     for header, variable in (("Content-Type", "CONTENT_TYPE"), ("Content-Encoding", "HTTP_CONTENT_ENCODING")):
@@ -153,8 +157,11 @@ def _backend_environment(rest: str, who: User | None) -> dict[str, str]:
 def _run_backend(rest: str, who: User | None) -> Response:
     process = subprocess.Popen(
         ["git", "-c", "http.receivepack=true", "-c", "core.quotepath=false", "http-backend"],
-        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-        env=_backend_environment(rest, who), cwd=str(wiki().data.root),
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_backend_environment(rest, who),
+        cwd=str(wiki().data.root),
     )
     feeder = threading.Thread(target=_feed, args=(process, request.stream), daemon=True)
     feeder.start()
@@ -163,9 +170,7 @@ def _run_backend(rest: str, who: User | None) -> Response:
     status, headers = _read_cgi_headers(process)
     is_push = rest == "git-receive-pack"
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return Response(
-        _stream(process, feeder, errors, is_push, app), status=status, headers=headers, direct_passthrough=True
-    )
+    return Response(_stream(process, feeder, errors, is_push, app), status=status, headers=headers, direct_passthrough=True)
 
 
 def _feed(process: subprocess.Popen, stream) -> None:  # type: ignore[no-untyped-def]
@@ -206,8 +211,7 @@ def _read_cgi_headers(process: subprocess.Popen) -> tuple[int, list[tuple[str, s
     return status, headers
 
 
-def _stream(process: subprocess.Popen, feeder: threading.Thread, errors: list[bytes], is_push: bool,
-            app) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+def _stream(process: subprocess.Popen, feeder: threading.Thread, errors: list[bytes], is_push: bool, app) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
     stdout = process.stdout
     assert stdout is not None
     finished = False
@@ -235,4 +239,3 @@ def _stream(process: subprocess.Popen, feeder: threading.Thread, errors: list[by
         stdout.close()
         if process.returncode not in (0, None) and errors and errors[0].strip():
             log.info("git http-backend: %s", errors[0].decode("utf-8", "replace").strip()[:500])
-

@@ -48,8 +48,16 @@ def page_history(path: str):  # type: ignore[no-untyped-def]
         raise PageNotFound(path)
     total = wiki().history.count(file_path)
     record = wiki().catalog.page(path)
-    return render_template("history.html", path=path, record=record, revisions=revisions, page=page,
-                           pages=-(-total // PAGE_SIZE), total=total, now=datetime.now(UTC))
+    return render_template(
+        "history.html",
+        path=path,
+        record=record,
+        revisions=revisions,
+        page=page,
+        pages=-(-total // PAGE_SIZE),
+        total=total,
+        now=datetime.now(UTC),
+    )
 
 
 @blueprint.route("/diff/<path:path>")
@@ -73,9 +81,18 @@ def diff(path: str):  # type: ignore[no-untyped-def]
     new_info = wiki().history.revision(page_file(path), new_commit)
     compared = side_by_side(old_text, new_text)
     as_text = url_for("history.diff", path=path, to=new_commit, format="text", **({"from": old_commit} if old_commit else {}))
-    return render_template("diff.html", path=path, rows=compared.rows, compared=compared, as_text=as_text,
-                           old=old_info, new=new_info, old_commit=old_commit, new_commit=new_commit,
-                           record=wiki().catalog.page(path))
+    return render_template(
+        "diff.html",
+        path=path,
+        rows=compared.rows,
+        compared=compared,
+        as_text=as_text,
+        old=old_info,
+        new=new_info,
+        old_commit=old_commit,
+        new_commit=new_commit,
+        record=wiki().catalog.page(path),
+    )
 
 
 def _diff_range(path: str) -> tuple[str | None, str]:
@@ -86,8 +103,7 @@ def _diff_range(path: str) -> tuple[str | None, str]:
 def blame(path: str):  # type: ignore[no-untyped-def]
     path = check_path(path)
     lines = wiki().blame(path)
-    return render_template("blame.html", path=path, lines=lines[:BLAME_ROWS], total=len(lines),
-                           record=wiki().catalog.page(path))
+    return render_template("blame.html", path=path, lines=lines[:BLAME_ROWS], total=len(lines), record=wiki().catalog.page(path))
 
 
 @blueprint.route("/restore/<path:path>", methods=["POST"])
@@ -98,14 +114,14 @@ def restore(path: str) -> Response:
     old_text, commit = wiki().text_at(path, revision)
     title = render_title(old_text, path)
     try:
-        wiki().restore_page(path, commit, user=who,
-                            message=restore_message(title, commit))
+        wiki().restore_page(path, commit, user=who, message=restore_message(title, commit))
     except NothingToRestore:
-        flash(_("The page already has the text of revision %(revision)s; nothing changed.", revision=commit[:7]),
-              "info")
+        flash(_("The page already has the text of revision %(revision)s; nothing changed.", revision=commit[:7]), "info")
         return redirect(url_for("pages.view", path=path))
-    flash(_("The page is back as it was at revision %(revision)s; this is a new change in its history.",
-            revision=commit[:7]), "success")
+    flash(
+        _("The page is back as it was at revision %(revision)s; this is a new change in its history.", revision=commit[:7]),
+        "success",
+    )
     return redirect(url_for("pages.view", path=path))
 
 
@@ -118,13 +134,13 @@ def move(path: str):  # type: ignore[no-untyped-def]
         return render_template("move.html", path=path, record=record, target=path, error=None)
     target = request.form.get("to", "").strip().strip("/")
     try:
-        wiki().move_page(path, target, user=who,
-                         message=move_message(record.title, target))
+        wiki().move_page(path, target, user=who, message=move_message(record.title, target))
     except InvalidPath as error:  # the form again, with what was typed and why it cannot be
         return render_template("move.html", path=path, record=record, target=target, error=path_message(error)), 400
     except PageExists:
-        return render_template("move.html", path=path, record=record, target=target,
-                               error=_("A page already exists at this name.")), 409
+        return render_template(
+            "move.html", path=path, record=record, target=target, error=_("A page already exists at this name.")
+        ), 409
     flash(_("The page was moved; its old address now leads here."), "success")
     return redirect(url_for("pages.view", path=target))
 
@@ -136,8 +152,9 @@ def delete(path: str):  # type: ignore[no-untyped-def]
     record = wiki().existing_page(path)
     if request.method == "GET":
         return render_template("delete.html", path=path, record=record, base_revision=wiki().store.head())
-    wiki().delete_page(path, user=who, base_revision=request.form.get("base_revision") or None,
-                       message=delete_message(record.title))
+    wiki().delete_page(
+        path, user=who, base_revision=request.form.get("base_revision") or None, message=delete_message(record.title)
+    )
     flash(_("The page was deleted. It stays in the history and can be restored."), "success")
     return redirect(url_for("pages.view", path=path))
 
@@ -148,9 +165,16 @@ def changes():  # type: ignore[no-untyped-def]
     author = request.args.get("author", "").strip()[:200] or None
     page = page_number(10_000)
     found = wiki().history.changes(limit=PAGE_SIZE + 1, offset=(page - 1) * PAGE_SIZE, folder=folder, author=author)
-    return render_template("changes.html", changes=found[:PAGE_SIZE], more=len(found) > PAGE_SIZE, page=page,
-                           folder=folder or "", author=author or "", authors=wiki().history.authors_list(),
-                           now=datetime.now(UTC))
+    return render_template(
+        "changes.html",
+        changes=found[:PAGE_SIZE],
+        more=len(found) > PAGE_SIZE,
+        page=page,
+        folder=folder or "",
+        author=author or "",
+        authors=wiki().history.authors_list(),
+        now=datetime.now(UTC),
+    )
 
 
 @blueprint.route("/changes.atom")
@@ -196,4 +220,3 @@ _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 
 def _xml_text(text: str) -> str:
     return _NOT_XML.sub("", text)
-

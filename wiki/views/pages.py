@@ -165,7 +165,11 @@ def missing_page(path: str):  # type: ignore[no-untyped-def]
     deleted = last if last is not None and last.status == "D" else None
     before = history.revision_before(page_file(path), deleted.seq) if deleted else None
     return render_template(
-        "missing.html", path=path, creatable=is_slug_path(path), deleted=deleted, restorable=before,
+        "missing.html",
+        path=path,
+        creatable=is_slug_path(path),
+        deleted=deleted,
+        restorable=before,
         deleted_at=commit_time(deleted.time, deleted.offset) if deleted else None,
     ), 404
 
@@ -192,36 +196,60 @@ def edit(path: str):  # type: ignore[no-untyped-def]
             check_new_page_path(path)
             title = " ".join(request.args.get("title", "").split())[:200]
             markdown, base, is_new = _new_page_text(title, request.args.get("template", "")), "", True
-        return render_template("edit.html", path=path, markdown=markdown, base_revision=base,
-                               message="", is_new=is_new, preview=None, problems=[])
+        return render_template(
+            "edit.html", path=path, markdown=markdown, base_revision=base, message="", is_new=is_new, preview=None, problems=[]
+        )
     markdown = request.form.get("markdown", "")
     message = request.form.get("message", "")
     base_revision = request.form.get("base_revision") or None
     is_new = request.form.get("is_new") == "1"
     if request.form.get("action") == "preview":
         preview = wiki().preview(path, markdown)
-        return render_template("edit.html", path=path, markdown=markdown, base_revision=base_revision or "",
-                               message=message, is_new=is_new, preview=preview, problems=[])
+        return render_template(
+            "edit.html",
+            path=path,
+            markdown=markdown,
+            base_revision=base_revision or "",
+            message=message,
+            is_new=is_new,
+            preview=preview,
+            problems=[],
+        )
     try:
         outcome = wiki().save_page(
-            path, markdown, user=who, message=message, base_revision=base_revision,
-            default_message=commit_message, labels=conflict_labels(),
+            path,
+            markdown,
+            user=who,
+            message=message,
+            base_revision=base_revision,
+            default_message=commit_message,
+            labels=conflict_labels(),
         )
     except Conflict as conflict:
-        return render_template("conflict.html", path=path, conflict=conflict, markdown=markdown,
-                               message=message), 409
+        return render_template("conflict.html", path=path, conflict=conflict, markdown=markdown, message=message), 409
     except ContentRejected as rejected:
         status = 413 if any(p.too_large for p in rejected.problems) else 400
         return render_template(
-            "edit.html", path=path, markdown=markdown, base_revision=base_revision or "",
-            message=message, is_new=is_new, preview=None,
+            "edit.html",
+            path=path,
+            markdown=markdown,
+            base_revision=base_revision or "",
+            message=message,
+            is_new=is_new,
+            preview=None,
             problems=[problem_message(problem) for problem in rejected.problems],
         ), status
     except StorageFull:
         # The text stays in the editor: nothing is lost if the author waits for room and saves again.
         return render_template(
-            "edit.html", path=path, markdown=markdown, base_revision=base_revision or "",
-            message=message, is_new=is_new, preview=None, problems=[storage_full_message()],
+            "edit.html",
+            path=path,
+            markdown=markdown,
+            base_revision=base_revision or "",
+            message=message,
+            is_new=is_new,
+            preview=None,
+            problems=[storage_full_message()],
         ), 507
     if outcome.merged:
         flash(_("Saved. Somebody else changed this page meanwhile; both changes were merged."), "info")
@@ -266,12 +294,21 @@ def new_page():  # type: ignore[no-untyped-def]
             else:
                 if wiki().store.page_exists(path):
                     error = _("A page already exists at this name.")
-                    return render_template("new.html", title=title, folder=folder, folders=folders, error=error,
-                                           existing=path, templates=choices, template=template), 409
+                    return render_template(
+                        "new.html",
+                        title=title,
+                        folder=folder,
+                        folders=folders,
+                        error=error,
+                        existing=path,
+                        templates=choices,
+                        template=template,
+                    ), 409
                 query = urllib.parse.urlencode({"title": title, **({"template": template} if template else {})})
                 return redirect(url_for("pages.edit", path=path) + "?" + query)
-    return render_template("new.html", title=title, folder=folder, folders=folders, error=error,
-                           existing=None, templates=choices, template=template), (400 if error else 200)
+    return render_template(
+        "new.html", title=title, folder=folder, folders=folders, error=error, existing=None, templates=choices, template=template
+    ), (400 if error else 200)
 
 
 @blueprint.route("/pages")
@@ -283,15 +320,14 @@ def all_pages(folder: str = ""):  # type: ignore[no-untyped-def]
     subfolders: dict[str, int] = defaultdict(int)
     here = []
     for record in records:
-        rest = record.path[len(prefix):]
+        rest = record.path[len(prefix) :]
         if "/" in rest:
             subfolders[rest.split("/", 1)[0]] += 1
         else:
             here.append(record)
     if folder and not records:
         return render_template("error.html", status=404, message=_("There is no page in this folder.")), 404
-    return render_template("pages.html", folder=folder, pages=here, subfolders=sorted(subfolders.items()),
-                           total=len(records))
+    return render_template("pages.html", folder=folder, pages=here, subfolders=sorted(subfolders.items()), total=len(records))
 
 
 @blueprint.route("/healthz")
@@ -309,8 +345,11 @@ def healthz():  # type: ignore[no-untyped-def]
     body: dict = {"status": health.status, "search": health.search, "indexed": health.indexed}
     token = bearer_token()
     if user() is not None or (token and accounts().user_for_token(token) is not None):
-        body.update(revision=health.revision, behind_by=health.behind_by,
-                    skipped=[{"path": path, "reason": reason} for path, reason in health.skipped])
+        body.update(
+            revision=health.revision,
+            behind_by=health.behind_by,
+            skipped=[{"path": path, "reason": reason} for path, reason in health.skipped],
+        )
     headers = {"Cache-Control": "no-store", "Vary": "Cookie, Authorization"}
     return body, (200 if health.readable else 503), headers
 
@@ -319,7 +358,12 @@ def healthz():  # type: ignore[no-untyped-def]
 def language(code: str) -> Response:
     response = redirect(safe_next(request.args.get("next"), url_for("pages.index")))
     if code in current_app.config["TROUSSE_LANGUAGES"]:
-        response.set_cookie(LANGUAGE_COOKIE, code, max_age=365 * 86400, samesite="Lax", httponly=True,
-                            secure=settings()["site"]["base_url"].startswith("https://"))
+        response.set_cookie(
+            LANGUAGE_COOKIE,
+            code,
+            max_age=365 * 86400,
+            samesite="Lax",
+            httponly=True,
+            secure=settings()["site"]["base_url"].startswith("https://"),
+        )
     return response
-

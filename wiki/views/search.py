@@ -24,11 +24,21 @@ def results():  # type: ignore[no-untyped-def]
     found = None
     if query.strip():
         try:
-            found = wiki().search_pages(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order=order,
-                                        facets=True)
+            found = wiki().search_pages(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order=order, facets=True)
         except IndexUnavailable:
-            return render_template("search.html", query=query, order=order, page=page, pages=0, found=None,
-                                   search_query=query, unavailable=search_unavailable_message()), 503, {"Retry-After": "30"}
+            return (
+                render_template(
+                    "search.html",
+                    query=query,
+                    order=order,
+                    page=page,
+                    pages=0,
+                    found=None,
+                    search_query=query,
+                    unavailable=search_unavailable_message(),
+                ),
+                503,
+                {"Retry-After": "30"},
+            )
     pages = -(-found.total // PAGE_SIZE) if found else 0
-    return render_template("search.html", query=query, order=order, page=page, pages=pages, found=found,
-                           search_query=query)
+    return render_template("search.html", query=query, order=order, page=page, pages=pages, found=found, search_query=query)

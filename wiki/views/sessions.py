@@ -55,11 +55,17 @@ def _known_device(name: str) -> bool:
 
 def _wait_message(seconds: int) -> str:
     if seconds < 120:
-        return ngettext("Too many failed attempts; please wait %(num)d second before trying again.",
-                        "Too many failed attempts; please wait %(num)d seconds before trying again.", seconds)
+        return ngettext(
+            "Too many failed attempts; please wait %(num)d second before trying again.",
+            "Too many failed attempts; please wait %(num)d seconds before trying again.",
+            seconds,
+        )
     minutes = -(-seconds // 60)
-    return ngettext("Too many failed attempts; please wait %(num)d minute before trying again.",
-                    "Too many failed attempts; please wait %(num)d minutes before trying again.", minutes)
+    return ngettext(
+        "Too many failed attempts; please wait %(num)d minute before trying again.",
+        "Too many failed attempts; please wait %(num)d minutes before trying again.",
+        minutes,
+    )
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
@@ -72,23 +78,31 @@ def login():  # type: ignore[no-untyped-def]
     try:
         attempt = rate_limits.login_attempt(name, _client_address(), known_device=_known_device(name))
     except rate_limits.RateLimited as limited:
-        held = make_response(render_template("login.html", next=target, name=name,
-                                             error=_wait_message(limited.retry_after)), 429)
+        held = make_response(render_template("login.html", next=target, name=name, error=_wait_message(limited.retry_after)), 429)
         held.headers["Retry-After"] = str(limited.retry_after)
         return held
     found = accounts().authenticate(name, password) if name and password else None
     if found is None:
         attempt.failed()
         return render_template(
-            "login.html", next=target, name=name, error=_("Wrong user name or password."),
+            "login.html",
+            next=target,
+            name=name,
+            error=_("Wrong user name or password."),
         ), 401
     attempt.succeeded()
     start_session(found, remember=request.form.get("remember") == "1")
     flash(_("Welcome, %(name)s.", name=found.display_name), "success")
     response = redirect(target)
-    response.set_cookie(DEVICE_COOKIE, _device_signer().dumps(name.casefold()), max_age=DEVICE_DAYS * 86400,
-                        path=url_for("sessions.login"), httponly=True, samesite="Lax",
-                        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")))
+    response.set_cookie(
+        DEVICE_COOKIE,
+        _device_signer().dumps(name.casefold()),
+        max_age=DEVICE_DAYS * 86400,
+        path=url_for("sessions.login"),
+        httponly=True,
+        samesite="Lax",
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+    )
     return response
 
 
@@ -144,8 +158,10 @@ def _change_account(action: str, who: User) -> str | None:
     elif action == "logout_everywhere":
         accounts().end_sessions(who.id)
         forget_browser()
-        flash(_("You are logged out on every device. Your API tokens still work; revoke them on your account page "
-                "if needed."), "info")
+        flash(
+            _("You are logged out on every device. Your API tokens still work; revoke them on your account page if needed."),
+            "info",
+        )
     elif action == "create_token":
         return accounts().create_token(who.name, request.form.get("label", ""))
     elif action == "revoke_token":
@@ -159,21 +175,27 @@ def _change_account(action: str, who: User) -> str | None:
 def register(code: str):  # type: ignore[no-untyped-def]
     role = accounts().invitation_role(code) if settings()["access"]["registration"] == "invite" else None
     if role is None:
-        return render_template("error.html", status=404,
-                               message=_("This invitation is not valid any more.")), 404
+        return render_template("error.html", status=404, message=_("This invitation is not valid any more.")), 404
     if request.method == "GET":
         return render_template("register.html", code=code, name="", display_name="", email="", error=None)
     rate_limits.check("register", _client_address())
     form = request.form
     try:
         created = accounts().register(
-            code, form.get("name", "").strip(), form.get("password", ""),
-            display_name=form.get("display_name", ""), email=form.get("email", ""),
+            code,
+            form.get("name", "").strip(),
+            form.get("password", ""),
+            display_name=form.get("display_name", ""),
+            email=form.get("email", ""),
         )
     except AccountError as error:
         return render_template(
-            "register.html", code=code, name=form.get("name", ""), display_name=form.get("display_name", ""),
-            email=form.get("email", ""), error=account_message(error),
+            "register.html",
+            code=code,
+            name=form.get("name", ""),
+            display_name=form.get("display_name", ""),
+            email=form.get("email", ""),
+            error=account_message(error),
         ), 400
     with contextlib.suppress(rate_limits.RateLimited):  # the account exists: count it, never refuse it now
         rate_limits.count("register", _client_address())  # accounts created, not attempts: typos cost nothing
