@@ -8,9 +8,14 @@
 # See compose.yaml for a deployment behind a reverse proxy with HTTPS.
 
 FROM python:3.11-slim AS build
-COPY . /src
+# The locked runtime dependencies, checked against their hashes, then Trousse
+# itself without resolving anything again (see requirements/README.md).
+COPY requirements/runtime.txt /src/requirements/runtime.txt
 RUN python -m venv /opt/trousse \
- && /opt/trousse/bin/pip install --no-cache-dir /src
+ && /opt/trousse/bin/pip install --no-cache-dir --require-hashes -r /src/requirements/runtime.txt
+COPY . /src
+RUN /opt/trousse/bin/pip install --no-cache-dir --no-deps /src \
+ && /opt/trousse/bin/pip check
 
 FROM python:3.11-slim
 RUN apt-get update \

@@ -2,7 +2,7 @@
 # these are shortcuts for developers with a .venv already set up.
 PY ?= .venv/bin/python
 
-.PHONY: run test lint bench i18n
+.PHONY: run test lint bench i18n lock
 
 run:
 	$(PY) -m wiki serve
@@ -22,3 +22,15 @@ i18n:
 	$(PY) -m babel.messages.frontend extract -F babel.cfg -k site_message --no-location --sort-output -o build/messages.pot .
 	$(PY) -m babel.messages.frontend update -i build/messages.pot -d wiki/translations --no-fuzzy-matching
 	$(PY) -m babel.messages.frontend compile -d wiki/translations
+
+# Pin every dependency with its hashes, for Python 3.11 on Linux (run it there):
+# requirements/lock.txt (runtime and the test extra) and requirements/runtime.txt
+# (the same versions, runtime only). Pins already there are kept unless pyproject.toml
+# no longer allows them; `make lock LOCK_ARGS=--upgrade` moves everything to the newest.
+LOCK = CUSTOM_COMPILE_COMMAND="make lock" $(PY) -m piptools compile --quiet --generate-hashes --strip-extras \
+	--allow-unsafe --no-emit-index-url --no-emit-find-links --pip-args=--isolated $(LOCK_ARGS)
+lock:
+	$(PY) -c 'import sys; assert sys.version_info[:2] == (3, 11) and sys.platform == "linux", "lock with Python 3.11 on Linux"'
+	$(PY) -m pip install --quiet pip-tools
+	$(LOCK) --extra test --output-file requirements/lock.txt pyproject.toml
+	$(LOCK) --constraint requirements/lock.txt --output-file requirements/runtime.txt pyproject.toml
