@@ -15,12 +15,13 @@ import tempfile
 import threading
 import time
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
+import cachetools
 import git
 
 from . import refs
@@ -125,16 +126,7 @@ class FileChange:
         return self.data is None and self.blob is None
 
 
-class _LRU(OrderedDict):
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
-
-    def put(self, key, value) -> None:  # type: ignore[no-untyped-def]
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
+V = TypeVar("V")
 
 
 class PageStore:
@@ -155,8 +147,10 @@ class PageStore:
         self._repo = git.Repo(self.git_dir)
         self._read_lock = threading.Lock()
         self._write_lock = threading.Lock()
-        self._trees: _LRU = _LRU(4096)
-        self._commits: _LRU = _LRU(1024)
+        # Parsed trees and commits by id (immutable, so never stale); cachetools' LRU is not thread-safe.
+        self._trees: cachetools.LRUCache[str, dict[str, TreeEntry]] = cachetools.LRUCache(4096)
+        self._commits: cachetools.LRUCache[str, CommitInfo] = cachetools.LRUCache(1024)
+        self._parsed_lock = threading.Lock()
         self._listing: tuple[str, list[tuple[str, TreeEntry]]] | None = None
         self._writer = LooseObjectWriter(self.git_dir / "objects", fsync=fsync)
 
@@ -176,6 +170,14 @@ class PageStore:
 
     # -- low-level reads ---------------------------------------------------
 
+    def _recall(self, cache: cachetools.LRUCache[str, V], sha: str) -> V | None:
+        with self._parsed_lock:
+            return cache.get(sha)
+
+    def _remember(self, cache: cachetools.LRUCache[str, V], sha: str, value: V) -> None:
+        with self._parsed_lock:
+            cache[sha] = value
+
     def head(self) -> str | None:
         """The commit ``main`` points at, or None for an empty repository."""
         return refs.read_ref(self.git_dir, BRANCH)
@@ -191,14 +193,14 @@ class PageStore:
 
     def tree(self, sha: str) -> dict[bytes, TreeEntry]:
         """A tree's entries by name; trees never change, so they are cached by id."""
-        cached = self._trees.get(sha)
+        cached = self._recall(self._trees, sha)
         if cached is not None:
             return cached
         _, kind, data = self._object(sha)
         if kind != b"tree":
             raise RevisionNotFound(sha)
         entries = {entry.name: entry for entry in parse_tree(data)}
-        self._trees.put(sha, entries)
+        self._remember(self._trees, sha, entries)
         return entries
 
     def blob(self, sha: str) -> bytes:
@@ -209,7 +211,7 @@ class PageStore:
 
     def commit_info(self, revision: str) -> CommitInfo:
         """Parse the commit a (validated) revision names; commits are cached by id."""
-        cached = self._commits.get(revision)
+        cached = self._recall(self._commits, revision)
         if cached is not None:
             return cached
         sha, kind, data = self._object(check_revision(revision))
@@ -217,7 +219,7 @@ class PageStore:
             raise RevisionNotFound(revision)
         info = parse_commit(sha, data)
         if sha == revision:
-            self._commits.put(sha, info)
+            self._remember(self._commits, sha, info)
         return info
 
     def resolve_revision(self, revision: str) -> str:
@@ -472,7 +474,7 @@ class PageStore:
         sha = self._write(b"commit", data, written)
         self._writer.sync_directories(written)
         info = parse_commit(sha, data)
-        self._commits.put(sha, info)
+        self._remember(self._commits, sha, info)
         return CommitRecord(info, _pair_renames(applied))
 
     def _write(self, kind: bytes, data: bytes, written: list[str]) -> str:
@@ -522,7 +524,7 @@ class PageStore:
             return None
         data = serialise_tree(list(entries.values()))
         sha = self._write(b"tree", data, written)
-        self._trees.put(sha, entries)
+        self._remember(self._trees, sha, entries)
         return sha
 
     @_refused_when_full

@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import math
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
 
+import cachetools
 import numpy as np
 from whoosh import query as q
 from whoosh.reading import IndexReader
@@ -46,7 +46,7 @@ class View:
         self.size = reader.doc_count_all()
         self.segments = segments
         self._lock = threading.Lock()
-        self._bitmaps: OrderedDict[tuple[str, str, str], int] = OrderedDict()
+        self._bitmaps: cachetools.LRUCache[tuple[str, str, str], int] = cachetools.LRUCache(CACHE_TERMS)
         live = (1 << self.size) - 1
         if reader.has_deletions():
             data = bytearray((self.size + 7) // 8 + 1)
@@ -91,13 +91,10 @@ class View:
         with self._lock:
             cached = self._bitmaps.get(key)
             if cached is not None:
-                self._bitmaps.move_to_end(key)
                 return cached
         value = compute() & self.live
         with self._lock:
             self._bitmaps[key] = value
-            if len(self._bitmaps) > CACHE_TERMS:
-                self._bitmaps.popitem(last=False)
         return value
 
     def evaluate(self, reader: IndexReader, query: q.Query) -> int:

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import pickle
 import threading
-from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+import cachetools
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
 from whoosh.matching.wrappers import FilterMatcher
@@ -36,25 +36,22 @@ class SegmentCache:
     def __init__(self, max_bytes: int = CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
-        self._entries: OrderedDict[tuple, tuple] = OrderedDict()
-        self._bytes = 0
+        # (value, its size in bytes) by key, least recently used out first once ``max_bytes`` are held.
+        self._entries: cachetools.LRUCache[tuple[Any, ...], tuple[Any, int]] = cachetools.LRUCache(
+            maxsize=max_bytes, getsizeof=lambda entry: entry[1]
+        )
 
     def _cached(self, key: tuple, compute: Callable[[], Any], size: Callable[[Any], int]) -> Any:
         """The value kept under ``key``, computed (and counted as ``size`` bytes) on first use."""
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
-                self._entries.move_to_end(key)
                 return found[0]
         value = compute()
         cost = size(value) + 100
         with self._lock:
-            if key not in self._entries:
+            if key not in self._entries and cost <= self.max_bytes:
                 self._entries[key] = (value, cost)
-                self._bytes += cost
-                while self._bytes > self.max_bytes and len(self._entries) > 1:
-                    _old_key, (_old, old_cost) = self._entries.popitem(last=False)
-                    self._bytes -= old_cost
         return value
 
     def postings(self, reader: SegmentReader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
@@ -109,7 +106,12 @@ def _postings_of(reader: SegmentReader, fieldname: str, text: str, *, positions:
         matcher = reader.postings(fieldname, text)
     except TermNotFound:
         return None
-    return matcher.child if isinstance(matcher, FilterMatcher) else matcher
+    if isinstance(matcher, FilterMatcher):
+        # The filter, when built, already stepped its child past the deleted documents heading the list;
+        # going back keeps them, so the document count (and the idf) is Whoosh's own.
+        matcher = matcher.child
+        matcher.reset()
+    return matcher
 
 
 def _read_postings(reader: SegmentReader, fieldname: str, text: str) -> tuple[np.ndarray, np.ndarray]:
