@@ -23,10 +23,9 @@ is the same, equal scores in path order as the fast path sorts them.
 Not compared: queries with no word (``path:``, ``tag:`` alone), which the
 fast path orders by date rather than by score, and prefixes of more than
 ``MAX_SCORING_PREFIX_TERMS`` terms, which it ranks by their first terms only
-(this corpus has none). Known to differ, marked ``xfail(strict=True)`` until
-``search/segments.py`` is fixed: the fast path loses the deleted documents
-that head a segment's posting list, so its idf of such terms is not Whoosh's
-(see the last test; when it is fixed these tests pass and the marks must go).
+(this corpus has none). The last test keeps the fix of a difference this
+guard found: the fast path once lost the deleted documents heading a
+segment's posting list, so its idf of such terms was not Whoosh's.
 
 Upgrading Whoosh-Reloaded: install the new release, run this file, and move
 the pin in ``pyproject.toml`` (then ``make lock``) only when it passes.
@@ -294,8 +293,7 @@ EXCLUSIONS = [
 ]
 # These two rank terms whose posting list, in the first segment, starts with a page the second
 # update rewrote: see test_the_fast_path_counts_the_documents_whoosh_counts.
-LEADING_DELETED = pytest.mark.xfail(strict=True, reason="segments._postings_of skips leading deleted postings")
-RANKED_APART = ["compost jardin", "scic OR association"]
+RANKED_APART = ["compost jardin", "scic OR association"]  # terms whose postings start with deleted documents
 OTHERS = ["statuts tag:juridique", "commune path:lieux", "jardin partagé commune"] + RANKED_APART
 RANKED = WORDS + SEVERAL + PHRASES + PREFIXES + EXCLUSIONS + OTHERS
 UNRANKED = ["path:loyers", "tag:nourricier", "path:lieux -tag:mairie"]
@@ -407,7 +405,7 @@ def test_the_fast_path_matches_what_whoosh_matches(index, whoosh_searcher, text)
     assert len(found) >= 2, f"{text!r} should match several pages for the comparison to mean something"
 
 
-@pytest.mark.parametrize("text", [pytest.param(t, marks=LEADING_DELETED) if t in RANKED_APART else t for t in RANKED])
+@pytest.mark.parametrize("text", RANKED)
 def test_the_fast_path_ranks_as_whoosh_scores(index, whoosh_searcher, text):
     expected = whoosh_ranking(whoosh_searcher, text)
     found = fast_ranking(index, text)
@@ -482,14 +480,13 @@ def test_the_fast_path_reads_whoosh_internals_not_its_fallbacks(whoosh_searcher)
                 assert keys[kept].tolist() == sorted(positions), f"{fieldname}:{text}"
 
 
-@LEADING_DELETED
 def test_the_fast_path_counts_the_documents_whoosh_counts(whoosh_searcher):
     """The postings read keep deleted documents, as Whoosh's document frequency does (both feed the idf).
 
     ``SegmentReader.postings`` wraps the block matcher in a ``FilterMatcher``
     that, when built, already steps past the deleted documents at the head of
-    the list; ``segments._postings_of`` unwraps it without going back
-    (``child.reset()`` would), so those documents are missing from the count.
+    the list; ``segments._postings_of`` unwraps it and goes back (``child.reset()``),
+    or those documents would be missing from the count.
     """
     reader = whoosh_searcher.reader()
     for leaf, _offset in reader.leaf_readers():
