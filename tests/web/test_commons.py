@@ -134,18 +134,18 @@ def test_size_limit(app_factory, auth):
 
 
 @pytest.mark.parametrize(
-    "path",
+    "path, status, error",
     [
-        "licence/../etc/passwd.pdf",
-        "licence/..%2F..%2Fx.pdf",
-        "licence/a%0d%0aSet-Cookie:x.pdf",
-        "licence/Bad Name.pdf",
-        "absente/doc.pdf",
+        ("licence/../etc/passwd.pdf", 400, "invalid"),
+        ("licence/..%2F..%2Fx.pdf", 400, "invalid"),
+        ("licence/a%0d%0aSet-Cookie:x.pdf", 404, "not_found"),  # no route matches a line break
+        ("licence/Bad Name.pdf", 400, "invalid"),
+        ("absente/doc.pdf", 404, "not_found"),  # an attachment's page must exist
     ],
 )
-def test_hostile_attachment_paths(client, token, path):
+def test_hostile_attachment_paths(client, token, path, status, error):
     response = put_file(client, token, path, PDF)
-    assert response.status_code in (400, 404)
+    assert response.status_code == status and response.json["error"] == error
     assert "Set-Cookie" not in response.headers
 
 

@@ -179,11 +179,21 @@ def test_huge_page_is_refused(app_factory, editor):
     assert response.status_code == 413
 
 
-def test_hostile_page_names_get_clear_errors(client):
-    for url in ["/wiki/-x", "/wiki/a%00b", "/wiki/.git/config", "/wiki/a%0Ab", "/raw/..%2f..%2fetc", "/wiki/" + "x" * 300]:
-        response = client.get(url)
-        assert response.status_code in (400, 404), url
-        assert "Traceback" not in response.text
+@pytest.mark.parametrize(
+    "url, status",
+    [
+        ("/wiki/-x", 400),
+        ("/wiki/a%00b", 400),
+        ("/wiki/.git/config", 400),
+        ("/wiki/a%0Ab", 404),  # no route matches a line break
+        ("/raw/..%2f..%2fetc", 400),
+        ("/wiki/" + "x" * 300, 400),
+    ],
+)
+def test_hostile_page_names_get_clear_errors(client, url, status):
+    response = client.get(url)
+    assert response.status_code == status
+    assert "Traceback" not in response.text
 
 
 def test_script_in_title_and_message_is_escaped(client, editor, data_dir):
@@ -279,7 +289,7 @@ def test_lone_surrogates_are_refused(client, auth):
 
 def test_git_endpoint_refuses_control_characters(client):
     assert client.get("/wiki.git/%00").status_code == 404
-    assert client.get("/wiki.git/../x").status_code in (404, 400)
+    assert client.get("/wiki.git/../x").status_code == 404
 
 
 def test_anonymous_page_cache_follows_main_and_ignores_query_strings(client, app, token):
