@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
@@ -27,6 +28,14 @@ from ..messages import account_message
 from . import account_form
 
 blueprint = Blueprint("sessions", __name__)
+
+
+@blueprint.app_template_filter("from_iso")
+def from_iso(text: str) -> datetime:
+    """An ISO 8601 moment stored as text, for Babel's date filters (a moment without zone is UTC)."""
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
 
 # The "known device" cookie (see rate_limits.login_attempt): set at a successful login, read at the next ones.
 DEVICE_COOKIE = "trousse_device"
