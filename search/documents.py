@@ -50,8 +50,14 @@ REASONS = (TOO_SLOW, TOO_LARGE, DAMAGED)
 
 _EXIT_DAMAGED = 2
 _EXIT_TOO_LARGE = 3
-_ROOT = Path(__file__).resolve().parents[1]
-_CHILD = "import sys; sys.path.insert(0, sys.argv[1]); from search.documents import _child; _child(sys.argv[2:])"
+_MODULE_FILE = str(Path(__file__).resolve())
+# The child loads this file alone, not the ``search`` package: importing Whoosh and numpy
+# would double the child's start-up time, paid once per document read.
+_CHILD = (
+    "import importlib.util, sys; spec = importlib.util.spec_from_file_location('trousse_documents', sys.argv[1]);"
+    " module = sys.modules['trousse_documents'] = importlib.util.module_from_spec(spec);"
+    " spec.loader.exec_module(module); module._child(sys.argv[2:])"
+)
 
 
 class DocumentTooLarge(ValueError):
@@ -213,7 +219,7 @@ def extract(
     if kind == "text":
         return Extraction(plain_text(data, max_text_bytes))
     cpu_seconds = max(1, math.ceil(seconds))
-    command = [sys.executable, "-c", _CHILD, str(_ROOT), kind, str(max_text_bytes), str(memory_bytes), str(cpu_seconds)]
+    command = [sys.executable, "-c", _CHILD, _MODULE_FILE, kind, str(max_text_bytes), str(memory_bytes), str(cpu_seconds)]
     child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
     try:
         output, _ = child.communicate(data, timeout=seconds)

@@ -176,7 +176,7 @@ def reading_documents() -> bool:
     for stat in Path("/proc").glob("[0-9]*/stat"):
         try:
             if stat.read_text().rsplit(")", 1)[1].split()[1] == me:
-                if b"search.documents" in (stat.parent / "cmdline").read_bytes():
+                if b"search/documents.py" in (stat.parent / "cmdline").read_bytes():
                     return True
         except (OSError, IndexError):
             continue
