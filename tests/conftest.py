@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import shutil
 import subprocess
@@ -64,7 +65,23 @@ def data_dir(tmp_path: Path, initialised_template: Path) -> Path:
 
 
 @pytest.fixture
-def app_factory(data_dir: Path):
+def cheap_password_hashing(monkeypatch):
+    """Passwords hashed with scrypt at a cost of 2**10 rather than Werkzeug's 2**15: the same format and checks.
+
+    Hashing is most of what logging in costs, and the tests log in hundreds of times;
+    tests/web/test_sessions.py checks that the wiki itself keeps Werkzeug's cost.
+    """
+    from werkzeug.security import generate_password_hash
+
+    import wiki.accounts
+
+    cheap = functools.partial(generate_password_hash, method="scrypt:1024:8:1")
+    monkeypatch.setattr(wiki.accounts, "generate_password_hash", cheap)
+    monkeypatch.setattr(wiki.accounts, "_dummy_hash", functools.cache(lambda: cheap("not a real password")))
+
+
+@pytest.fixture
+def app_factory(data_dir: Path, cheap_password_hashing):
     """Build applications on the test's data directory, closing them afterwards."""
     from wiki import close_app, create_app
 

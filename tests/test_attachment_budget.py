@@ -263,6 +263,7 @@ def test_an_opendocument_whose_content_is_a_bomb_is_kept_and_found_by_its_name(c
 # -- point 4: slow documents, out of the requests' way ---------------------------
 
 
+@pytest.mark.slow
 def test_a_slow_pdf_is_read_within_its_budget():
     started = time.perf_counter()
     result = extract("plan.pdf", SHARED_STREAM_PDF, seconds=3.0)
@@ -286,6 +287,7 @@ def served(app_factory, data_dir):
     return app, token.create_token("camille", "tests")
 
 
+@pytest.mark.slow
 def test_a_slow_pdf_is_stored_at_once_and_never_holds_other_requests(served):
     app, token = served
     client = app.test_client()
@@ -351,6 +353,7 @@ def hits(wiki, query: str) -> list[str]:
     return [hit.path for hit in wiki.search.search(query).hits]
 
 
+@pytest.mark.slow
 def test_commands_read_documents_inline_through_the_limited_child(wiki):
     started = time.perf_counter()
     commit(
@@ -373,6 +376,7 @@ def test_a_document_is_read_once_per_version(wiki, monkeypatch):
     assert hits(wiki, "pangolin") == [f"{PAGE}/courrier.pdf"] and calls == []
 
 
+@pytest.mark.slow
 def test_a_request_never_reads_a_document_and_maintenance_indexes_the_version_at_main(wiki):
     """Without inline reading (a server), syncs index the name only; the text read later is main's."""
     wiki.search_updater.extract_inline = False

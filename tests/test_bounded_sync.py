@@ -78,6 +78,7 @@ def wiki(app):
     return app.extensions["trousse"]
 
 
+@pytest.mark.slow
 def test_a_request_waits_briefly_for_another_threads_catch_up(app, wiki, data_dir):
     slow = BlockingListener()
     wiki.listeners.insert(0, slow)  # before the search index's update

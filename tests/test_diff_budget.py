@@ -267,6 +267,7 @@ def test_diff_page_of_a_hostile_line_answers_quickly(client, token):
     assert body["diff"].count("\n-a a a") == 1 and body["diff"].count("\n+a  a  a") == 1
 
 
+@pytest.mark.slow
 def test_a_long_diff_is_cut_with_links_to_the_whole_text(client, token):
     old, new = scattered_repeats()
     first = api_save(client, token, "essais/repetitions", old)

@@ -13,6 +13,10 @@ from conftest import git, run_cli
 
 from repo_store.gitcmd import git_environment
 
+# Every test here runs git against a served wiki: seconds each.
+pytestmark = pytest.mark.slow
+
+
 AUTHOR = {
     "GIT_AUTHOR_NAME": "Inès Simon",
     "GIT_AUTHOR_EMAIL": "ines@example.org",

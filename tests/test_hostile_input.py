@@ -408,6 +408,7 @@ READS = (
 API_SUFFIXES = ("/history", "/diff")
 
 
+@pytest.mark.slow
 def test_fuzzed_page_addresses_never_fail_nor_escape(hostile):
     client = hostile.client
     hostile.send("PUT", "/api/v1/pages/fuzz/source", json={"markdown": "# Source\n"})
@@ -503,6 +504,7 @@ QUERY_ADDRESSES = (
 )
 
 
+@pytest.mark.slow
 def test_fuzzed_query_strings_never_fail(hostile):
     @fuzz(40)
     @given(
@@ -619,6 +621,7 @@ PAGE_BODIES = st.one_of(
 )
 
 
+@pytest.mark.slow
 def test_fuzzed_front_matter_never_fails(hostile):
     """Through the API, the web form and (as an imported repository would) straight into git."""
     store, wiki = hostile.wiki.store, hostile.wiki
@@ -1053,6 +1056,7 @@ def xss(tmp_path_factory, initialised_template):
         close_app(app)
 
 
+@pytest.mark.slow
 def test_page_views_show_payloads_as_text(xss):
     for number, payload in enumerate(PAYLOADS):
         path, title, author = f"xss/p{number}", title_of(payload), author_of(payload)
@@ -1167,6 +1171,7 @@ def test_collection_downloads_carry_payloads_as_data(xss):
         assert table[f"xss/p{number}"]["lieu"] == payload
 
 
+@pytest.mark.slow
 def test_search_snippets_suggestions_and_query_echo(xss):
     for query in (
         "alerte",

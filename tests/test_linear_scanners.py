@@ -198,6 +198,7 @@ def test_the_pastes_of_the_issue_are_scanned_quickly(scanner, paste):
     assert elapsed < BOUND, f"{scanner} took {elapsed:.2f} s on {paste}"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("family", FAMILIES)
 @pytest.mark.parametrize("scanner", SCANNERS)
 def test_worst_cases_cost_linear_time(scanner, family):
@@ -212,6 +213,7 @@ def test_many_tags_cost_linear_time():
     assert time.perf_counter() - started < BOUND
 
 
+@pytest.mark.slow
 def test_long_words_are_not_kept_in_memory_once_indexed():
     words = [f"mot{number}" + "a" * 20_000 for number in range(10)]  # 200 KB of distinct "words"
     tracemalloc.start()

@@ -243,6 +243,7 @@ def test_repeated_headings_get_unique_anchors_in_linear_time():
     assert len(set(ids)) == 20_000 and ids[:3] == ["questions", "questions-1", "questions-2"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("markdown", ["a: " * 60_000, "www.a.fr " * 40_000, "x@y.fr " * 40_000, "http:" * 40_000])
 def test_bare_url_detection_is_linear_in_one_long_paragraph(markdown):
     rendered = within(10, lambda: render(markdown, resolve_link=resolver, budget=RenderBudget(seconds=30)))

@@ -134,6 +134,7 @@ def test_a_lost_or_corrupt_index_is_rebuilt(data_dir, damage):
         wiki.close()
 
 
+@pytest.mark.slow
 def test_segments_stay_bounded(wiki):
     for n in range(120):
         save(wiki, f"essais/page-{n % 7}", f"# Essai {n % 7}\n\nversion{n}\n", base=None if n < 7 else "head")
@@ -227,6 +228,7 @@ WRITER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_two_processes_leave_no_lost_or_stale_entry(wiki, data_dir):
     save(wiki, "shared", "# Partagée\n\ndébut\n", base=None)
     env = git_environment({"PYTHONPATH": str(PROJECT_ROOT)})
@@ -311,6 +313,7 @@ def test_processes_finding_the_index_damaged_at_once_rebuild_it_once(tmp_path):
     index.close()
 
 
+@pytest.mark.slow
 def test_commits_of_another_process_are_never_taken_for_damage(wiki, data_dir):
     """While another process commits and merges segments, checking the index always finds it intact."""
     env = git_environment({"PYTHONPATH": str(PROJECT_ROOT)})
@@ -328,6 +331,7 @@ def test_commits_of_another_process_are_never_taken_for_damage(wiki, data_dir):
     assert found(wiki, "motw19") == ["w/page-19"]
 
 
+@pytest.mark.slow
 def test_a_save_never_waits_for_the_refill_of_a_lost_index(data_dir, monkeypatch):
     """In a server, refilling a lost index is the maintenance thread's work; saves go on meanwhile."""
     import shutil

@@ -149,6 +149,7 @@ def test_an_attachment_already_stored_under_a_device_name_can_be_removed_from_th
 # -- git push -----------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_push_refuses_windows_names_with_a_message(live_server, tmp_path):
     base, data = live_server
     remote = with_credentials(base, "camille", token_for(data))

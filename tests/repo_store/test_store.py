@@ -268,6 +268,7 @@ LOOP = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_killed_writer_leaves_a_consistent_repository(bare_repo):
     rng = random.Random(4)
     with PageStore(bare_repo) as store:

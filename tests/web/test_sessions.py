@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sqlite3
 
 import pytest
 from conftest import PASSWORD, csrf_token
@@ -15,6 +16,22 @@ def test_login_and_logout(client, auth):
     assert "Camille Été" in client.get("/wiki/home").text
     assert auth.logout().status_code == 302
     assert "Camille Été" not in client.get("/wiki/home").text
+
+
+def test_passwords_are_stored_with_werkzeugs_full_scrypt_cost(tmp_path):
+    """The tests' apps hash cheaply (conftest's cheap_password_hashing); the wiki itself must not."""
+    from wiki.accounts import Accounts
+
+    accounts = Accounts(tmp_path / "trousse.sqlite")
+    try:
+        accounts.add_user("camille", role="editor", password=PASSWORD)
+        assert accounts.authenticate("camille", PASSWORD) is not None
+    finally:
+        accounts.close()
+    with sqlite3.connect(tmp_path / "trousse.sqlite") as database:
+        (stored,) = database.execute("SELECT password_hash FROM users").fetchone()
+    method, cost, block_size, parallelism = stored.split("$")[0].split(":")
+    assert method == "scrypt" and int(cost) >= 2**15 and (int(block_size), int(parallelism)) == (8, 1)
 
 
 def test_session_cookie_flags(client, auth):
