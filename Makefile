@@ -1,17 +1,33 @@
 # Everyday tasks. The README's two commands need nothing but Python and git;
 # these are shortcuts for developers with a .venv already set up.
 PY ?= .venv/bin/python
+# The fast tests: every test not marked slow (1.5 s or more each, see CONTRIBUTING.md) or browser.
+FAST = -m "not slow and not browser"
 
-.PHONY: run test lint bench i18n lock
+.PHONY: run check test test-fast lint format bench i18n lock
 
 run:
 	$(PY) -m wiki serve
 
+# Before every commit: formatting, lint, and the fast tests (under two minutes).
+check:
+	$(PY) -m ruff format --check .
+	$(PY) -m ruff check .
+	$(PY) -m pytest -q $(FAST)
+
+# Everything: the slow tests and the browser tests too (what CI runs).
 test:
 	$(PY) -m pytest
 
+test-fast:
+	$(PY) -m pytest -q $(FAST)
+
 lint:
 	$(PY) -m ruff check .
+
+format:
+	$(PY) -m ruff format .
+	$(PY) -m ruff check --fix .
 
 bench:
 	$(PY) bench/bench_pages.py --pages 2000 --commits 20000
