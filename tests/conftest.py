@@ -73,11 +73,11 @@ def cheap_password_hashing(monkeypatch):
     """
     from werkzeug.security import generate_password_hash
 
-    import wiki.accounts
+    import wiki.accounts as account_store
 
     cheap = functools.partial(generate_password_hash, method="scrypt:1024:8:1")
-    monkeypatch.setattr(wiki.accounts, "generate_password_hash", cheap)
-    monkeypatch.setattr(wiki.accounts, "_dummy_hash", functools.cache(lambda: cheap("not a real password")))
+    monkeypatch.setattr(account_store, "generate_password_hash", cheap)
+    monkeypatch.setattr(account_store, "_dummy_hash", functools.cache(lambda: cheap("not a real password")))
 
 
 @pytest.fixture
