@@ -59,9 +59,9 @@ QUERIES = [
 
 
 def measure_queries(data: Path, rounds: int) -> tuple[list[float], list[float], dict]:
-    from wiki.config import load_settings
-    from wiki.datadir import DataDir
-    from wiki.service import Wiki
+    from wiki.app.config import load_settings
+    from wiki.app.datadir import DataDir
+    from wiki.app.service import Wiki
 
     wiki = Wiki(DataDir(data), load_settings(data))
     cold, warm, totals = [], [], {}
@@ -80,10 +80,10 @@ def measure_queries(data: Path, rounds: int) -> tuple[list[float], list[float], 
 
 def measure_edits(data: Path, edits: int) -> tuple[int, list[float], list[float]]:
     """Many single-page saves in one process: segments left, query times after."""
-    from wiki.accounts import User
-    from wiki.config import load_settings
-    from wiki.datadir import DataDir
-    from wiki.service import Wiki
+    from wiki.accounts.store import User
+    from wiki.app.config import load_settings
+    from wiki.app.datadir import DataDir
+    from wiki.app.service import Wiki
 
     wiki = Wiki(DataDir(data), load_settings(data, {"storage": {"fsync": False}}))
     user = User(1, "bench", "Banc d'essai", "", False, "editor", False, 0, "")

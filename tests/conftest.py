@@ -48,8 +48,8 @@ def git(repo: Path, *args: str) -> str:
 @pytest.fixture(scope="session")
 def initialised_template(tmp_path_factory) -> Path:
     """One initialised data directory (repository, catalog, index), copied for each test."""
-    from wiki.cli import build_derived
-    from wiki.datadir import DataDir, initialise
+    from wiki.app.datadir import DataDir, initialise
+    from wiki.cli.commands import build_derived
 
     root = tmp_path_factory.mktemp("template") / "data"
     initialise(DataDir(root))
@@ -73,7 +73,7 @@ def cheap_password_hashing(monkeypatch):
     """
     from werkzeug.security import generate_password_hash
 
-    import wiki.accounts as account_store
+    import wiki.accounts.store as account_store
 
     cheap = functools.partial(generate_password_hash, method="scrypt:1024:8:1")
     monkeypatch.setattr(account_store, "generate_password_hash", cheap)
@@ -83,7 +83,7 @@ def cheap_password_hashing(monkeypatch):
 @pytest.fixture
 def app_factory(data_dir: Path, cheap_password_hashing):
     """Build applications on the test's data directory, closing them afterwards."""
-    from wiki import close_app, create_app
+    from wiki.web import close_app, create_app
 
     apps = []
 

@@ -25,10 +25,10 @@ from conftest import bearer
 
 from repo_store import FileChange, Identity
 from search.documents import TOO_LARGE, TOO_SLOW, extract, open_archive, read_member
-from wiki.attachments import AttachmentRefused, check_content
-from wiki.config import load_settings
-from wiki.datadir import DataDir
-from wiki.service import Wiki
+from wiki.app.attachments import AttachmentRefused, check_content
+from wiki.app.config import load_settings
+from wiki.app.datadir import DataDir
+from wiki.app.service import Wiki
 
 ODT_TYPE = b"application/vnd.oasis.opendocument.text"
 PAGE = "licence"  # a starter page: attachments go into its folder
@@ -367,7 +367,7 @@ def test_commands_read_documents_inline_through_the_limited_child(wiki):
 
 
 def test_a_document_is_read_once_per_version(wiki, monkeypatch):
-    import wiki.search_sync as search_sync
+    import wiki.app.search_sync as search_sync
 
     commit(wiki, {f"{PAGE}/courrier.pdf": pdf_with_text("Lettre au pangolin")})
     calls = []

@@ -11,7 +11,7 @@ import pytest
 from conftest import bearer, git
 
 from repo_store.gitcmd import git_environment
-from wiki.catch_up import REQUEST_SYNC_COMMITS
+from wiki.app.catch_up import REQUEST_SYNC_COMMITS
 
 
 def push_history(repository: Path, commits: int, folder: str = "lot") -> str:

@@ -9,9 +9,9 @@ from click.testing import CliRunner
 from conftest import bearer
 
 from repo_store import FileChange, Identity
-from wiki.cli import main
-from wiki.content_rules import page_problems
-from wiki.search_sync import SearchUpdater
+from wiki.app.content_rules import page_problems
+from wiki.app.search_sync import SearchUpdater
+from wiki.cli.commands import main
 
 # Starts like a PDF (so it is accepted as one) but holds no readable document.
 DAMAGED_PDF = b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj << >> endobj\ntrailer << >>\n%%EOF\n"

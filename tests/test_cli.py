@@ -12,9 +12,9 @@ from click.testing import CliRunner
 from conftest import PASSWORD, git
 
 from repo_store.gitcmd import git_environment
-from wiki.accounts import Accounts
-from wiki.cli import main
-from wiki.config import SETTINGS, commented_defaults
+from wiki.accounts.store import Accounts
+from wiki.app.config import SETTINGS, commented_defaults
+from wiki.cli.commands import main
 
 
 @pytest.fixture
@@ -89,7 +89,7 @@ def test_init_from_an_existing_repository(cli, tmp_path):
     assert git(repo, "rev-list", "--count", "main").strip() == "3"
     assert git(repo, "symbolic-ref", "HEAD").strip() == "refs/heads/main"
     assert "remote" not in git(repo, "config", "--list")
-    from wiki import close_app, create_app
+    from wiki.web import close_app, create_app
 
     app = create_app({"DATA_DIR": str(cli.data)})
     try:

@@ -118,7 +118,7 @@ def test_the_image_runs_as_an_unprivileged_user_who_owns_the_data_volume():
 
 
 def test_the_image_environment_gives_the_server_its_volume_and_exposed_port(tmp_path, monkeypatch):
-    from wiki.config import load_settings, resolve_data_dir
+    from wiki.app.config import load_settings, resolve_data_dir
 
     environment = image_environment()
     (volume,) = json.loads(instruction("VOLUME"))
@@ -136,7 +136,7 @@ def test_the_image_starts_trousse_serve_and_stops_it_gracefully():
     scripts = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))["project"]["scripts"]
     module, function = scripts[command[0]].split(":")
     assert (module, function) == ("wiki.cli", "main")
-    from wiki.cli import main
+    from wiki.cli.commands import main
 
     assert command[1] in main.commands
     assert instruction("STOPSIGNAL") == "SIGTERM", "gunicorn finishes the requests in flight on SIGTERM"
@@ -280,7 +280,7 @@ def test_hadolint_passes_the_dockerfile():
 
 
 def test_the_compose_example_puts_the_wiki_behind_one_trusted_proxy(tmp_path):
-    from wiki.config import load_settings
+    from wiki.app.config import load_settings
 
     compose = yaml.safe_load((ROOT / "compose.yaml").read_text(encoding="utf-8"))
     wiki = compose["services"]["trousse"]

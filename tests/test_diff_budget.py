@@ -24,7 +24,7 @@ from repo_store import Identity
 from repo_store import history as history_module
 from repo_store.catalog import Catalog
 from repo_store.history import History
-from wiki.diffs import MAX_ROWS, side_by_side, unified, word_diff
+from wiki.render.diffs import MAX_ROWS, side_by_side, unified, word_diff
 
 LEA = Identity("Léa Dubois", "lea@noreply.example")
 
@@ -245,10 +245,10 @@ def test_random_edits_give_correct_diffs():
 def test_a_degraded_diff_is_logged_once(caplog):
     old, new = DOUBLED
     old, new = old + "unique 1\n", new + "unique 1\n"
-    with caplog.at_level(logging.WARNING, logger="wiki.diffs"):
+    with caplog.at_level(logging.WARNING, logger="wiki.render.diffs"):
         side_by_side(old, new)
         side_by_side(old, new)
-    assert len([record for record in caplog.records if record.name == "wiki.diffs"]) == 1
+    assert len([record for record in caplog.records if record.name == "wiki.render.diffs"]) == 1
     assert "marked whole" in caplog.records[0].getMessage()
 
 

@@ -12,7 +12,7 @@ from xml.etree import ElementTree
 from click.testing import CliRunner
 
 from repo_store import FileChange, Identity
-from wiki.cli import main
+from wiki.cli.commands import main
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 16
 
@@ -124,7 +124,7 @@ def test_exports_of_missing_pages(client):
 
 
 def test_static_site_credits_pages_at_a_base_url_with_a_path(app_factory, tmp_path):
-    from wiki.export import export_static_site
+    from wiki.app.export import export_static_site
 
     app = app_factory({"site": {"base_url": "https://exemple.org/wiki-commun"}})
     out = tmp_path / "site"

@@ -330,7 +330,7 @@ def serving_push(server: Server, timeout: float) -> int | None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for worker in server.worker_pids():
-            if any("receive-pack" in command_line(pid) or "wiki.hooks" in command_line(pid) for pid in descendants(worker)):
+            if any("receive-pack" in command_line(pid) or "wiki.app.hooks" in command_line(pid) for pid in descendants(worker)):
                 return worker
         time.sleep(0.01)
     return None
@@ -785,7 +785,7 @@ def many_commits(clone: Path, count: int, batch: str, word: str) -> str:
 
 
 def hook_running(server: Server) -> bool:
-    return any("wiki.hooks" in command_line(pid) for pid in descendants(server.process.pid))
+    return any("wiki.app.hooks" in command_line(pid) for pid in descendants(server.process.pid))
 
 
 def push_and_stop(server: Server, clone: Path, url: str, stop: str, when: str, old: str) -> tuple[bool, str]:

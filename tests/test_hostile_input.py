@@ -1043,7 +1043,7 @@ class XssWiki:
 @pytest.fixture(scope="module")
 def xss(tmp_path_factory, initialised_template):
     """Built once: about a hundred commits are too slow to repeat for each test."""
-    from wiki import close_app, create_app
+    from wiki.web import close_app, create_app
 
     data_dir = tmp_path_factory.mktemp("xss") / "data"
     shutil.copytree(initialised_template, data_dir)

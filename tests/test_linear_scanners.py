@@ -30,7 +30,7 @@ from repo_store.pages import page_tags, page_title, parse_page
 from search.analysis import english_terms, french_positions
 from search.snippets import snippet
 from search.text import markdown_text
-from wiki.rendering import LinkTarget, render
+from wiki.render.rendering import LinkTarget, render
 
 SIZE = 300_000  # characters: a few hundred kilobytes, well under the page-size limit
 BOUND = 2.0  # seconds for SIZE characters: generous, a linear scanner needs a small fraction of it

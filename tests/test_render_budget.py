@@ -24,15 +24,15 @@ from typing import Any
 import pytest
 from conftest import bearer, csrf_token, form_value, git
 
-import wiki.rendering as rendering
-import wiki.service as service
+import wiki.app.service as service
+import wiki.render.rendering as rendering
 from repo_store import FileChange, Identity
 from repo_store.gitcmd import git_environment
-from wiki.content_rules import page_problems
-from wiki.markdown_shape import measure
-from wiki.odt import page_odt
-from wiki.render_cache import RenderCache
-from wiki.rendering import LinkTarget, RenderBudget, body_tokens, render
+from wiki.app.content_rules import page_problems
+from wiki.render.markdown_shape import measure
+from wiki.render.odt import page_odt
+from wiki.render.render_cache import RenderCache
+from wiki.render.rendering import LinkTarget, RenderBudget, body_tokens, render
 
 IMPORTER = Identity("Import", "import@example.org")
 LIMITS = {"max_bytes": 1_048_576, "max_nesting": 24, "max_table_cells": 20_000}
@@ -340,7 +340,7 @@ def test_a_revision_is_rendered_once_while_its_links_lead_the_same_way(app, clie
 
 def test_a_page_that_is_not_rendered_is_logged_once(app, client, caplog):
     commit_directly(app, "guides/profonde", deep_list(50_000))
-    with caplog.at_level(logging.WARNING, logger="wiki.render_cache"):
+    with caplog.at_level(logging.WARNING, logger="wiki.render.render_cache"):
         for _ in range(3):
             assert client.get("/wiki/guides/profonde?rev=" + app.extensions["trousse"].store.head()).status_code == 200
     assert len([r for r in caplog.records if "guides/profonde" in r.getMessage()]) == 1

@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from wiki.rendering import LinkTarget, render
+from wiki.render.rendering import LinkTarget, render
 
 EXISTING = {"home": "Accueil", "juridique/statuts": "Statuts de l'association"}
 

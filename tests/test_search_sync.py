@@ -14,10 +14,10 @@ from conftest import git
 
 from repo_store import FileChange, Identity
 from repo_store.gitcmd import git_environment
-from wiki.accounts import User
-from wiki.config import load_settings
-from wiki.datadir import DataDir
-from wiki.service import Wiki
+from wiki.accounts.store import User
+from wiki.app.config import load_settings
+from wiki.app.datadir import DataDir
+from wiki.app.service import Wiki
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EDITOR = User(1, "camille", "Camille Été", "", False, "editor", False, 0, "")
@@ -202,10 +202,10 @@ def test_pdf_and_opendocument_text_is_indexed(wiki):
 WRITER = textwrap.dedent(
     """
     import sys
-    from wiki.accounts import User
-    from wiki.config import load_settings
-    from wiki.datadir import DataDir
-    from wiki.service import Wiki
+    from wiki.accounts.store import User
+    from wiki.app.config import load_settings
+    from wiki.app.datadir import DataDir
+    from wiki.app.service import Wiki
     data = DataDir(__import__("pathlib").Path(sys.argv[1]))
     name = sys.argv[2]
     user = User(1, name, name, "", False, "editor", False, 0, "")
@@ -337,7 +337,7 @@ def test_a_save_never_waits_for_the_refill_of_a_lost_index(data_dir, monkeypatch
     import shutil
     import time
 
-    from wiki.search_sync import SearchUpdater
+    from wiki.app.search_sync import SearchUpdater
 
     slow = SearchUpdater._page_document
 

@@ -1,5 +1,5 @@
 """``python -m wiki`` is the ``trousse`` command."""
 
-from .cli import main
+from .cli.commands import main
 
 main(prog_name="trousse")

@@ -105,7 +105,7 @@ def test_an_invitation_from_the_page_registers_once_and_can_be_cancelled(app, cl
 
 
 def test_the_last_active_administrator_cannot_be_removed(admin):
-    from wiki.accounts import AccountError
+    from wiki.accounts.store import AccountError
 
     accounts = admin.accounts
     accounts.add_user("sacha", role="admin", password=PASSWORD)

@@ -237,7 +237,7 @@ def test_static_files_are_versioned_and_cached_for_a_year(client):
 
 
 def test_the_access_log_never_holds_an_invitation_code():
-    from wiki.access_log import access_record
+    from wiki.web.access_log import access_record
 
     record = access_record("200 OK", {"REQUEST_METHOD": "GET", "PATH_INFO": "/register/SECRETcode123"}, 10, 0.01, addresses=False)
     assert "SECRETcode123" not in str(record) and record["path"].startswith("/register/")
@@ -254,7 +254,7 @@ def test_a_moved_page_redirect_is_not_kept_forever(client, token):
 def test_a_limit_of_zero_is_refused_clearly(data_dir):
     import pytest
 
-    from wiki.config import ConfigError, load_settings
+    from wiki.app.config import ConfigError, load_settings
 
     with pytest.raises(ConfigError, match="api_writes_per_minute"):
         load_settings(data_dir, {"limits": {"api_writes_per_minute": 0}})

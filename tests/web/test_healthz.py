@@ -8,7 +8,7 @@ import pytest
 from conftest import PASSWORD, bearer, csrf_token, git
 
 from repo_store import FileChange, Identity
-from wiki import catch_up, service
+from wiki.app import catch_up, service
 
 HEX40 = re.compile(r"[0-9a-f]{40}")
 WORDS = {"status", "search", "indexed"}

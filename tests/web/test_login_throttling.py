@@ -22,7 +22,7 @@ def attempt(client, address: str, password: str, name: str = "alix"):
 @pytest.fixture
 def clock(monkeypatch):
     """The login limits' time source, moved by hand instead of sleeping."""
-    from wiki import rate_limits
+    from wiki.web import rate_limits
 
     class Clock:
         now = 1_900_000_000.0

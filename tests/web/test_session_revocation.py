@@ -154,7 +154,7 @@ def test_disabling_an_account_from_the_admin_page_ends_its_sessions(private_app,
 
 @pytest.mark.parametrize("command", [["user", "passwd", "camille", "--password-stdin"], ["user", "disable", "camille"]])
 def test_the_command_line_ends_the_sessions_too(private_app, camille, data_dir, command):
-    from wiki.cli import main
+    from wiki.cli.commands import main
 
     phone = private_app.test_client()
     log_in(phone, remember=True)
@@ -185,7 +185,7 @@ def test_logging_in_again_ends_the_browser_s_previous_session(private_app, camil
 
 
 def test_an_older_database_gains_the_session_table(data_dir):
-    from wiki.accounts import Accounts
+    from wiki.accounts.store import Accounts
 
     path = data_dir / "trousse.sqlite"
     database = sqlite3.connect(path)

@@ -20,7 +20,7 @@ def test_login_and_logout(client, auth):
 
 def test_passwords_are_stored_with_werkzeugs_full_scrypt_cost(tmp_path):
     """The tests' apps hash cheaply (conftest's cheap_password_hashing); the wiki itself must not."""
-    from wiki.accounts import Accounts
+    from wiki.accounts.store import Accounts
 
     accounts = Accounts(tmp_path / "trousse.sqlite")
     try:

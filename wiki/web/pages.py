@@ -30,16 +30,16 @@ from repo_store.paths import (
     slugify,
 )
 
-from ..auth import require_editor, safe_next, settings, user, wiki
-from ..commit_messages import commit_message, conflict_labels
-from ..content_rules import ContentRejected
-from ..errors import storage_full_message
-from ..export import attribution_line
-from ..http_cache import Validators, page_validators
-from ..i18n import LANGUAGE_COOKIE
-from ..licences import Licence
-from ..messages import path_message, problem_message
-from ..page_templates import instantiate, templates
+from ..app.content_rules import ContentRejected
+from ..app.export import attribution_line
+from ..app.licences import Licence
+from ..app.messages import path_message, problem_message
+from ..app.page_templates import instantiate, templates
+from .auth import require_editor, safe_next, settings, user, wiki
+from .commit_messages import commit_message, conflict_labels
+from .errors import storage_full_message
+from .http_cache import Validators, page_validators
+from .i18n import LANGUAGE_COOKIE
 
 blueprint = Blueprint("pages", __name__)
 
@@ -339,7 +339,7 @@ def healthz():  # type: ignore[no-untyped-def]
     files were skipped) are for accounts, logged in or with an API token (this
     URL is outside the API, whose guard reads tokens, so it reads its own).
     """
-    from ..auth import accounts, bearer_token
+    from .auth import accounts, bearer_token
 
     health = wiki().health()
     body: dict = {"status": health.status, "search": health.search, "indexed": health.indexed}

@@ -122,8 +122,8 @@ def initialise(data: DataDir, source: str | None = None) -> None:
         _create_with_starter_pages(data.repository)
     _configure(data.repository)
     pack_for_clones(data.repository)
+    from ..accounts.store import Accounts
     from . import hooks
-    from .accounts import Accounts
 
     hooks.install(data)
     Accounts(data.database).close()

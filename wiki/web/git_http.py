@@ -10,7 +10,7 @@ is not killed at a timeout.
 
 Authentication is HTTP Basic with the account name and a token; reading
 follows the wiki's read access, pushing needs an editor and passes the
-``pre-receive`` checks of ``wiki.hooks``.
+``pre-receive`` checks of ``wiki.app.hooks``.
 """
 
 from __future__ import annotations
@@ -29,10 +29,10 @@ from flask_babel import gettext as _
 from repo_store.errors import is_storage_full
 from repo_store.gitcmd import git_environment
 
-from .. import rate_limits
-from ..access_log import USER_KEY
-from ..accounts import User
-from ..auth import accounts, settings, wiki
+from ..accounts.store import User
+from . import rate_limits
+from .access_log import USER_KEY
+from .auth import accounts, settings, wiki
 
 blueprint = Blueprint("git_http", __name__)
 log = logging.getLogger(__name__)

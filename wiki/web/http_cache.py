@@ -96,7 +96,7 @@ def build_id(app: Flask, settings: dict) -> str:
     """
     digest = hashlib.blake2b(digest_size=8)
     digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
-    package = Path(__file__).parent
+    package = Path(__file__).parent.parent
     folders = [Path(app.template_folder or ""), Path(app.static_folder or ""), package / "translations"]
     for folder in folders:
         for file in sorted(folder.rglob("*")):

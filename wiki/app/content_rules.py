@@ -11,8 +11,8 @@ from dataclasses import dataclass
 from repo_store.errors import InvalidContent
 from repo_store.pages import FrontMatterError, load_front_matter, split_front_matter
 
+from ..render.markdown_shape import measure
 from .licences import find_licence
-from .markdown_shape import measure
 
 
 @dataclass(frozen=True)

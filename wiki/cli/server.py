@@ -19,9 +19,9 @@ from gunicorn.app.base import BaseApplication
 
 from repo_store.refs import remove_stale_locks
 
-from . import hooks
-from .access_log import logger_class
-from .datadir import DataDir
+from ..app import hooks
+from ..app.datadir import DataDir
+from ..web.access_log import logger_class
 
 
 class _Server(BaseApplication):
@@ -35,7 +35,7 @@ class _Server(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self):  # type: ignore[no-untyped-def]
-        from . import create_app
+        from ..web import create_app
 
         self.flask_app = create_app({"DATA_DIR": str(self.data.root), "TROUSSE_MAINTENANCE": True})
         return self.flask_app
@@ -51,7 +51,7 @@ def serve(
     def on_starting(_arbiter: Any) -> None:
         remove_stale_locks(data.repository)
         hooks.install(data)
-        from .cli import build_derived
+        from .commands import build_derived
 
         build_derived(data)
 
@@ -60,7 +60,7 @@ def serve(
         # stop the maintenance thread and close the databases cleanly.
         flask_app = getattr(server, "flask_app", None)
         if flask_app is not None:
-            from . import close_app
+            from ..web import close_app
 
             close_app(flask_app)
 

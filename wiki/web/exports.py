@@ -12,11 +12,11 @@ from repo_store.gitcmd import git_command, git_environment
 from repo_store.pages import split_front_matter
 from repo_store.paths import check_path
 
-from ..auth import settings, wiki
-from ..downloads import download
-from ..export import STATIC, attribution_line
-from ..odt import page_odt
-from ..rendering import RenderBudget
+from ..app.export import STATIC, attribution_line
+from ..render.odt import page_odt
+from ..render.rendering import RenderBudget
+from .auth import settings, wiki
+from .downloads import download
 
 blueprint = Blueprint("exports", __name__)
 

@@ -16,11 +16,11 @@ from pathlib import Path
 
 from flask import Flask, render_template
 
+from ..render.rendering import LinkTarget, RenderBudget, render
 from .licences import Licence
-from .rendering import LinkTarget, RenderBudget, render
 from .service import Wiki
 
-STATIC = Path(__file__).parent / "static"
+STATIC = Path(__file__).parent.parent / "static"
 
 
 def relative(from_page: str, to_path: str) -> str:

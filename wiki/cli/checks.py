@@ -9,11 +9,11 @@ from repo_store.catalog import Catalog
 from repo_store.gitcmd import GitError, run_git
 from search import IndexBusy, IndexUnavailable, SearchIndex
 
-from .accounts import Accounts
-from .config import load_settings
-from .content_rules import Problem, page_problems
-from .datadir import DataDir
-from .messages import problem_message
+from ..accounts.store import Accounts
+from ..app.config import load_settings
+from ..app.content_rules import Problem, page_problems
+from ..app.datadir import DataDir
+from ..app.messages import problem_message
 
 
 def run_checks(data: DataDir) -> list[str]:
@@ -89,7 +89,7 @@ def _skipped_content(data: DataDir) -> list[str]:
     is shown in a reduced form), so the wiki works; the administrator is told
     which ones, since nobody else will notice.
     """
-    from .service import Wiki
+    from ..app.service import Wiki
 
     wiki = Wiki(data, load_settings(data.root))
     try:

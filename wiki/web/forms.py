@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from flask import flash, request
 
-from ..accounts import AccountError
-from ..messages import account_message
+from ..accounts.store import AccountError
+from ..app.messages import account_message
 
 
 def page_number(highest: int) -> int:

@@ -43,14 +43,14 @@ from repo_store.paths import check_attachment_name, check_new_page_path, check_p
 from search import IndexBusy, IndexUnavailable, SearchIndex, SearchResults
 from search.extractions import ExtractionCache
 
-from .accounts import User
+from ..accounts.store import User
+from ..render.render_cache import HtmlCache, RenderCache
+from ..render.rendering import LinkTarget, RenderBudget, Rendered, render
 from .attachments import Attachment, check_content, mimetype_of
 from .catch_up import BEHIND_AFTER_SECONDS, REQUEST_SYNC_COMMITS, CatchUp, Health, LagWatch, commits_behind
 from .content_rules import check_page
 from .datadir import DataDir
 from .licences import Licence, find_licence
-from .render_cache import HtmlCache, RenderCache
-from .rendering import LinkTarget, RenderBudget, Rendered, render
 from .search_sync import REQUEST_WAIT_SECONDS, SearchUpdater
 
 SyncListener = Callable[[SyncReport], None]

@@ -8,7 +8,7 @@ from flask import Blueprint, render_template
 
 from repo_store import PageNotFound
 
-from ..auth import settings, wiki
+from .auth import settings, wiki
 
 blueprint = Blueprint("navigation", __name__)
 

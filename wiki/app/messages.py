@@ -15,7 +15,7 @@ from repo_store.errors import InvalidPath
 from .content_rules import Problem
 
 if TYPE_CHECKING:
-    from .accounts import AccountError
+    from ..accounts.store import AccountError
 
 Gettext = Callable[..., str]
 

@@ -10,9 +10,9 @@ from flask import Blueprint, Response, render_template, request
 from repo_store import PageNotFound
 from repo_store.paths import check_path
 
-from ..auth import settings, wiki
-from ..collections import Collection, build, cell_text, to_csv, to_geojson, to_json
-from ..downloads import download
+from ..app.collections import Collection, build, cell_text, to_csv, to_geojson, to_json
+from .auth import settings, wiki
+from .downloads import download
 
 blueprint = Blueprint("collections", __name__)
 

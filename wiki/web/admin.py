@@ -12,9 +12,9 @@ from datetime import UTC, datetime
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from ..accounts import ROLES, AccountError, User
-from ..auth import accounts, require_admin, settings
-from . import account_form
+from ..accounts.store import ROLES, AccountError, User
+from .auth import accounts, require_admin, settings
+from .forms import account_form
 
 blueprint = Blueprint("admin", __name__)
 

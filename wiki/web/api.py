@@ -1,7 +1,7 @@
 """The JSON API, ``/api/v1``: the same pages and rules as the browser, for scripts.
 
 Errors follow one shape, ``{"error": code, "message": sentence}``, produced by
-``wiki.errors`` from the same domain exceptions the HTML views raise.
+``wiki.web.errors`` from the same domain exceptions the HTML views raise.
 """
 
 from __future__ import annotations
@@ -14,11 +14,11 @@ from flask_babel import gettext as _
 from repo_store import InvalidContent, PageNotFound
 from repo_store.paths import check_path, check_revision, page_file
 
-from .. import rate_limits
-from ..auth import UNSAFE_METHODS, require_editor, user, wiki
-from ..commit_messages import attach_message, commit_message, conflict_labels, delete_message, move_message, remove_file_message
-from ..diffs import unified
-from ..errors import error_response
+from ..render.diffs import unified
+from . import rate_limits
+from .auth import UNSAFE_METHODS, require_editor, user, wiki
+from .commit_messages import attach_message, commit_message, conflict_labels, delete_message, move_message, remove_file_message
+from .errors import error_response
 from .pages import commit_time, redirect_keeping_query
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")

@@ -13,12 +13,12 @@ from flask_babel import gettext as _
 from repo_store import InvalidPath, PageExists, PageNotFound
 from repo_store.paths import check_path, check_revision, page_file
 
-from ..auth import require_editor, settings, wiki
-from ..commit_messages import delete_message, move_message, restore_message
-from ..diffs import side_by_side, unified
-from ..messages import path_message
-from ..service import NothingToRestore, render_title
-from . import page_number
+from ..app.messages import path_message
+from ..app.service import NothingToRestore, render_title
+from ..render.diffs import side_by_side, unified
+from .auth import require_editor, settings, wiki
+from .commit_messages import delete_message, move_message, restore_message
+from .forms import page_number
 from .pages import commit_time
 
 blueprint = Blueprint("history", __name__)
@@ -64,7 +64,7 @@ def page_history(path: str):  # type: ignore[no-untyped-def]
 def diff(path: str):  # type: ignore[no-untyped-def]
     """Two versions side by side; with ``format=text``, the whole unified diff as plain text.
 
-    Both are bounded in time (``wiki.diffs``); the side-by-side view stops
+    Both are bounded in time (``wiki.render.diffs``); the side-by-side view stops
     after ``diffs.MAX_ROWS`` rows and links to the text, which is always whole.
     """
     path = check_path(path)

@@ -4,7 +4,7 @@
 quarantine; this module reads them with git (keeping the environment git set
 up), checks every pushed commit with the rules the editor uses, and explains
 each refusal on stderr, which the contributor's git prints as ``remote:``
-lines. Run as ``python -m wiki.hooks pre-receive``.
+lines. Run as ``python -m wiki.app.hooks pre-receive``.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from .messages import attachment_message, path_message, problem_message
 if TYPE_CHECKING:
     from .datadir import DataDir
 
-TRANSLATIONS = Path(__file__).parent / "translations"
+TRANSLATIONS = Path(__file__).parent.parent / "translations"
 
 ZERO = "0" * 40
 BRANCH = "refs/heads/main"
@@ -42,9 +42,9 @@ def install(data: DataDir) -> None:
     """Write the hook scripts, pointing at this Python (atomically: other processes may be pushing)."""
     hooks = data.repository / "hooks"
     hooks.mkdir(exist_ok=True)
-    package_root = Path(__file__).resolve().parent.parent
+    package_root = Path(__file__).resolve().parent.parent.parent
     script = (
-        f'#!/bin/sh\nPYTHONPATH="{package_root}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -m wiki.hooks pre-receive\n'
+        f'#!/bin/sh\nPYTHONPATH="{package_root}${{PYTHONPATH:+:$PYTHONPATH}}" exec "{sys.executable}" -m {__name__} pre-receive\n'
     )
     target = hooks / "pre-receive"
     if target.exists() and target.read_text(encoding="utf-8") == script:
@@ -235,7 +235,7 @@ def pre_receive(lines: list[str], environ: dict[str, str]) -> int:
 
 def main(argv: list[str]) -> int:
     if len(argv) < 2 or argv[1] != "pre-receive":
-        print("usage: python -m wiki.hooks pre-receive", file=sys.stderr)
+        print("usage: python -m wiki.app.hooks pre-receive", file=sys.stderr)
         return 2
     try:
         return pre_receive(sys.stdin.read().splitlines(), dict(os.environ))

@@ -11,9 +11,9 @@ from flask_babel import gettext as _
 from repo_store import PageNotFound
 from repo_store.paths import check_path, page_path_of
 
-from ..attachments import AttachmentRefused, attachment_name, mimetype_of
-from ..auth import require_editor, settings, wiki
-from ..commit_messages import attach_message, remove_file_message
+from ..app.attachments import AttachmentRefused, attachment_name, mimetype_of
+from .auth import require_editor, settings, wiki
+from .commit_messages import attach_message, remove_file_message
 
 blueprint = Blueprint("files", __name__)
 

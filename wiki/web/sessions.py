@@ -10,9 +10,10 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from .. import rate_limits
-from ..accounts import AccountError, User
-from ..auth import (
+from ..accounts.store import AccountError, User
+from ..app.messages import account_message
+from . import rate_limits
+from .auth import (
     REMEMBER_COOKIE,
     Unauthorized,
     accounts,
@@ -24,8 +25,7 @@ from ..auth import (
     start_session,
     user,
 )
-from ..messages import account_message
-from . import account_form
+from .forms import account_form
 
 blueprint = Blueprint("sessions", __name__)
 

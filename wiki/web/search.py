@@ -6,9 +6,9 @@ from flask import Blueprint, render_template, request
 
 from search import IndexUnavailable
 
-from ..auth import wiki
-from ..errors import search_unavailable_message
-from . import page_number
+from .auth import wiki
+from .errors import search_unavailable_message
+from .forms import page_number
 
 blueprint = Blueprint("search", __name__)
 

@@ -16,9 +16,9 @@ from repo_store.errors import StoreError
 from repo_store.gitcmd import GitError
 from search import IndexBusy, IndexUnavailable
 
-from .accounts import ROLES, AccountError, Accounts
-from .config import ConfigError, load_settings, resolve_data_dir
-from .datadir import DataDir, InitError, initialise
+from ..accounts.store import ROLES, AccountError, Accounts
+from ..app.config import ConfigError, load_settings, resolve_data_dir
+from ..app.datadir import DataDir, InitError, initialise
 
 
 class CleanErrors(click.Group):
@@ -82,7 +82,7 @@ def main(ctx: click.Context, data_dir: str | None) -> None:
 
 def build_derived(data: DataDir, *, rebuild: bool = False, history: bool = False) -> None:
     """Bring the catalog and the search index in step with the repository."""
-    from .service import Wiki
+    from ..app.service import Wiki
 
     wiki = Wiki(data, load_settings(data.root))
     wiki.search_updater.procs = max(1, min(4, os.cpu_count() or 1))
@@ -266,8 +266,8 @@ def invite(ctx: click.Context, role: str) -> None:
 @click.pass_context
 def export_site(ctx: click.Context, out: Path) -> None:
     """Write a static HTML copy of the wiki into OUT (relative links: it opens from a USB stick)."""
-    from . import close_app, create_app
-    from .export import export_static_site
+    from ..app.export import export_static_site
+    from ..web import close_app, create_app
 
     data = _data(ctx)
     _require_wiki(data)

@@ -20,15 +20,15 @@ from datetime import timedelta
 from flask import Flask, Response, current_app, g, redirect, request, session, url_for
 from flask_login import current_user, login_user, logout_user
 
-from .accounts import Accounts, User
+from ..accounts.store import Accounts, User
+from ..app.service import Wiki
 from .extensions import csrf, login_manager
-from .service import Wiki
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 # Endpoints that anyone may reach, even on a private wiki.
 # git's smart HTTP authenticates every request with Basic credentials, never a cookie.
 CSRF_EXEMPT_BLUEPRINTS = {"git_http"}
-# git's endpoint checks its own Basic credentials (wiki.views.git_http).
+# git's endpoint checks its own Basic credentials (wiki.web.git_http).
 PUBLIC_ENDPOINTS = {
     "static",
     "sessions.login",

@@ -30,11 +30,11 @@ from repo_store.errors import (
 )
 from search import IndexUnavailable
 
-from .accounts import AccountError
-from .attachments import AttachmentRefused
+from ..accounts.store import AccountError
+from ..app.attachments import AttachmentRefused
+from ..app.content_rules import ContentRejected
+from ..app.messages import account_message, attachment_message, path_message, problem_message
 from .auth import Forbidden, Unauthorized, is_api_request, login_redirect, settings
-from .content_rules import ContentRejected
-from .messages import account_message, attachment_message, path_message, problem_message
 from .rate_limits import RateLimited
 
 log = logging.getLogger(__name__)
