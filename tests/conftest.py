@@ -49,7 +49,7 @@ def git(repo: Path, *args: str) -> str:
 def initialised_template(tmp_path_factory) -> Path:
     """One initialised data directory (repository, catalog, index), copied for each test."""
     from wiki.app.datadir import DataDir, initialise
-    from wiki.cli.commands import build_derived
+    from wiki.app.derived import build_derived
 
     root = tmp_path_factory.mktemp("template") / "data"
     initialise(DataDir(root))

@@ -125,7 +125,7 @@ def initialise(data: DataDir, source: str | None = None) -> None:
     from ..accounts.store import Accounts
     from . import hooks
 
-    hooks.install(data)
+    hooks.install(data.repository)
     Accounts(data.database).close()
 
 

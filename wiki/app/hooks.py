@@ -14,7 +14,6 @@ import posixpath
 import subprocess
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from babel.support import Translations
 
@@ -28,9 +27,6 @@ from .config import load_settings
 from .content_rules import page_problems
 from .messages import attachment_message, path_message, problem_message
 
-if TYPE_CHECKING:
-    from .datadir import DataDir
-
 TRANSLATIONS = Path(__file__).parent.parent / "translations"
 
 ZERO = "0" * 40
@@ -38,9 +34,9 @@ BRANCH = "refs/heads/main"
 REGULAR_FILES = ("100644", "100755")
 
 
-def install(data: DataDir) -> None:
-    """Write the hook scripts, pointing at this Python (atomically: other processes may be pushing)."""
-    hooks = data.repository / "hooks"
+def install(repository: Path) -> None:
+    """Write the hook scripts of a bare repository, pointing at this Python (atomically: other processes may be pushing)."""
+    hooks = repository / "hooks"
     hooks.mkdir(exist_ok=True)
     package_root = Path(__file__).resolve().parent.parent.parent
     script = (

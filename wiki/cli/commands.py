@@ -19,6 +19,7 @@ from search import IndexBusy, IndexUnavailable
 from ..accounts.store import ROLES, AccountError, Accounts
 from ..app.config import ConfigError, load_settings, resolve_data_dir
 from ..app.datadir import DataDir, InitError, initialise
+from ..app.derived import build_derived
 
 
 class CleanErrors(click.Group):
@@ -78,21 +79,6 @@ def main(ctx: click.Context, data_dir: str | None) -> None:
 
 
 # -- data directory -------------------------------------------------------
-
-
-def build_derived(data: DataDir, *, rebuild: bool = False, history: bool = False) -> None:
-    """Bring the catalog and the search index in step with the repository."""
-    from ..app.service import Wiki
-
-    wiki = Wiki(data, load_settings(data.root))
-    wiki.search_updater.procs = max(1, min(4, os.cpu_count() or 1))
-    try:
-        if rebuild:
-            wiki.rebuild_indexes(history=history)
-        else:
-            wiki.sync()
-    finally:
-        wiki.close()
 
 
 @main.command()

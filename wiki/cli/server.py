@@ -21,6 +21,7 @@ from repo_store.refs import remove_stale_locks
 
 from ..app import hooks
 from ..app.datadir import DataDir
+from ..app.derived import build_derived
 from ..web.access_log import logger_class
 
 
@@ -50,9 +51,7 @@ def serve(
 ) -> None:
     def on_starting(_arbiter: Any) -> None:
         remove_stale_locks(data.repository)
-        hooks.install(data)
-        from .commands import build_derived
-
+        hooks.install(data.repository)
         build_derived(data)
 
     def worker_exit(_arbiter: Any, _worker: Any) -> None:
