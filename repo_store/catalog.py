@@ -20,12 +20,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .changes import CommitRecord
 from .gitcmd import GitError, run_git
 from .links import extract_links, title_key
 from .pages import page_tags, page_title, parse_page
 from .paths import TEMPLATES_PREFIX, page_path_of
 from .rawlog import LOG_FORMAT, parse_raw_log
-from .store import CommitRecord, PageStore
+from .store import PageStore
 
 SCHEMA_VERSION = "6"
 FOREVER = 2**62  # a commit sequence number later than any
@@ -442,7 +443,7 @@ class Catalog:
         " c.sha, c.author_time, c.author_offset, c.author_name"
     )
 
-    def _page_record(self, row: tuple) -> PageRecord:
+    def _page_record(self, row: tuple[Any, ...]) -> PageRecord:
         return PageRecord(
             row[0],
             row[1],
@@ -472,7 +473,7 @@ class Catalog:
     def pages(self, folder: str | None = None, *, templates: bool = True) -> list[PageRecord]:
         """Current pages sorted by path, optionally only those under ``folder/``, or without the page templates."""
         query = f"SELECT {self._PAGE_COLUMNS} FROM pages p LEFT JOIN commits c ON c.seq = p.seq WHERE 1"
-        params: list = []
+        params: list[str | int] = []
         if folder:
             prefix = folder.rstrip("/") + "/"
             query += " AND substr(p.path, 1, ?) = ?"
@@ -603,7 +604,7 @@ def _file_identity(path: Path) -> tuple[int, int] | None:
     return status.st_dev, status.st_ino
 
 
-def changes_of(spans: list[tuple[str, int, int]], *, until: int = FOREVER, table: str = "ch") -> tuple[str, list]:
+def changes_of(spans: list[tuple[str, int, int]], *, until: int = FOREVER, table: str = "ch") -> tuple[str, list[str | int]]:
     """A WHERE clause (and its parameters) for a file's changes under each of its names, up to ``until``."""
     where = " OR ".join(f"({table}.path = ? AND {table}.seq > ? AND {table}.seq <= ?)" for _ in spans)
     return where, [value for name, since, last in spans for value in (name, since, min(last, until))]

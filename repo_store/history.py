@@ -12,7 +12,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import NamedTuple, overload
+from typing import Any, NamedTuple, overload
 
 from .catalog import FOREVER, Catalog, changes_of
 from .matching import EXACT_BUDGET, GAPS_BUDGET, Budget, line_opcodes
@@ -133,7 +133,8 @@ class History:
         there: where a visitor of its old address learns what became of it.
         """
         db = self.catalog.connection()
-        current, seen = file_path, {file_path}
+        current: str = file_path
+        seen = {file_path}
         while True:
             last = db.execute("SELECT status, seq FROM changes WHERE path = ? ORDER BY seq DESC LIMIT 1", (current,)).fetchone()
             moved = db.execute(
@@ -161,7 +162,7 @@ class History:
 
     # -- a file's history --------------------------------------------------
 
-    def _rows(self, file_path: str, *, until: int = FOREVER, limit: int = 1, offset: int = 0) -> list[tuple]:
+    def _rows(self, file_path: str, *, until: int = FOREVER, limit: int = 1, offset: int = 0) -> list[tuple[Any, ...]]:
         """The file's changes (under all its names) up to ``until``, newest first."""
         where, params = changes_of(self.catalog.name_spans(file_path), until=until)
         return (
@@ -177,7 +178,7 @@ class History:
         )
 
     @staticmethod
-    def _revision(row: tuple, older_size: int) -> Revision:
+    def _revision(row: tuple[Any, ...], older_size: int) -> Revision:
         size = row[10] or 0
         return Revision(
             row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9], size, size - older_size, row[11]
@@ -194,7 +195,8 @@ class History:
 
     def count(self, file_path: str) -> int:
         where, params = changes_of(self.catalog.name_spans(file_path), table="changes")
-        return self.catalog.connection().execute(f"SELECT COUNT(*) FROM changes WHERE {where}", params).fetchone()[0]
+        count: int = self.catalog.connection().execute(f"SELECT COUNT(*) FROM changes WHERE {where}", params).fetchone()[0]
+        return count
 
     def revision(self, file_path: str, commit: str) -> Revision | None:
         """The file's revision made by ``commit``, or the last one before it."""
@@ -259,7 +261,10 @@ class History:
         ):
             page = page_path_of(path)
             touched[seq].append(Touched(page or path, status, page is not None))
-        return [ChangeSet(*row, tuple(touched[row[0]])) for row in commits]
+        return [
+            ChangeSet(seq, sha, name, email, when, offset, message, tuple(touched[seq]))
+            for seq, sha, name, email, when, offset, message in commits
+        ]
 
     def authors_list(self, limit: int = 200, window: int = 5000) -> list[str]:
         """Names of the recent authors (in the last ``window`` commits), for the recent-changes filter."""

@@ -18,8 +18,9 @@ import posixpath
 import re
 import unicodedata
 import urllib.parse
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from .paths import slugify
 
@@ -29,7 +30,8 @@ _INLINE_CODE = re.compile(r"`[^`\n]*+`")
 # Possessive throughout, and no class admits ``[``: a match attempt stops at the
 # next bracket, so attempts never scan the same characters twice.
 _WIKILINK = re.compile(r"\[\[([^\]\[|#\n]*+)(?:#[^\]\[|\n]*+)?+(?:\|[^\]\[\n]*+)?+\]\]")
-_SPACES = re.compile(r"\s*+")
+# Matches at every position (spaces or nothing), so its match is never None.
+_spaces_at = cast(Callable[[str, int], re.Match[str]], re.compile(r"\s*+").match)
 _URL_END = re.compile(r"[)\s>]")
 
 
@@ -126,7 +128,7 @@ def _markdown_link_urls(text: str) -> Iterator[str]:
     closes_at: int | None = None  # just after the link when one closes after url_end
     position = text.find("](")
     while position != -1:
-        start = _SPACES.match(text, position + 2).end()
+        start = _spaces_at(text, position + 2).end()
         if start > url_end:
             found = _URL_END.search(text, start)
             url_end = found.start() if found else len(text)
@@ -143,13 +145,13 @@ def _markdown_link_urls(text: str) -> Iterator[str]:
 def _link_close(text: str, url_end: int) -> int | None:
     """Just after ``>? ("title")? )`` starting at ``url_end``, or None when no link closes there."""
     position = url_end + 1 if text.startswith(">", url_end) else url_end
-    after_spaces = _SPACES.match(text, position).end()
+    after_spaces = _spaces_at(text, position).end()
     if text.startswith(")", after_spaces):
         return after_spaces + 1
     if after_spaces > position and text.startswith('"', after_spaces):
         quote = text.find('"', after_spaces + 1)
         if quote != -1:
-            end = _SPACES.match(text, quote + 1).end()
+            end = _spaces_at(text, quote + 1).end()
             if text.startswith(")", end):
                 return end + 1
     return None

@@ -31,7 +31,8 @@ from itertools import accumulate, compress, islice
 from operator import lt
 from typing import Literal
 
-Opcode = tuple[str, int, int, int, int]
+Tag = Literal["replace", "delete", "insert", "equal"]
+Opcode = tuple[Tag, int, int, int, int]
 Quality = Literal["exact", "anchored", "coarse"]  # coarse: some lines said replaced as a block
 
 # One unit is one step of difflib's inner loop, about a tenth of a microsecond.
@@ -61,11 +62,15 @@ class Budget:
             raise OverBudget(f"{units} units of work asked, {self.left} left")
 
 
-class _CountedMatcher(difflib.SequenceMatcher):
+class _CountedMatcher(difflib.SequenceMatcher[Hashable]):
     """A ``SequenceMatcher`` that charges each longest-match search to a budget before running it."""
 
     def __init__(
-        self, a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget, counts: tuple[Counter, Counter] | None = None
+        self,
+        a: Sequence[Hashable],
+        b: Sequence[Hashable],
+        budget: Budget,
+        counts: tuple[Counter[Hashable], Counter[Hashable]] | None = None,
     ) -> None:
         budget.charge(MATCHER_UNITS + len(a) + len(b))  # counting, the prefix sums below, difflib's index of ``b``
         in_a, in_b = counts or (Counter(a), Counter(b))
@@ -76,18 +81,22 @@ class _CountedMatcher(difflib.SequenceMatcher):
         budget.require(first_search + 2 * (len(a) + len(b)))
         self._walk = array("q", accumulate((in_b.get(item, 0) + 1 for item in a), initial=0))
         self._budget = budget
+        self._lengths = len(a), len(b)
         super().__init__(None, a, b, autojunk=False)
 
     def find_longest_match(self, alo: int = 0, ahi: int | None = None, blo: int = 0, bhi: int | None = None) -> difflib.Match:
-        ahi = len(self.a) if ahi is None else ahi
-        bhi = len(self.b) if bhi is None else bhi
+        ahi = self._lengths[0] if ahi is None else ahi
+        bhi = self._lengths[1] if bhi is None else bhi
         # The walk, plus the two ranges: a generous bound on difflib's own steps around it.
         self._budget.charge(self._walk[ahi] - self._walk[alo] + (ahi - alo) + (bhi - blo))
         return super().find_longest_match(alo, ahi, blo, bhi)
 
 
 def matched_opcodes(
-    a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget, counts: tuple[Counter, Counter] | None = None
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    budget: Budget,
+    counts: tuple[Counter[Hashable], Counter[Hashable]] | None = None,
 ) -> list[Opcode]:
     """difflib's opcodes for turning ``a`` into ``b``, or ``OverBudget`` if they cost more than ``budget`` has.
 
@@ -139,7 +148,10 @@ def line_opcodes(
 
 
 def anchored_opcodes(
-    a: Sequence[Hashable], b: Sequence[Hashable], budget: Budget, counts: tuple[Counter, Counter] | None = None
+    a: Sequence[Hashable],
+    b: Sequence[Hashable],
+    budget: Budget,
+    counts: tuple[Counter[Hashable], Counter[Hashable]] | None = None,
 ) -> tuple[list[Opcode], Quality]:
     """Opcodes anchored on the longest run, in order, of elements found exactly once in ``a`` and in ``b``.
 
@@ -183,10 +195,10 @@ def _gap(
     if i2 - i1 == 1 or j2 - j1 == 1:  # one element against several: where it stands first, or nowhere
         try:
             if i2 - i1 == 1:
-                k = b.index(a[i1], j1, j2)  # type: ignore[attr-defined]
-                codes = [("insert", i1, i1, j1, k), ("equal", i1, i2, k, k + 1), ("insert", i2, i2, k + 1, j2)]
+                k = b.index(a[i1], j1, j2)
+                codes: list[Opcode] = [("insert", i1, i1, j1, k), ("equal", i1, i2, k, k + 1), ("insert", i2, i2, k + 1, j2)]
             else:
-                k = a.index(b[j1], i1, i2)  # type: ignore[attr-defined]
+                k = a.index(b[j1], i1, i2)
                 codes = [("delete", i1, k, j1, j1), ("equal", k, k + 1, j1, j2), ("delete", k + 1, i2, j2, j2)]
             return [code for code in codes if code[1] < code[2] or code[3] < code[4]], True
         except ValueError:
@@ -208,7 +220,7 @@ def _replaced_at(i1: int, i2: int, j1: int, j2: int) -> list[Opcode]:
 
 
 def _anchors(
-    a: Sequence[Hashable], b: Sequence[Hashable], counts: tuple[Counter, Counter] | None = None
+    a: Sequence[Hashable], b: Sequence[Hashable], counts: tuple[Counter[Hashable], Counter[Hashable]] | None = None
 ) -> list[tuple[int, int]]:
     """(i, j) where ``a[i] == b[j]`` stands once in each, the longest run increasing in both (patience sorting)."""
     in_a, in_b = counts or (Counter(a), Counter(b))

@@ -99,9 +99,10 @@ def load_front_matter(front: str) -> dict[str, Any]:
     if not isinstance(data, dict):
         raise FrontMatterError("the front matter must be a list of 'key: value' lines")
     try:
-        return _jsonable(data)
+        front_matter: dict[str, Any] = _jsonable(data)  # a dict's copy is a dict
     except RecursionError:
         raise FrontMatterError("the front matter is nested too deeply") from None
+    return front_matter
 
 
 def parse_page(markdown: str) -> ParsedPage:

@@ -18,7 +18,8 @@ import unicodedata
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from types import EllipsisType
+from typing import ParamSpec, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 import cachetools
@@ -56,11 +57,15 @@ BRANCH = "refs/heads/main"
 MAX_ATTEMPTS = 200
 
 
-def _refused_when_full(method: Callable) -> Callable:
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+def _refused_when_full(method: Callable[P, R]) -> Callable[P, R]:
     """A full disk becomes ``StorageFull``: whatever was half written is gone, ``main`` did not move."""
 
     @functools.wraps(method)
-    def wrapper(*args, **kwargs):  # type: ignore[no-untyped-def]
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return method(*args, **kwargs)
         except OSError as error:
@@ -127,6 +132,8 @@ class FileChange:
 
 
 V = TypeVar("V")
+# The changes of one commit as a tree: a name holds the change to a file or the changes under a folder.
+_Changes = dict[bytes, "FileChange | _Changes"]
 
 
 class PageStore:
@@ -148,7 +155,7 @@ class PageStore:
         self._read_lock = threading.Lock()
         self._write_lock = threading.Lock()
         # Parsed trees and commits by id (immutable, so never stale); cachetools' LRU is not thread-safe.
-        self._trees: cachetools.LRUCache[str, dict[str, TreeEntry]] = cachetools.LRUCache(4096)
+        self._trees: cachetools.LRUCache[str, dict[bytes, TreeEntry]] = cachetools.LRUCache(4096)
         self._commits: cachetools.LRUCache[str, CommitInfo] = cachetools.LRUCache(1024)
         self._parsed_lock = threading.Lock()
         self._listing: tuple[str, list[tuple[str, TreeEntry]]] | None = None
@@ -189,7 +196,8 @@ class PageStore:
                 sha, kind, _size, data = self._repo.git.get_object_data(name)
             except ValueError:
                 raise RevisionNotFound(name) from None
-        return sha.decode("ascii"), kind, data
+        # GitPython annotates the id and the type as str; its persistent cat-file hands them over as bytes.
+        return cast(bytes, sha).decode("ascii"), cast(bytes, kind), data
 
     def tree(self, sha: str) -> dict[bytes, TreeEntry]:
         """A tree's entries by name; trees never change, so they are cached by id."""
@@ -309,7 +317,7 @@ class PageStore:
         *,
         author: Identity,
         message: str,
-        expected_head: str | None | type[Ellipsis] = ...,
+        expected_head: str | None | EllipsisType = ...,
         committer: Identity | None = None,
     ) -> CommitRecord:
         """Write ``changes`` as one commit on ``main`` and describe it.
@@ -447,14 +455,15 @@ class PageStore:
         message: str,
     ) -> CommitRecord:
         root = self.commit_info(head).tree if head else None
-        nested: dict = {}
+        nested: _Changes = {}
         for change in changes:
             node = nested
             parts = change.path.split("/")
             for part in parts[:-1]:
-                node = node.setdefault(part.encode("utf-8"), {})
-                if not isinstance(node, dict):
+                child = node.setdefault(part.encode("utf-8"), {})
+                if not isinstance(child, dict):
                     raise InvalidPath(f"{change.path!r} crosses a file")
+                node = child
             node[parts[-1].encode("utf-8")] = change
         written: list[str] = []
         applied: list[Change] = []
@@ -485,7 +494,7 @@ class PageStore:
     def _apply(
         self,
         tree_sha: str | None,
-        changes: dict,
+        changes: _Changes,
         written: list[str],
         prefix: str,
         applied: list[Change],
@@ -548,9 +557,10 @@ def _pair_renames(changes: list[Change]) -> tuple[Change, ...]:
     result: list[Change] = []
     renamed: set[str] = set()
     for change in changes:
-        if change.status == "D" and change.old_blob in added and change.old_blob not in renamed:
-            target = added[change.old_blob]
-            renamed.add(change.old_blob)
+        old = change.old_blob
+        if change.status == "D" and old is not None and old in added and old not in renamed:
+            target = added[old]
+            renamed.add(old)
             result.append(Change(target.path, "R", target.blob, change.path, change.old_blob, target.size))
     for change in changes:
         if change.status == "A" and change.blob in renamed:
