@@ -18,6 +18,7 @@ from __future__ import annotations
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
+from typing import Any
 
 from whoosh.analysis import Token, Tokenizer
 from whoosh.lang import stemmer_for_language, stopwords_for_language
@@ -128,7 +129,7 @@ def iter_tokens(text: str) -> Iterator[tuple[int, int, tuple[str, ...], str]]:
         yield match.start(), match.end(), french_stems(word), fold(word)
 
 
-class _SinglePass(Tokenizer, ABC):
+class _SinglePass(Tokenizer, ABC):  # type: ignore[misc]  # Whoosh ships no types: its Tokenizer is Any
     """A Whoosh tokenizer that does the whole analysis in one loop.
 
     ``positions()`` yields, for each word, the terms that stand at its
@@ -147,16 +148,16 @@ class _SinglePass(Tokenizer, ABC):
 
     def __call__(
         self,
-        value,
-        positions=False,
-        chars=False,
-        keeporiginal=False,
-        removestops=True,  # type: ignore[no-untyped-def]
-        start_pos=0,
-        start_char=0,
-        mode="",
-        **kwargs,
-    ):
+        value: str,
+        positions: bool = False,
+        chars: bool = False,
+        keeporiginal: bool = False,
+        removestops: bool = True,
+        start_pos: int = 0,
+        start_char: int = 0,
+        mode: str = "",
+        **kwargs: Any,
+    ) -> Iterator[Token]:
         token = Token(positions, chars, removestops=removestops, mode=mode, **kwargs)
         for position, terms in enumerate(self.positions(value), start_pos):
             for term in terms:

@@ -42,8 +42,8 @@ class View:
     """One generation of the index: its segments, their offsets, its live documents."""
 
     def __init__(self, reader: IndexReader, segments: SegmentCache) -> None:
-        self.generation = reader.generation()
-        self.size = reader.doc_count_all()
+        self.generation: int = reader.generation()
+        self.size: int = reader.doc_count_all()
         self.segments = segments
         self._lock = threading.Lock()
         self._bitmaps: cachetools.LRUCache[tuple[str, str, str], int] = cachetools.LRUCache(CACHE_TERMS)
@@ -55,7 +55,7 @@ class View:
                     docnum += offset
                     data[docnum >> 3] |= 1 << (docnum & 7)
             live &= ~int.from_bytes(data, "little")
-        self.live = live
+        self.live: int = live
 
     def exclude(self, bitmap: int) -> None:
         self.live &= ~bitmap

@@ -38,22 +38,28 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from whoosh import index as whoosh_index
+from whoosh.codec.base import Segment
 from whoosh.filedb.filestore import FileStorage
+from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
-from whoosh.writing import CLEAR, LockError
+from whoosh.writing import CLEAR, IndexWriter, LockError, SegmentWriter
 
 from .analysis import french_stems, iter_tokens
 from .docsets import View
-from .query import parse_query, rebuild
+from .query import ParsedQuery, parse_query, rebuild
 from .schema import META_PATH, TITLE_BOOST, Document, build_schema
 from .segments import SegmentCache, segment_key
 from .snippets import snippet
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Whoosh calls a merge policy with the writer and the existing segments; it returns those to keep as they are.
+MergePolicy = Callable[[SegmentWriter, list[Segment]], list[Segment]]
+# What the last check of the files saw: the table of contents' stamp, and each segment file's name, size and time.
+_FilesSeen = tuple[tuple[int, int, int, int] | None, tuple[tuple[str, int, int], ...]]
 
 MAX_LIMIT = 100
 BOOSTS = {"title": TITLE_BOOST, "title_en": TITLE_BOOST}
@@ -148,9 +154,9 @@ class SearchIndex:
         self._local = threading.local()
         self._searchers: list[Searcher] = []
         self._segments = SegmentCache()
-        self._current_view: tuple[tuple, View] | None = None
+        self._current_view: tuple[tuple[int, tuple[str, ...]], View] | None = None
         self._paths = _SegmentPaths()
-        self._verified: tuple | None = None
+        self._verified: _FilesSeen | None = None
 
     # -- opening -----------------------------------------------------------
 
@@ -353,7 +359,10 @@ class SearchIndex:
         ]
         if missing or {segment for segment, _name, _status in files} != live:
             return False  # a file of a live segment is gone
-        key = (_toc_stamp(self.directory), tuple((name, status.st_size, status.st_mtime_ns) for _s, name, status in files))
+        key: _FilesSeen = (
+            _toc_stamp(self.directory),
+            tuple((name, status.st_size, status.st_mtime_ns) for _s, name, status in files),
+        )
         if key == self._verified:
             return True
         unknown = False
@@ -391,11 +400,11 @@ class SearchIndex:
 
     # -- state -------------------------------------------------------------
 
-    def _meta(self) -> dict | None:
+    def _meta(self) -> dict[str, Any] | None:
         """The meta document (the commit the index reflects) of this thread's searcher; None if never filled."""
         searcher = self._searcher()
         local = self._local
-        meta = getattr(local, "meta", None)
+        meta: dict[str, Any] | None = getattr(local, "meta", None)
         if meta is None:
             meta = local.meta = searcher.document(path=META_PATH) or {}
         return meta or None
@@ -471,7 +480,7 @@ class SearchIndex:
             self._judge(error)
             raise
 
-    def _writer(self, ix: whoosh_index.FileIndex, wait_seconds: float | None = None, **options):  # type: ignore[no-untyped-def]
+    def _writer(self, ix: whoosh_index.FileIndex, wait_seconds: float | None = None, **options: Any) -> IndexWriter:
         try:
             return ix.writer(timeout=self.writer_timeout if wait_seconds is None else wait_seconds, **options)
         except LockError:
@@ -527,11 +536,11 @@ class SearchIndex:
     def _search(
         self,
         text: str,
-        parsed,
+        parsed: ParsedQuery,
         limit: int,
         offset: int,
         order: str,
-        facets: bool,  # type: ignore[no-untyped-def]
+        facets: bool,
         suggest: bool,
     ) -> SearchResults:
         results = SearchResults(text, 0, [], offset, limit)
@@ -569,7 +578,7 @@ class SearchIndex:
             results.suggestion = self._suggest(searcher, parsed)
         return results
 
-    def _view(self, reader) -> View:  # type: ignore[no-untyped-def]
+    def _view(self, reader: IndexReader) -> View:
         """The matching and ranking view of this generation (made once per generation).
 
         Known by its segments as well as its number: an index made again from
@@ -586,7 +595,7 @@ class SearchIndex:
             self._current_view = (key, view)
         return view
 
-    def _facets(self, reader, view: View, matching: int) -> dict[str, list[tuple[str, int]]]:  # type: ignore[no-untyped-def]
+    def _facets(self, reader: IndexReader, view: View, matching: int) -> dict[str, list[tuple[str, int]]]:
         counts: dict[str, list[tuple[str, int]]] = {}
         for name in ("tags", "folder"):
             found = []
@@ -599,7 +608,7 @@ class SearchIndex:
             counts[name] = sorted(found, key=lambda item: (-item[1], item[0]))[:20]
         return counts
 
-    def _suggest(self, searcher: Searcher, parsed) -> str | None:  # type: ignore[no-untyped-def]
+    def _suggest(self, searcher: Searcher, parsed: ParsedQuery) -> str | None:
         """A corrected query when some words are unknown: the nearest stems, spelt as the wiki spells them.
 
         Corrections are looked up among the indexed stems (no separate
@@ -656,7 +665,7 @@ def _nearest_term(searcher: Searcher, fieldname: str, text: str, distance: int) 
 def _spelling_of(searcher: Searcher, stem: str) -> str | None:
     """How a page writes a word with this stem (accents and all)."""
     for docnum in searcher.postings("body", stem).all_ids():
-        text = searcher.stored_fields(docnum).get("text", "")
+        text: str = searcher.stored_fields(docnum).get("text", "")
         for start, end, stems, _folded in iter_tokens(text):
             if stem in stems:
                 return text[start:end].lower()
@@ -680,7 +689,7 @@ class _SegmentPaths:
         for key in [key for key in list(self._by_segment) if key not in segments]:
             self._by_segment.pop(key, None)
 
-    def lookup(self, reader) -> Callable[[int], str]:  # type: ignore[no-untyped-def]
+    def lookup(self, reader: IndexReader) -> Callable[[int], str]:
         """A document number of ``reader`` to its path."""
         leaves = [(leaf, offset, self._by_segment.setdefault(segment_key(leaf), {})) for leaf, offset in reader.leaf_readers()]
         starts = [offset for _leaf, offset, _known in leaves]
@@ -695,7 +704,7 @@ class _SegmentPaths:
         return path_of
 
 
-def tiered_merge(max_tier: int | None = None, max_docs: int | None = None):  # type: ignore[no-untyped-def]
+def tiered_merge(max_tier: int | None = None, max_docs: int | None = None) -> MergePolicy:
     """A Whoosh merge policy: merge segments of similar size, ``MERGE_FACTOR`` at a time.
 
     Segments are grouped by the order of magnitude (base ``MERGE_FACTOR``) of
@@ -709,16 +718,16 @@ def tiered_merge(max_tier: int | None = None, max_docs: int | None = None):  # t
     replaced are dropped.
     """
 
-    def policy(writer, segments):  # type: ignore[no-untyped-def]
+    def policy(writer: SegmentWriter, segments: list[Segment]) -> list[Segment]:
         from whoosh.reading import SegmentReader
 
-        tiers: dict[int, list] = {}
+        tiers: dict[int, list[Segment]] = {}
         for segment in segments:
             live = segment.doc_count()
             if live == 0:
                 continue  # nothing left in it: dropped
             tiers.setdefault(int(math.log(live, MERGE_FACTOR)), []).append(segment)
-        unchanged = []
+        unchanged: list[Segment] = []
         for tier, members in tiers.items():
             too_big = (max_tier is not None and tier >= max_tier) or (
                 max_docs is not None and sum(segment.doc_count() for segment in members) > max_docs
@@ -735,7 +744,7 @@ def tiered_merge(max_tier: int | None = None, max_docs: int | None = None):  # t
     return policy
 
 
-def _apply(writer, plan: Plan) -> None:  # type: ignore[no-untyped-def]
+def _apply(writer: SegmentWriter, plan: Plan) -> None:
     """Write a plan's documents and the commit it reflects, in one Whoosh commit."""
     if plan.rebuild:
         for document in plan.upserts:
@@ -823,5 +832,5 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
 
 
 def _meta_commit(searcher: Searcher) -> str | None:
-    fields = searcher.document(path=META_PATH)
+    fields: dict[str, Any] | None = searcher.document(path=META_PATH)
     return (fields or {}).get("commit") or None

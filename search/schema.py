@@ -52,9 +52,9 @@ class Document:
     updated: int = 0
     language: str = "fr"
 
-    def fields(self) -> dict:
+    def fields(self) -> dict[str, str | int]:
         body = self.text + ("\n" + " ".join(self.tags) if self.tags else "")
-        fields = {
+        fields: dict[str, str | int] = {
             "path": self.path,
             "kind": self.kind,
             "page": self.page or self.path,

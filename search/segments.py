@@ -11,11 +11,12 @@ from __future__ import annotations
 import pickle
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import cachetools
 import numpy as np
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN, W3LeafMatcher, _lenfield
+from whoosh.matching import Matcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import SegmentReader, TermNotFound
 from whoosh.util.numeric import byte_to_length
@@ -24,10 +25,12 @@ CACHE_BYTES = 96 * 1024 * 1024
 POSITION_BITS = 24  # positions within a page; pages are far shorter than 16 million words
 _EMPTY = (np.zeros(0, np.int32), np.zeros(0, np.float32))
 _LENGTHS = np.asarray([byte_to_length(code) for code in range(256)], np.float32)
+T = TypeVar("T")
 
 
 def segment_key(reader: SegmentReader) -> str:
-    return reader.segment().segment_id()
+    key: str = reader.segment().segment_id()
+    return key
 
 
 class SegmentCache:
@@ -37,16 +40,18 @@ class SegmentCache:
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
         # (value, its size in bytes) by key, least recently used out first once ``max_bytes`` are held.
-        self._entries: cachetools.LRUCache[tuple[Any, ...], tuple[Any, int]] = cachetools.LRUCache(
+        # The values differ in type by the key's first element ("p" postings, "b" bitmap…).
+        self._entries: cachetools.LRUCache[tuple[str, ...], tuple[Any, int]] = cachetools.LRUCache(
             maxsize=max_bytes, getsizeof=lambda entry: entry[1]
         )
 
-    def _cached(self, key: tuple, compute: Callable[[], Any], size: Callable[[Any], int]) -> Any:
+    def _cached(self, key: tuple[str, ...], compute: Callable[[], T], size: Callable[[T], int]) -> T:
         """The value kept under ``key``, computed (and counted as ``size`` bytes) on first use."""
         with self._lock:
             found = self._entries.get(key)
             if found is not None:
-                return found[0]
+                kept: T = found[0]  # what ``compute`` returned for this key
+                return kept
         value = compute()
         cost = size(value) + 100
         with self._lock:
@@ -97,7 +102,7 @@ def _read_numbers(reader: SegmentReader, fieldname: str) -> np.ndarray:
     return np.fromiter((column[docnum] or 0 for docnum in range(count)), np.int64, count)
 
 
-def _postings_of(reader: SegmentReader, fieldname: str, text: str, *, positions: bool = False):  # type: ignore[no-untyped-def]
+def _postings_of(reader: SegmentReader, fieldname: str, text: str, *, positions: bool = False) -> Matcher | None:
     """The term's raw matcher, deleted documents included (they are masked per generation), or None."""
     field = reader.schema[fieldname] if fieldname in reader.schema else None
     if field is None or (positions and not field.format.supports("positions")):
@@ -181,10 +186,10 @@ def _read_positions(reader: SegmentReader, fieldname: str, text: str) -> np.ndar
     else:
         decode = reader.schema[fieldname].format.decode_positions
         while matcher.is_active():
-            positions = decode(matcher.value())
+            places: list[int] = decode(matcher.value())
             ids.append(matcher.id())
-            counts.append(len(positions))
-            deltas.extend([positions[0]] + [b - a for a, b in zip(positions, positions[1:], strict=False)])
+            counts.append(len(places))
+            deltas.extend([places[0]] + [b - a for a, b in zip(places, places[1:], strict=False)])
             matcher.next()
     if not ids:
         return np.zeros(0, np.int64)
@@ -195,7 +200,8 @@ def _read_positions(reader: SegmentReader, fieldname: str, text: str) -> np.ndar
     # positions restart at each posting: subtract the running total before it
     positions = running - np.repeat(running[starts] - steps_array[starts], lengths)
     docs = np.repeat(np.asarray(ids, np.int64), lengths)
-    return (docs << POSITION_BITS) | positions
+    keys: np.ndarray = (docs << POSITION_BITS) | positions  # numpy types fancy indexing as Any
+    return keys
 
 
 def ids_to_bitmap(ids: np.ndarray, size: int) -> int:
