@@ -35,7 +35,7 @@ bench:
 # Extract interface strings, merge them into the French catalogue, compile it.
 i18n:
 	mkdir -p build
-	$(PY) -m babel.messages.frontend extract -F babel.cfg -k site_message --no-location --sort-output -o build/messages.pot .
+	$(PY) -m babel.messages.frontend extract -F babel.cfg -k N_ --no-location --sort-output -o build/messages.pot .
 	$(PY) -m babel.messages.frontend update -i build/messages.pot -d wiki/translations --no-fuzzy-matching
 	$(PY) -m babel.messages.frontend compile -d wiki/translations
 

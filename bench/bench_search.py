@@ -95,14 +95,7 @@ def measure_edits(data: Path, edits: int) -> tuple[int, list[float], list[float]
             record = rng.choice(records)
             text = wiki.store.blob(record.blob).decode() + f"\nRetouche {n}.\n"
             started = time.perf_counter()
-            wiki.save_page(
-                record.path,
-                text,
-                user=user,
-                message=f"retouche {n}",
-                base_revision=wiki.store.head(),
-                default_message=lambda title, created: "retouche",
-            )
+            wiki.writes.save(record.path, text, user=user, message=f"retouche {n}", base_revision=wiki.store.head())
             save_times.append((time.perf_counter() - started) * 1000)
             records = wiki.catalog.pages() if n % 200 == 0 else records
         segments = wiki.search.segment_count()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from .errors import (
     Conflict,
     ContentTooLarge,
+    DomainError,
     InvalidContent,
     InvalidPath,
     InvalidRevision,
@@ -50,6 +51,7 @@ __all__ = [
     "CommitRecord",
     "Conflict",
     "ContentTooLarge",
+    "DomainError",
     "FileChange",
     "Identity",
     "InvalidContent",

@@ -51,10 +51,7 @@ class PathReason:
 
 
 def _invalid(path: str, reason: str, message: str) -> InvalidPath:
-    error = InvalidPath(message)
-    error.reason = reason  # type: ignore[attr-defined]
-    error.path = path  # type: ignore[attr-defined]
-    return error
+    return InvalidPath(message, reason=reason, path=path)
 
 
 def check_path(path: str) -> str:

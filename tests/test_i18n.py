@@ -10,7 +10,7 @@ from babel.messages.pofile import read_po
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOG = ROOT / "wiki" / "translations" / "fr" / "LC_MESSAGES"
-METHODS = [("wiki/**.py", "python"), ("templates/**.html", "jinja2")]
+METHODS = [("wiki/**.py", "python"), ("repo_store/**.py", "python"), ("templates/**.html", "jinja2")]
 
 
 def used_messages() -> set[str]:
@@ -18,7 +18,7 @@ def used_messages() -> set[str]:
     for _filename, _lineno, message, _comments, _context in extract_from_dir(
         str(ROOT),
         METHODS,
-        keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "site_message": None},
+        keywords={"_": None, "gettext": None, "ngettext": (1, 2), "lazy_gettext": None, "N_": None},
     ):
         found.add(message[0] if isinstance(message, tuple) else message)
     return found

@@ -23,10 +23,6 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 EDITOR = User(1, "camille", "Camille Été", "", False, "editor", False, 0, "")
 
 
-def message(title: str, created: bool) -> str:
-    return ("Crée" if created else "Modifie") + f" « {title} »"
-
-
 @pytest.fixture
 def wiki(data_dir):
     data = DataDir(data_dir)
@@ -38,7 +34,7 @@ def wiki(data_dir):
 
 def save(wiki, path, text, base="head"):
     base_revision = wiki.store.head() if base == "head" else base
-    return wiki.save_page(path, text, user=EDITOR, message="", base_revision=base_revision, default_message=message)
+    return wiki.writes.save(path, text, user=EDITOR, base_revision=base_revision)
 
 
 def found(wiki, query):
@@ -210,15 +206,13 @@ WRITER = textwrap.dedent(
     name = sys.argv[2]
     user = User(1, name, name, "", False, "editor", False, 0, "")
     wiki = Wiki(data, load_settings(data.root, {"storage": {"fsync": False}}))
-    message = lambda title, created: "save"
     for n in range(20):
-        wiki.save_page(f"{name}/page-{n}", f"# {name} {n}\\n\\nmot{name}{n}\\n", user=user, message="",
-                       base_revision=None, default_message=message)
+        wiki.writes.save(f"{name}/page-{n}", f"# {name} {n}\\n\\nmot{name}{n}\\n", user=user, message="save")
         while True:
             head = wiki.store.head()
             try:
-                wiki.save_page("shared", f"# Partagée\\n\\nrevision{name}{n}\\n", user=user, message="",
-                               base_revision=head, default_message=message)
+                wiki.writes.save("shared", f"# Partagée\\n\\nrevision{name}{n}\\n", user=user, message="save",
+                                 base_revision=head)
                 break
             except Exception as error:  # a conflict: somebody saved in between; take theirs and retry
                 if type(error).__name__ != "Conflict":

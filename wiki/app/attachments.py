@@ -15,8 +15,11 @@ from __future__ import annotations
 import posixpath
 import zipfile
 import zlib
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import ClassVar
 
+from repo_store.errors import N_, DomainError
 from repo_store.paths import check_attachment_name, slugify
 from search.documents import DocumentTooLarge, open_archive, read_member
 
@@ -48,13 +51,35 @@ _OOXML_PARTS = {"docx": "word/", "xlsx": "xl/", "pptx": "ppt/"}
 _MAX_MIMETYPE_BYTES = 128
 
 
-class AttachmentRefused(ValueError):
-    """A file the wiki will not store; ``code`` says why (type, mismatch, name, empty, archive)."""
+class AttachmentRefused(DomainError):
+    """A file the wiki will not store; ``reason`` says why (type, mismatch, empty, archive)."""
 
-    def __init__(self, code: str, detail: str = "") -> None:
-        super().__init__(f"{code}: {detail}")
-        self.code = code
+    code = "invalid"
+    status = 400
+    message_key = N_("This file cannot be attached.")
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "type": N_(
+            "This kind of file cannot be attached. Accepted: PDF, OpenDocument (odt, ods, odp, odg), "
+            "Word, Excel and PowerPoint files, images (png, jpg, gif, webp, svg), CSV and text."
+        ),
+        "mismatch": N_("This file's content does not match its “.%(extension)s” extension."),
+        "empty": N_("The file is empty or missing."),
+        "archive": N_(
+            "This file cannot be opened safely: it holds too many parts, or unpacks to far more than its "
+            "size. Save it again from your office software, then attach the new file."
+        ),
+    }
+
+    def __init__(self, reason: str, detail: str = "") -> None:
+        super().__init__(f"{reason}: {detail}")
+        self.reason = reason
         self.detail = detail
+
+    def key(self) -> str:
+        return self.MESSAGES.get(self.reason, self.message_key)
+
+    def message_values(self) -> Mapping[str, object]:
+        return {"extension": self.detail}
 
 
 @dataclass(frozen=True)

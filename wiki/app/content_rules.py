@@ -6,13 +6,26 @@ the editor can show them all at once and a refused push can list them.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
-from repo_store.errors import InvalidContent
+from repo_store.errors import N_, Gettext, InvalidContent
 from repo_store.pages import FrontMatterError, load_front_matter, split_front_matter
 
 from ..render.markdown_shape import measure
 from .licences import find_licence
+
+PROBLEM_MESSAGES = {
+    "too_large": N_("The page is too large (the limit is %(limit)s bytes)."),
+    "too_deep": N_("The page nests lists or quotes more than %(limit)s levels deep; reduce the nesting."),
+    "too_many_cells": N_("The page's tables have more than %(limit)s cells in all; split the table or the page."),
+    "not_text": N_("The page contains binary data."),
+    "front_matter": N_("The front matter (the block between the “---” lines) cannot be read: %(detail)s"),
+    "bad_title": N_("The title in the front matter must be text."),
+    "bad_tags": N_("The tags in the front matter must be a list of words."),
+    "unknown_licence": N_("“%(licence)s” is not a licence this wiki knows; use an SPDX id such as CC-BY-SA-4.0."),
+}
 
 
 @dataclass(frozen=True)
@@ -29,13 +42,35 @@ class Problem:
         """
         return self.code in ("too_large", "too_many_cells")
 
+    def describe(self, gettext: Gettext) -> str:
+        """The sentence for this problem in the language of ``gettext``."""
+        key = PROBLEM_MESSAGES.get(self.code, N_("The page cannot be saved as it is."))
+        return gettext(key, limit=self.detail, detail=self.detail, licence=self.detail)
+
 
 class ContentRejected(InvalidContent):
-    """A page that breaks the content rules; ``problems`` says every way it does."""
+    """A page that breaks the content rules; ``problems`` says every way it does.
+
+    A size limit is answered 413 ``too_large``, anything else 400 ``invalid``;
+    the JSON answer lists the problems' codes.
+    """
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(f"{p.code}: {p.detail}" if p.detail else p.code for p in problems))
         self.problems = problems
+        too_large = any(problem.too_large for problem in problems)
+        self.code = "too_large" if too_large else "invalid"
+        self.status = 413 if too_large else 400
+
+    def describe(self, gettext: Gettext) -> str:
+        return " ".join(self.problems_for(gettext))
+
+    def problems_for(self, gettext: Gettext) -> list[str]:
+        """A sentence per problem, for the editor's list."""
+        return [problem.describe(gettext) for problem in self.problems]
+
+    def details(self) -> Mapping[str, Any]:
+        return {"problems": [problem.code for problem in self.problems]}
 
 
 def page_problems(markdown: str, *, max_bytes: int, max_nesting: int, max_table_cells: int) -> list[Problem]:

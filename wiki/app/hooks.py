@@ -14,20 +14,16 @@ import posixpath
 import subprocess
 import sys
 from pathlib import Path
-
-from babel.support import Translations
+from typing import Any
 
 from repo_store.changes import Change
-from repo_store.errors import InvalidPath
-from repo_store.paths import check_attachment_name, check_new_page_path, check_path, page_path_of
+from repo_store.errors import DomainError, Gettext
+from repo_store.paths import page_path_of
 from repo_store.rawlog import LOG_FORMAT, parse_raw_entries, parse_raw_log
 
-from .attachments import AttachmentRefused, check_content
 from .config import load_settings
-from .content_rules import page_problems
-from .messages import attachment_message, path_message, problem_message
-
-TRANSLATIONS = Path(__file__).parent.parent / "translations"
+from .translations import site_gettext
+from .write_rules import WriteRules
 
 ZERO = "0" * 40
 BRANCH = "refs/heads/main"
@@ -83,22 +79,11 @@ def _objects(names: list[str]) -> dict[str, tuple[str, bytes]]:
     return found
 
 
-def catalogue(language: str):  # type: ignore[no-untyped-def]
-    """``gettext(text, **values)`` from the wiki's catalogue, without a Flask application."""
-    translations = Translations.load(str(TRANSLATIONS), [language])
-
-    def gettext(text: str, **values: object) -> str:
-        translated = translations.ugettext(text)
-        return translated % values if values else translated
-
-    return gettext
-
-
 class Checker:
-    """The rules of the web editor, applied to pushed commits; collects sentences for the pusher."""
+    """The rules of every write (``WriteRules``), applied to pushed commits; collects sentences for the pusher."""
 
-    def __init__(self, limits: dict, gettext) -> None:  # type: ignore[no-untyped-def]
-        self.limits = limits
+    def __init__(self, limits: dict[str, Any], gettext: Gettext) -> None:
+        self.rules = WriteRules(limits)
         self._ = gettext
         self.problems: list[str] = []
 
@@ -155,54 +140,28 @@ class Checker:
                     self.check_file(commit, change, objects)
         self.problems = list(dict.fromkeys(self.problems))
 
-    def check_file(self, commit: str, change: Change, objects: dict) -> None:
+    def check_file(self, commit: str, change: Change, objects: dict[str, tuple[str, bytes]]) -> None:
         path = change.path
         if change.mode not in REGULAR_FILES:
             self.refuse(commit, path, self._("only plain files can be pushed (no links, submodules or folders)."))
             return
-        try:
-            check_path(path)
-        except InvalidPath as error:
-            self.refuse(commit, path, path_message(error, self._))
-            return
-        blob = objects.get(change.blob)
+        blob = objects.get(change.blob or "")
         data = blob[1] if blob else b""
         page = page_path_of(path)
-        if page is not None:
-            if change.status == "A":
-                try:
-                    check_new_page_path(page)
-                except InvalidPath as error:
-                    self.refuse(commit, path, path_message(error, self._))
-                    return
-            try:
-                markdown = data.decode("utf-8")
-            except UnicodeDecodeError:
-                self.refuse(commit, path, self._("a page must be UTF-8 text."))
-                return
-            for problem in page_problems(
-                markdown,
-                max_bytes=self.limits["max_page_bytes"],
-                max_nesting=self.limits["max_nesting"],
-                max_table_cells=self.limits["max_table_cells"],
-            ):
-                self.refuse(commit, path, problem_message(problem, self._))
-            return
-        if len(data) > self.limits["max_file_bytes"]:
-            self.refuse(
-                commit,
-                path,
-                self._("the file is larger than the limit of %(limit)s bytes.", limit=str(self.limits["max_file_bytes"])),
-            )
-            return
         try:
-            check_attachment_name(posixpath.basename(path))
-            check_content(posixpath.basename(path), data)
-        except InvalidPath as error:
-            self.refuse(commit, path, path_message(error, self._))
-            return
-        except AttachmentRefused as error:
-            self.refuse(commit, path, attachment_message(error, self._))
+            if page is not None:
+                self.rules.page_name(page, new=change.status == "A")
+                try:
+                    markdown = data.decode("utf-8")
+                except UnicodeDecodeError:
+                    self.refuse(commit, path, self._("a page must be UTF-8 text."))
+                    return
+                for problem in self.rules.page_problems(markdown):
+                    self.refuse(commit, path, problem.describe(self._))
+                return
+            self.rules.attachment(path, data)
+        except DomainError as refused:
+            self.refuse(commit, path, refused.describe(self._))
             return
         if f"{commit}:{posixpath.dirname(path)}.md" not in objects:
             self.refuse(commit, path, self._("an attached file must sit in the folder of an existing page."))
@@ -212,7 +171,7 @@ def pre_receive(lines: list[str], environ: dict[str, str]) -> int:
     """Check every ref update; print the reasons and return 1 to refuse the whole push."""
     root = Path(environ.get("TROUSSE_DATA") or Path(environ.get("GIT_DIR", ".")).resolve().parent)
     settings = load_settings(root)
-    gettext = catalogue(environ.get("TROUSSE_LANGUAGE") or settings["site"]["language"])
+    gettext = site_gettext(environ.get("TROUSSE_LANGUAGE") or settings["site"]["language"])
     checker = Checker(settings["limits"], gettext)
     for line in lines:
         parts = line.split()

@@ -11,7 +11,6 @@ import logging
 import posixpath
 import sqlite3
 import threading
-import unicodedata
 import urllib.parse
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
@@ -21,14 +20,9 @@ import cachetools
 
 from repo_store import (
     CommitRecord,
-    Conflict,
-    ContentTooLarge,
-    FileChange,
     Identity,
-    PageExists,
     PageNotFound,
     PageStore,
-    RepositoryBusy,
     StoreError,
 )
 from repo_store.catalog import Catalog, PageRecord, SyncReport
@@ -37,21 +31,21 @@ from repo_store.gitcmd import GitError
 from repo_store.history import Blame, History
 from repo_store.linkgraph import LinkGraph
 from repo_store.links import Link
-from repo_store.objects import object_id
-from repo_store.pages import page_tags, page_title, parse_page
-from repo_store.paths import check_attachment_name, check_new_page_path, check_path, page_file, slugify
+from repo_store.pages import page_tags
+from repo_store.paths import check_path, page_file, slugify
 from search import IndexBusy, IndexUnavailable, SearchIndex, SearchResults
 from search.extractions import ExtractionCache
 
 from ..accounts.store import User
 from ..render.render_cache import HtmlCache, RenderCache
 from ..render.rendering import LinkTarget, RenderBudget, Rendered, render
-from .attachments import Attachment, check_content, mimetype_of
+from .attachments import Attachment, mimetype_of
 from .catch_up import BEHIND_AFTER_SECONDS, REQUEST_SYNC_COMMITS, CatchUp, Health, LagWatch, commits_behind
-from .content_rules import check_page
 from .datadir import DataDir
+from .errors import SearchUnavailable
 from .licences import Licence, find_licence
 from .search_sync import REQUEST_WAIT_SECONDS, SearchUpdater
+from .writes import Writes
 
 SyncListener = Callable[[SyncReport], None]
 MAINTENANCE_SECONDS = 20.0
@@ -73,15 +67,6 @@ class PageView:
     tags: list[str]
     markdown_blob: str
     old: bool = False
-
-
-@dataclass(frozen=True)
-class SaveOutcome:
-    path: str
-    revision: str
-    merged: bool
-    created: bool
-    changed: bool
 
 
 class LockedLRU:
@@ -149,6 +134,8 @@ class Wiki:
         self._blames = LockedLRU(BLAME_CACHE_CHARS, getsizeof=lambda blame: blame.weight())
         # Whole pages as anonymous visitors see them, kept by the views.
         self.page_html = HtmlCache()
+        # Every change goes through this one service.
+        self.writes = Writes(self)
 
     def start_maintenance(self, interval: float = MAINTENANCE_SECONDS) -> None:
         """Merge search segments and read attached documents in the background, between requests (server processes only).
@@ -345,7 +332,7 @@ class Wiki:
     # -- searching ---------------------------------------------------------
 
     def search_pages(self, text: str, **options: Any) -> SearchResults:
-        """Search the index; ``IndexUnavailable`` while it is being refilled from git after a loss.
+        """Search the index; ``SearchUnavailable`` while it is being refilled from git after a loss.
 
         Server processes refill it in the background and ask the visitor to
         come back; anywhere else (commands, tests) it is refilled here.
@@ -360,7 +347,7 @@ class Wiki:
                 break
             with self._sync_lock:
                 self.search_updater.catch_up()
-        raise IndexUnavailable(str(self.data.search_index))
+        raise SearchUnavailable(str(self.data.search_index))
 
     def search_ready(self) -> bool:
         """True when the search index can answer: it exists, reads, and was filled from git."""
@@ -466,142 +453,6 @@ class Wiki:
         host = urllib.parse.urlsplit(self.settings["site"]["base_url"]).hostname or "localhost"
         return Identity(user.display_name, f"{user.name}@noreply.{host}")
 
-    def save_page(
-        self,
-        path: str,
-        markdown: str,
-        *,
-        user: User,
-        message: str,
-        base_revision: str | None,
-        default_message: Callable[[str, bool], str],
-        labels: tuple[str, str, str] = ("current", "base", "yours"),
-    ) -> SaveOutcome:
-        """Validate, commit, and bring the indexes up to date before returning."""
-        path = check_path(path)
-        exists = self.store.page_exists(path)
-        if not exists:
-            path = check_new_page_path(path)
-        limits = self.settings["limits"]
-        check_page(
-            markdown,
-            max_bytes=limits["max_page_bytes"],
-            max_nesting=limits["max_nesting"],
-            max_table_cells=limits["max_table_cells"],
-        )
-        message = clean_message(message)
-        if not message:
-            title = render_title(markdown, path)
-            message = default_message(title, not exists)
-        result = self.store.save_page(
-            path,
-            markdown,
-            author=self.identity(user),
-            message=message,
-            base_revision=base_revision,
-            labels=labels,
-        )
-        if result.record is not None:
-            self.sync([result.record])
-            return SaveOutcome(path, result.record.sha, result.merged, result.created, True)
-        self.sync()
-        record = self.catalog.page(path)
-        return SaveOutcome(path, record.revision if record else "", result.merged, False, False)
-
-    # -- moving, deleting, restoring ---------------------------------------
-
-    def _attachments(self, head: str | None, folder: str) -> list[tuple[str, str]]:
-        """(file name, blob) of the files directly in a page's folder (its attachments)."""
-        entry = self.store.lookup(head, folder)
-        if entry is None or not entry.is_tree:
-            return []
-        return [
-            (name.decode("utf-8", "surrogateescape"), item.sha)
-            for name, item in sorted(self.store.tree(entry.sha).items())
-            if item.is_blob and not name.endswith(b".md")
-        ]
-
-    def _commit_on(self, build: Callable[[str | None], list[FileChange]], *, user: User, message: str) -> CommitRecord:
-        """Commit changes computed from ``main`` as it is, again if it moved meanwhile."""
-        for _attempt in range(50):
-            head = self.store.head()
-            changes = build(head)
-            try:
-                record = self.store.commit(changes, author=self.identity(user), message=message, expected_head=head)
-            except Conflict:
-                continue
-            self.sync([record])
-            return record
-        raise RepositoryBusy("main kept moving")
-
-    def move_page(self, path: str, to: str, *, user: User, message: str) -> CommitRecord:
-        """Rename a page, its attachments folder with it, in one commit git sees as renames."""
-        path, to = check_path(path), check_new_page_path(to)
-        if to == path:
-            raise PageExists(to)
-
-        def build(head: str | None) -> list[FileChange]:
-            entry = self.store.lookup(head, page_file(path))
-            if entry is None or not entry.is_blob:
-                raise PageNotFound(path)
-            if self.store.lookup(head, page_file(to)) is not None:
-                raise PageExists(to)
-            changes = [FileChange(page_file(path)), FileChange(page_file(to), blob=entry.sha)]
-            for name, blob in self._attachments(head, path):
-                if self.store.lookup(head, f"{to}/{name}") is not None:
-                    raise PageExists(f"{to}/{name}")
-                changes += [FileChange(f"{path}/{name}"), FileChange(f"{to}/{name}", blob=blob)]
-            return changes
-
-        return self._commit_on(build, user=user, message=clean_message(message))
-
-    def delete_page(self, path: str, *, user: User, message: str, base_revision: str | None) -> CommitRecord:
-        """Delete a page and its attachments, unless it changed since ``base_revision``."""
-        path = check_path(path)
-        base = self.store.resolve_revision(base_revision) if base_revision else None
-
-        def build(head: str | None) -> list[FileChange]:
-            entry = self.store.lookup(head, page_file(path))
-            if entry is None or not entry.is_blob:
-                raise PageNotFound(path)
-            base_entry = self.store.lookup(base, page_file(path)) if base else None
-            if base_entry is None or base_entry.sha != entry.sha:
-                raise Conflict(
-                    path,
-                    current_revision=self.catalog.page(path).revision if self.catalog.page(path) else head,
-                    current_markdown=self.store.blob(entry.sha).decode("utf-8", "replace"),
-                    conflict_markdown="",
-                    reason="stale" if base else "no_base",
-                )
-            return [FileChange(page_file(path))] + [FileChange(f"{path}/{name}") for name, _blob in self._attachments(head, path)]
-
-        return self._commit_on(build, user=user, message=clean_message(message))
-
-    def restore_page(self, path: str, revision: str, *, user: User, message: str) -> CommitRecord:
-        """Bring a page back to how it was at ``revision``, as a new commit; nothing is rewritten."""
-        path = check_path(path)
-        commit = self.store.resolve_revision(revision)
-        old = self.history.revision(page_file(path), commit)
-        if old is None or old.blob is None:
-            raise PageNotFound(path, "the page did not exist at this revision")
-        folder_then = old.path[: -len(".md")]
-
-        def build(head: str | None) -> list[FileChange]:
-            changes = [FileChange(page_file(path), blob=old.blob)]
-            current = self.store.lookup(head, page_file(path))
-            if current is None:  # deleted since: its attachments come back too
-                present = {name for name, _ in self._attachments(head, path)}
-                changes += [
-                    FileChange(f"{path}/{name}", blob=blob)
-                    for name, blob in self._attachments(commit, folder_then)
-                    if name not in present
-                ]
-            elif current.sha == old.blob:
-                raise NothingToRestore(path)
-            return changes
-
-        return self._commit_on(build, user=user, message=clean_message(message))
-
     # -- attachments -------------------------------------------------------
 
     def attachments(self, page: str) -> list[Attachment]:
@@ -610,40 +461,6 @@ class Wiki:
             Attachment(path, path.rsplit("/", 1)[-1], size, mimetype_of(path))
             for path, _blob, size in self.catalog.files_under(page)
         ]
-
-    def put_file(
-        self, page: str, name: str, data: bytes, *, user: User, message: Callable[[str, bool], str]
-    ) -> tuple[CommitRecord | None, bool]:
-        """Attach (or replace) a document; returns the commit (None if identical) and whether it is new."""
-        page = check_path(page)
-        name = check_attachment_name(name)
-        if len(data) > self.settings["limits"]["max_file_bytes"]:
-            raise ContentTooLarge(name)
-        check_content(name, data)
-        path = f"{page}/{name}"
-        existing = self.store.lookup(self.store.head(), path)
-        if existing is not None and existing.sha == object_id(b"blob", data):
-            return None, False
-        record = self.catalog.page(page)
-
-        def build(head: str | None) -> list[FileChange]:
-            if head is None or not self.store.page_exists(page, head):
-                raise PageNotFound(page)
-            return [FileChange(path, data=data)]
-
-        commit = self._commit_on(build, user=user, message=message(record.title if record else page, existing is None))
-        return commit, existing is None
-
-    def delete_file(self, path: str, *, user: User, message: str) -> CommitRecord:
-        path = check_path(path)
-
-        def build(head: str | None) -> list[FileChange]:
-            entry = self.store.lookup(head, path)
-            if entry is None or not entry.is_blob or path.endswith(".md"):
-                raise PageNotFound(path)
-            return [FileChange(path)]
-
-        return self._commit_on(build, user=user, message=clean_message(message))
 
     # -- reading the past --------------------------------------------------
 
@@ -683,10 +500,6 @@ class Wiki:
         return cached
 
 
-class NothingToRestore(StoreError):
-    """The page already has the content of the revision to restore."""
-
-
 def relative_url_rewriter(path: str) -> Callable[[str, str], str]:
     """Links and images written relative to a page point at its attachments or at pages.
 
@@ -713,16 +526,3 @@ def relative_url_rewriter(path: str) -> Callable[[str, str], str]:
 
 def page_url(path: str) -> str:
     return "/wiki/" + urllib.parse.quote(path)
-
-
-def clean_message(message: str | None) -> str:
-    """A commit message without control characters (newlines kept), at most 2,000 characters."""
-    if not message:
-        return ""
-    kept = "".join(char for char in message.replace("\r\n", "\n") if char == "\n" or unicodedata.category(char)[0] != "C")
-    return kept.strip()[:2000]
-
-
-def render_title(markdown: str, path: str) -> str:
-    parsed = parse_page(markdown)
-    return page_title(parsed.meta, parsed.body, path)

@@ -13,7 +13,6 @@ from ..accounts.store import Accounts
 from ..app.config import load_settings
 from ..app.content_rules import Problem, page_problems
 from ..app.datadir import DataDir
-from ..app.messages import problem_message
 
 
 def run_checks(data: DataDir) -> list[str]:
@@ -125,4 +124,4 @@ def _sentences(problems: list[Problem]) -> str:
     def english(text: str, **values: object) -> str:
         return text % values if values else text
 
-    return " ".join(problem_message(problem, english) for problem in problems)
+    return " ".join(problem.describe(english) for problem in problems)

@@ -9,16 +9,12 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
-from flask_babel import gettext as _
 
-from repo_store import InvalidContent, PageNotFound
-from repo_store.paths import check_path, check_revision, page_file
-
+from ..app.errors import N_, InvalidContent, PageNotFound
+from ..app.page_names import check_path, check_revision, page_file
 from ..render.diffs import unified
 from . import rate_limits
 from .auth import UNSAFE_METHODS, require_editor, user, wiki
-from .commit_messages import attach_message, commit_message, conflict_labels, delete_message, move_message, remove_file_message
-from .errors import error_response
 from .pages import commit_time, redirect_keeping_query
 
 blueprint = Blueprint("api", __name__, url_prefix="/api/v1")
@@ -38,17 +34,14 @@ def json_body() -> dict[str, Any]:
 class InvalidJSON(InvalidContent):
     """The request body is not the JSON object this call expects."""
 
+    message_key = N_("The request body must be a JSON object with the documented fields.")
+
 
 @blueprint.before_request
 def _count_writes() -> None:
     who = user()
     if request.method in UNSAFE_METHODS and who is not None and who.can_edit:
         rate_limits.count("api_write", who.name)
-
-
-@blueprint.errorhandler(InvalidJSON)
-def _invalid_json(_error: InvalidJSON):  # type: ignore[no-untyped-def]
-    return error_response(400, _("The request body must be a JSON object with the documented fields."))
 
 
 @blueprint.route("/pages")
@@ -120,19 +113,9 @@ def put_page(path: str):  # type: ignore[no-untyped-def]
     base_revision = body.get("base_revision") or None
     if not isinstance(markdown, str) or not isinstance(message, str):
         raise InvalidJSON()
-    if base_revision is not None:
-        if not isinstance(base_revision, str):
-            raise InvalidJSON()
-        check_revision(base_revision)
-    outcome = wiki().save_page(
-        path,
-        markdown,
-        user=who,
-        message=message,
-        base_revision=base_revision,
-        default_message=commit_message,
-        labels=conflict_labels(),
-    )
+    if base_revision is not None and not isinstance(base_revision, str):
+        raise InvalidJSON()
+    outcome = wiki().writes.save(path, markdown, user=who, message=message, base_revision=base_revision)
     response = jsonify({"revision": outcome.revision, "merged": outcome.merged})
     response.status_code = 201 if outcome.created else 200
     response.headers["ETag"] = f'"{outcome.revision}"'
@@ -155,16 +138,14 @@ def _bounded_int(name: str, default: int, low: int, high: int) -> int:
 class InvalidParameter(InvalidContent):
     """A query-string parameter outside its documented range."""
 
+    message_key = N_("%(name)s must be a whole number from %(low)d to %(high)d.")
+
     def __init__(self, name: str, low: int, high: int) -> None:
         super().__init__(name)
         self.name, self.low, self.high = name, low, high
 
-
-@blueprint.errorhandler(InvalidParameter)
-def _invalid_parameter(error: InvalidParameter):  # type: ignore[no-untyped-def]
-    return error_response(
-        400, _("%(name)s must be a whole number from %(low)d to %(high)d.", name=error.name, low=error.low, high=error.high)
-    )
+    def message_values(self) -> dict[str, object]:
+        return {"name": self.name, "low": self.low, "high": self.high}
 
 
 @blueprint.route("/search")
@@ -232,26 +213,18 @@ def page_diff(path: str):  # type: ignore[no-untyped-def]
 @blueprint.route("/pages/<path:path>", methods=["DELETE"])
 def delete_page(path: str):  # type: ignore[no-untyped-def]
     who = require_editor()
-    path = check_path(path)
-    base_revision = request.args.get("base_revision") or None
-    if base_revision:
-        check_revision(base_revision)
-    record = wiki().existing_page(path)
-    commit = wiki().delete_page(path, user=who, base_revision=base_revision, message=delete_message(record.title))
+    commit = wiki().writes.delete(path, user=who, base_revision=request.args.get("base_revision") or None)
     return jsonify({"revision": commit.sha})
 
 
 @blueprint.route("/pages/<path:path>/move", methods=["POST"])
 def move_page(path: str):  # type: ignore[no-untyped-def]
     who = require_editor()
-    path = check_path(path)
     target = json_body().get("to")
     if not isinstance(target, str):
         raise InvalidJSON()
-    record = wiki().existing_page(path)
-    target = target.strip().strip("/")
-    commit = wiki().move_page(path, target, user=who, message=move_message(record.title, target))
-    return jsonify({"revision": commit.sha, "path": target})
+    commit, moved_to = wiki().writes.move(path, target, user=who)
+    return jsonify({"revision": commit.sha, "path": moved_to})
 
 
 @blueprint.route("/changes")
@@ -284,27 +257,24 @@ def recent_changes():  # type: ignore[no-untyped-def]
 def put_file(path: str):  # type: ignore[no-untyped-def]
     """Store the raw request body as ``path``: a page's folder and a file name."""
     who = require_editor()
-    path = check_path(path)
-    page, _slash, name = path.rpartition("/")
-    if not page:
-        raise PageNotFound(path)
-    data = request.get_data(cache=False)
-    commit, created = wiki().put_file(page, name, data, user=who, message=attach_message(name))
-    if commit is not None:
-        revision = commit.sha
-    else:  # identical to what is stored: nothing to commit
-        last = wiki().history.revision(path, wiki().store.head() or "")
-        revision = last.revision if last else wiki().store.head()
-    response = jsonify({"revision": revision})
-    response.status_code = 201 if created else 200
+    page, name = _page_and_name(path)
+    attached = wiki().writes.attach(page, name, request.get_data(cache=False), user=who)
+    response = jsonify({"revision": attached.revision})
+    response.status_code = 201 if attached.created else 200
     return response
 
 
 @blueprint.route("/files/<path:path>", methods=["DELETE"])
 def delete_file(path: str):  # type: ignore[no-untyped-def]
     who = require_editor()
-    path = check_path(path)
-    page, _slash, name = path.rpartition("/")
-    record = wiki().catalog.page(page)
-    commit = wiki().delete_file(path, user=who, message=remove_file_message(name, record.title if record else page))
+    page, name = _page_and_name(path)
+    commit = wiki().writes.remove_attachment(page, name, user=who)
     return jsonify({"revision": commit.sha})
+
+
+def _page_and_name(path: str) -> tuple[str, str]:
+    """A file's URL path split into its page and its name (a file at the root belongs to no page)."""
+    page, _slash, name = path.rpartition("/")
+    if not page:
+        raise PageNotFound(path)
+    return page, name

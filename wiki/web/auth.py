@@ -21,6 +21,7 @@ from flask import Flask, Response, current_app, g, redirect, request, session, u
 from flask_login import current_user, login_user, logout_user
 
 from ..accounts.store import Accounts, User
+from ..app.errors import N_, DomainError
 from ..app.service import Wiki
 from .extensions import csrf, login_manager
 
@@ -43,8 +44,12 @@ class Unauthorized(Exception):
     """Credentials are missing or wrong for what was asked."""
 
 
-class Forbidden(Exception):
+class Forbidden(DomainError):
     """The account is known but its role does not allow this."""
+
+    code = "forbidden"
+    status = 403
+    message_key = N_("Your account is not allowed to do this.")
 
 
 def wiki() -> Wiki:

@@ -8,12 +8,10 @@ import posixpath
 from flask import Blueprint, Response, flash, redirect, request, send_file, url_for
 from flask_babel import gettext as _
 
-from repo_store import PageNotFound
-from repo_store.paths import check_path, page_path_of
-
-from ..app.attachments import AttachmentRefused, attachment_name, mimetype_of
+from ..app.attachments import mimetype_of
+from ..app.errors import AttachmentRefused, PageNotFound
+from ..app.page_names import check_path, page_path_of
 from .auth import require_editor, settings, wiki
-from .commit_messages import attach_message, remove_file_message
 
 blueprint = Blueprint("files", __name__)
 
@@ -59,32 +57,25 @@ def serve(path: str) -> Response:
 @blueprint.route("/attachments/<path:page>", methods=["POST"])
 def upload(page: str) -> Response:
     who = require_editor()
-    page = check_path(page)
     uploaded = request.files.get("file")
     if uploaded is None or not uploaded.filename:
         raise AttachmentRefused("empty", "")
-    name = attachment_name(uploaded.filename)
+    # One byte over the limit is enough for the service to refuse it, without reading a huge upload whole.
     data = uploaded.read(settings()["limits"]["max_file_bytes"] + 1)
-    commit, created = wiki().put_file(page, name, data, user=who, message=attach_message(name))
-    if commit is None:
+    name, attached = wiki().writes.upload(page, uploaded.filename, data, user=who)
+    if attached.commit is None:
         flash(_("This document was already attached, identical; nothing changed."), "info")
-    elif created:
+    elif attached.created:
         flash(_("The document “%(name)s” is attached.", name=name), "success")
     else:
         flash(_("The document “%(name)s” is replaced; the previous version stays in the history.", name=name), "success")
-    return redirect(url_for("pages.view", path=page) + "#attachments")
+    return redirect(url_for("pages.view", path=check_path(page)) + "#attachments")
 
 
 @blueprint.route("/attachments/<path:page>/delete", methods=["POST"])
 def remove(page: str) -> Response:
     who = require_editor()
-    page = check_path(page)
     name = request.form.get("name", "")
-    # A name already stored is removable even if new files may not take it (an imported ``con.pdf``).
-    if not name or "/" in name:
-        raise PageNotFound(f"{page}/{name}")
-    check_path(f"{page}/{name}")
-    record = wiki().catalog.page(page)
-    wiki().delete_file(f"{page}/{name}", user=who, message=remove_file_message(name, record.title if record else page))
+    wiki().writes.remove_attachment(page, name, user=who)
     flash(_("The document “%(name)s” is removed; it stays in the history.", name=name), "success")
-    return redirect(url_for("pages.view", path=page) + "#attachments")
+    return redirect(url_for("pages.view", path=check_path(page)) + "#attachments")

@@ -26,10 +26,9 @@ from collections.abc import Iterator
 from flask import Blueprint, Response, current_app, request
 from flask_babel import gettext as _
 
-from repo_store.errors import is_storage_full
-from repo_store.gitcmd import git_environment
-
 from ..accounts.store import User
+from ..app.errors import is_storage_full
+from ..app.git_access import git_environment
 from . import rate_limits
 from .access_log import USER_KEY
 from .auth import accounts, settings, wiki
@@ -170,7 +169,8 @@ def _run_backend(rest: str, who: User | None) -> Response:
     status, headers = _read_cgi_headers(process)
     is_push = rest == "git-receive-pack"
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return Response(_stream(process, feeder, errors, is_push, app), status=status, headers=headers, direct_passthrough=True)
+    pusher = who if is_push else None
+    return Response(_stream(process, feeder, errors, pusher, app), status=status, headers=headers, direct_passthrough=True)
 
 
 def _feed(process: subprocess.Popen, stream) -> None:  # type: ignore[no-untyped-def]
@@ -211,7 +211,9 @@ def _read_cgi_headers(process: subprocess.Popen) -> tuple[int, list[tuple[str, s
     return status, headers
 
 
-def _stream(process: subprocess.Popen, feeder: threading.Thread, errors: list[bytes], is_push: bool, app) -> Iterator[bytes]:  # type: ignore[no-untyped-def]
+def _stream(  # type: ignore[no-untyped-def]
+    process: subprocess.Popen, feeder: threading.Thread, errors: list[bytes], pusher: User | None, app
+) -> Iterator[bytes]:
     stdout = process.stdout
     assert stdout is not None
     finished = False
@@ -224,11 +226,11 @@ def _stream(process: subprocess.Popen, feeder: threading.Thread, errors: list[by
         process.wait()
         feeder.join(timeout=5)
         finished = True
-        if is_push:
+        if pusher is not None:
             # The push returns only when this response ends: bring the catalog, the search
             # index and the render caches up to date first, so the push is visible at once.
             with app.app_context():
-                app.extensions["trousse"].sync()
+                app.extensions["trousse"].writes.pushed(pusher)
     finally:
         if not finished and process.poll() is None:
             process.kill()  # the client went away: stop the backend

@@ -10,14 +10,10 @@ from xml.etree import ElementTree
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from repo_store import InvalidPath, PageExists, PageNotFound
-from repo_store.paths import check_path, check_revision, page_file
-
-from ..app.messages import path_message
-from ..app.service import NothingToRestore, render_title
+from ..app.errors import InvalidPath, NothingToRestore, PageExists, PageNotFound
+from ..app.page_names import check_path, check_revision, page_file
 from ..render.diffs import side_by_side, unified
 from .auth import require_editor, settings, wiki
-from .commit_messages import delete_message, move_message, restore_message
 from .forms import page_number
 from .pages import commit_time
 
@@ -109,20 +105,20 @@ def blame(path: str):  # type: ignore[no-untyped-def]
 @blueprint.route("/restore/<path:path>", methods=["POST"])
 def restore(path: str) -> Response:
     who = require_editor()
-    path = check_path(path)
-    revision = check_revision(request.form.get("revision", ""))
-    old_text, commit = wiki().text_at(path, revision)
-    title = render_title(old_text, path)
+    revision = request.form.get("revision", "")
     try:
-        wiki().restore_page(path, commit, user=who, message=restore_message(title, commit))
-    except NothingToRestore:
-        flash(_("The page already has the text of revision %(revision)s; nothing changed.", revision=commit[:7]), "info")
-        return redirect(url_for("pages.view", path=path))
+        wiki().writes.restore(path, revision, user=who)
+    except NothingToRestore as unchanged:
+        flash(unchanged.describe(_), "info")
+        return redirect(url_for("pages.view", path=unchanged.path))
     flash(
-        _("The page is back as it was at revision %(revision)s; this is a new change in its history.", revision=commit[:7]),
+        _(
+            "The page is back as it was at revision %(revision)s; this is a new change in its history.",
+            revision=check_revision(revision)[:7],
+        ),
         "success",
     )
-    return redirect(url_for("pages.view", path=path))
+    return redirect(url_for("pages.view", path=check_path(path)))
 
 
 @blueprint.route("/move/<path:path>", methods=["GET", "POST"])
@@ -132,17 +128,13 @@ def move(path: str):  # type: ignore[no-untyped-def]
     record = wiki().existing_page(path)
     if request.method == "GET":
         return render_template("move.html", path=path, record=record, target=path, error=None)
-    target = request.form.get("to", "").strip().strip("/")
+    target = request.form.get("to", "")
     try:
-        wiki().move_page(path, target, user=who, message=move_message(record.title, target))
-    except InvalidPath as error:  # the form again, with what was typed and why it cannot be
-        return render_template("move.html", path=path, record=record, target=target, error=path_message(error)), 400
-    except PageExists:
-        return render_template(
-            "move.html", path=path, record=record, target=target, error=_("A page already exists at this name.")
-        ), 409
+        _commit, moved_to = wiki().writes.move(path, target, user=who)
+    except (InvalidPath, PageExists) as refused:  # the form again, with what was typed and why it cannot be
+        return render_template("move.html", path=path, record=record, target=target, error=refused.describe(_)), refused.status
     flash(_("The page was moved; its old address now leads here."), "success")
-    return redirect(url_for("pages.view", path=target))
+    return redirect(url_for("pages.view", path=moved_to))
 
 
 @blueprint.route("/delete/<path:path>", methods=["GET", "POST"])
@@ -152,9 +144,7 @@ def delete(path: str):  # type: ignore[no-untyped-def]
     record = wiki().existing_page(path)
     if request.method == "GET":
         return render_template("delete.html", path=path, record=record, base_revision=wiki().store.head())
-    wiki().delete_page(
-        path, user=who, base_revision=request.form.get("base_revision") or None, message=delete_message(record.title)
-    )
+    wiki().writes.delete(path, user=who, base_revision=request.form.get("base_revision") or None)
     flash(_("The page was deleted. It stays in the history and can be restored."), "success")
     return redirect(url_for("pages.view", path=path))
 

@@ -20,8 +20,10 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from repo_store import Conflict, InvalidPath, PageNotFound, StorageFull
-from repo_store.paths import (
+from ..app.errors import Conflict, ContentRejected, InvalidPath, PageExists, PageNotFound, StorageFull
+from ..app.export import attribution_line
+from ..app.licences import Licence
+from ..app.page_names import (
     TEMPLATES_FOLDER,
     check_new_page_path,
     check_path,
@@ -29,15 +31,8 @@ from repo_store.paths import (
     page_file,
     slugify,
 )
-
-from ..app.content_rules import ContentRejected
-from ..app.export import attribution_line
-from ..app.licences import Licence
-from ..app.messages import path_message, problem_message
 from ..app.page_templates import instantiate, templates
 from .auth import require_editor, safe_next, settings, user, wiki
-from .commit_messages import commit_message, conflict_labels
-from .errors import storage_full_message
 from .http_cache import Validators, page_validators
 from .i18n import LANGUAGE_COOKIE
 
@@ -216,19 +211,11 @@ def edit(path: str):  # type: ignore[no-untyped-def]
             problems=[],
         )
     try:
-        outcome = wiki().save_page(
-            path,
-            markdown,
-            user=who,
-            message=message,
-            base_revision=base_revision,
-            default_message=commit_message,
-            labels=conflict_labels(),
-        )
+        outcome = wiki().writes.save(path, markdown, user=who, message=message, base_revision=base_revision)
     except Conflict as conflict:
         return render_template("conflict.html", path=path, conflict=conflict, markdown=markdown, message=message), 409
-    except ContentRejected as rejected:
-        status = 413 if any(p.too_large for p in rejected.problems) else 400
+    except (ContentRejected, StorageFull) as refused:
+        # The text stays in the editor with every reason: nothing typed is lost.
         return render_template(
             "edit.html",
             path=path,
@@ -237,20 +224,8 @@ def edit(path: str):  # type: ignore[no-untyped-def]
             message=message,
             is_new=is_new,
             preview=None,
-            problems=[problem_message(problem) for problem in rejected.problems],
-        ), status
-    except StorageFull:
-        # The text stays in the editor: nothing is lost if the author waits for room and saves again.
-        return render_template(
-            "edit.html",
-            path=path,
-            markdown=markdown,
-            base_revision=base_revision or "",
-            message=message,
-            is_new=is_new,
-            preview=None,
-            problems=[storage_full_message()],
-        ), 507
+            problems=refused.problems_for(_) if isinstance(refused, ContentRejected) else [refused.describe(_)],
+        ), refused.status
     if outcome.merged:
         flash(_("Saved. Somebody else changed this page meanwhile; both changes were merged."), "info")
     elif outcome.changed:
@@ -290,10 +265,10 @@ def new_page():  # type: ignore[no-untyped-def]
             try:
                 check_new_page_path(path)
             except InvalidPath as invalid:
-                error = path_message(invalid)
+                error = invalid.describe(_)
             else:
                 if wiki().store.page_exists(path):
-                    error = _("A page already exists at this name.")
+                    error = PageExists(path).describe(_)
                     return render_template(
                         "new.html",
                         title=title,

@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from flask_babel import ngettext
+
+from ..app.errors import DomainError, Gettext
 from .auth import accounts, settings
 
 # bucket -> (setting in [limits], window in seconds)
@@ -32,13 +35,27 @@ ACCOUNT_CEILING_FACTOR = 20  # failures per hour on one account, from everywhere
 ACCOUNT_CEILING_WINDOW = 3600
 
 
-class RateLimited(Exception):
+class RateLimited(DomainError):
     """Too many events of one kind from one account or address; ``retry_after`` says how long to wait."""
+
+    code = "rate_limited"
+    status = 429
 
     def __init__(self, bucket: str, retry_after: int) -> None:
         super().__init__(bucket)
         self.bucket = bucket
         self.retry_after = retry_after
+
+    def describe(self, gettext: Gettext) -> str:
+        # A plural: the sentence depends on the number of seconds, so it takes ``ngettext``.
+        return ngettext(
+            "Too many requests in a short time; please try again in %(num)d second.",
+            "Too many requests in a short time; please try again in %(num)d seconds.",
+            self.retry_after,
+        )
+
+    def headers(self) -> Mapping[str, str]:
+        return {"Retry-After": str(self.retry_after)}
 
 
 def count(bucket: str, key: str) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import gettext as _
 
-from search import IndexUnavailable
-
+from ..app.errors import SearchUnavailable
 from .auth import wiki
-from .errors import search_unavailable_message
 from .forms import page_number
 
 blueprint = Blueprint("search", __name__)
@@ -25,7 +24,7 @@ def results():  # type: ignore[no-untyped-def]
     if query.strip():
         try:
             found = wiki().search_pages(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order=order, facets=True)
-        except IndexUnavailable:
+        except SearchUnavailable as unavailable:
             return (
                 render_template(
                     "search.html",
@@ -35,10 +34,10 @@ def results():  # type: ignore[no-untyped-def]
                     pages=0,
                     found=None,
                     search_query=query,
-                    unavailable=search_unavailable_message(),
+                    unavailable=unavailable.describe(_),
                 ),
-                503,
-                {"Retry-After": "30"},
+                unavailable.status,
+                dict(unavailable.headers()),
             )
     pages = -(-found.total // PAGE_SIZE) if found else 0
     return render_template("search.html", query=query, order=order, page=page, pages=pages, found=found, search_query=query)
