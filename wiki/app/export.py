@@ -16,6 +16,8 @@ from pathlib import Path
 
 from flask import Flask, render_template
 
+from repo_store.pages import split_front_matter
+
 from ..render.rendering import LinkTarget, RenderBudget, render
 from .licences import Licence
 from .service import Wiki
@@ -27,6 +29,11 @@ def relative(from_page: str, to_path: str) -> str:
     """The relative URL from the HTML file of ``from_page`` to the file ``to_path`` (both repository-relative)."""
     start = posixpath.dirname(from_page) or "."
     return urllib.parse.quote(posixpath.relpath(to_path, start))
+
+
+def page_body(markdown: str) -> str:
+    """A page's Markdown without its front matter: what a standalone export (ODT) shows as text."""
+    return split_front_matter(markdown)[1]
 
 
 def attribution_line(title: str, authors: list[str], site_name: str, licence: Licence | None, url: str) -> str:

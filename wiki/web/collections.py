@@ -7,10 +7,9 @@ from collections import Counter
 
 from flask import Blueprint, Response, render_template, request
 
-from repo_store import PageNotFound
-from repo_store.paths import check_path
-
 from ..app.collections import Collection, build, cell_text, to_csv, to_geojson, to_json
+from ..app.errors import PageNotFound
+from ..app.page_names import check_path
 from .auth import settings, wiki
 from .downloads import download
 

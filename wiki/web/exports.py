@@ -2,17 +2,12 @@
 
 from __future__ import annotations
 
-import subprocess
-from collections.abc import Iterator
-
 from flask import Blueprint, Response, render_template, url_for
 
-from repo_store import PageNotFound
-from repo_store.gitcmd import git_command, git_environment
-from repo_store.pages import split_front_matter
-from repo_store.paths import check_path
-
-from ..app.export import STATIC, attribution_line
+from ..app.errors import PageNotFound
+from ..app.export import STATIC, attribution_line, page_body
+from ..app.git_access import zip_archive
+from ..app.page_names import check_path
 from ..render.odt import page_odt
 from ..render.rendering import RenderBudget
 from .auth import settings, wiki
@@ -27,25 +22,7 @@ def whole_wiki() -> Response:
     head = wiki().store.head()
     if head is None:
         raise PageNotFound("wiki.zip")
-    process = subprocess.Popen(
-        git_command(wiki().data.repository, "archive", "--format=zip", "--prefix=wiki/", head),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        env=git_environment(),
-    )
-
-    def stream() -> Iterator[bytes]:
-        assert process.stdout is not None
-        try:
-            while chunk := process.stdout.read(65536):
-                yield chunk
-        finally:
-            if process.poll() is None:
-                process.kill()
-            process.wait()
-            process.stdout.close()
-
-    return download(stream(), "application/zip", "wiki.zip")
+    return download(zip_archive(wiki().data.repository, head), "application/zip", "wiki.zip")
 
 
 @blueprint.route("/export/<path:path>")
@@ -108,7 +85,7 @@ def _as_odt(path: str) -> Response:
     markdown = wiki().store.blob(record.blob).decode("utf-8", "replace")
     data = page_odt(
         title=record.title,
-        markdown_body=split_front_matter(markdown)[1],
+        markdown_body=page_body(markdown),
         authors=authors,
         licence_name=licence.name if licence else "",
         licence_url=licence.url if licence else "",

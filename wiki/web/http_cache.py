@@ -20,8 +20,7 @@ from flask import Flask, Response, current_app, request, session
 from flask_babel import get_locale
 from flask_wtf.csrf import generate_csrf
 
-from repo_store import StoreError
-
+from ..app.errors import StoreError
 from .auth import user, wiki
 
 _VARY = ("Cookie", "Accept-Language")

@@ -6,8 +6,7 @@ from collections import Counter
 
 from flask import Blueprint, render_template
 
-from repo_store import PageNotFound
-
+from ..app.errors import PageNotFound
 from .auth import settings, wiki
 
 blueprint = Blueprint("navigation", __name__)
