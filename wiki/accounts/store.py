@@ -8,6 +8,7 @@ for logging in.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import functools
 import hashlib
@@ -256,8 +257,10 @@ class Accounts:
 
     @staticmethod
     def _user(row: sqlite3.Row | None) -> User | None:
-        if row is None:
-            return None
+        return Accounts._user_of(row) if row is not None else None
+
+    @staticmethod
+    def _user_of(row: sqlite3.Row) -> User:
         return User(
             row["id"],
             row["name"],
@@ -300,6 +303,13 @@ class Accounts:
     def by_name(self, name: str) -> User | None:
         return self._user(self._db().execute("SELECT * FROM users WHERE name=?", (name,)).fetchone())
 
+    def _changed(self, user_id: int) -> User:
+        """The account as a change just left it (gone only if deleted meanwhile: then, as for an unknown name)."""
+        user = self.get(user_id)
+        if user is None:
+            raise AccountError("unknown", f"no account with id {user_id}")
+        return user
+
     def require(self, name: str) -> User:
         user = self.by_name(name)
         if user is None:
@@ -307,14 +317,14 @@ class Accounts:
         return user
 
     def list(self) -> list[User]:
-        return [self._user(row) for row in self._db().execute("SELECT * FROM users ORDER BY name")]  # type: ignore[misc]
+        return [self._user_of(row) for row in self._db().execute("SELECT * FROM users ORDER BY name")]
 
     def set_role(self, name: str, role: str) -> User:
         check_role(role)
         user = self.require(name)
         with self._keeping_an_administrator(user, demoted=role != "admin"):
             self._db().execute("UPDATE users SET role=? WHERE id=?", (role, user.id))
-        return self.get(user.id)  # type: ignore[return-value]
+        return self._changed(user.id)
 
     @contextlib.contextmanager
     def _keeping_an_administrator(self, user: User, *, demoted: bool) -> Iterator[None]:
@@ -357,7 +367,7 @@ class Accounts:
         with self._immediate() as db:
             db.execute("UPDATE users SET password_hash=?, session_version=session_version+1 WHERE id=?", (password_hash, user.id))
             db.execute("DELETE FROM sessions WHERE user_id=?", (user.id,))
-        return self.get(user.id)  # type: ignore[return-value]
+        return self._changed(user.id)
 
     def set_disabled(self, name: str, disabled: bool = True) -> User:
         """Disable (or enable again) an account; disabling ends all its sessions, so enabling does not revive them."""
@@ -367,7 +377,7 @@ class Accounts:
             db.execute("UPDATE users SET disabled=?, session_version=session_version+1 WHERE id=?", (int(disabled), user.id))
             if disabled:
                 db.execute("DELETE FROM sessions WHERE user_id=?", (user.id,))
-        return self.get(user.id)  # type: ignore[return-value]
+        return self._changed(user.id)
 
     def update_profile(self, user_id: int, *, display_name: str, email: str, publish_email: bool) -> User:
         display = _clean_text(display_name, 100)
@@ -380,7 +390,7 @@ class Accounts:
             "UPDATE users SET display_name=?, email=?, publish_email=? WHERE id=?",
             (display, email, int(publish_email and bool(email)), user_id),
         )
-        return self.get(user_id)  # type: ignore[return-value]
+        return self._changed(user_id)
 
     def authenticate(self, name: str, password: str) -> User | None:
         """The active user with this name and password, or None (same work either way)."""
@@ -493,7 +503,7 @@ class Accounts:
         """End every session of an account ("log out everywhere"); API tokens are separate and stay."""
         return self._db().execute("DELETE FROM sessions WHERE user_id=?", (user_id,)).rowcount
 
-    def sessions(self, user_id: int) -> list[Session]:
+    def sessions(self, user_id: int) -> builtins.list[Session]:
         """The live sessions of an account, most recently used first."""
         now = time.time()
         rows = self._db().execute(
@@ -524,7 +534,7 @@ class Accounts:
         )
         return secret
 
-    def tokens(self, user_id: int) -> list[Token]:
+    def tokens(self, user_id: int) -> builtins.list[Token]:
         rows = self._db().execute(
             "SELECT id, label, created, last_used, revoked FROM tokens WHERE user_id=? ORDER BY id",
             (user_id,),
@@ -582,7 +592,7 @@ class Accounts:
         )
         return row["role"] if row else None
 
-    def pending_invitations(self) -> list[Invitation]:
+    def pending_invitations(self) -> builtins.list[Invitation]:
         """Invitations not used yet and not expired, newest first (their codes are never stored)."""
         rows = self._db().execute(
             "SELECT id, role, created, expires FROM invitations WHERE used_by IS NULL AND expires > ? ORDER BY id DESC",
@@ -643,7 +653,7 @@ class Accounts:
         ).fetchall()
         return max(1.0, rows[0]["at"] + window - now) if len(rows) >= limit else 0.0
 
-    def take_all(self, policies: Sequence[RatePolicy], now: float | None = None) -> tuple[float, list[int]]:
+    def take_all(self, policies: Sequence[RatePolicy], now: float | None = None) -> tuple[float, builtins.list[int]]:
         """Count one event under every policy if none of them must wait: (0, the events' ids); else (the wait, []).
 
         One transaction checks every key and counts under all of them, so
@@ -687,7 +697,7 @@ class Accounts:
                 (bucket, key),
             )
 
-    def integrity_problems(self) -> list[str]:
+    def integrity_problems(self) -> builtins.list[str]:
         rows = self._db().execute("PRAGMA integrity_check").fetchall()
         return [row[0] for row in rows if row[0] != "ok"]
 

@@ -9,6 +9,7 @@ import os
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,7 +26,7 @@ from ..app.derived import build_derived
 class CleanErrors(click.Group):
     """Turn the errors users can cause into one clear sentence."""
 
-    def invoke(self, ctx: click.Context):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (InitError, ConfigError, StoreError, GitError, OSError, RuntimeError) as error:

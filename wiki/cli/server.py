@@ -35,7 +35,7 @@ class _Server(BaseApplication):
         for key, value in self.options.items():
             self.cfg.set(key, value)
 
-    def load(self):  # type: ignore[no-untyped-def]
+    def load(self) -> Any:  # the Flask app, which gunicorn's stubs and Flask's type as different WSGI callables
         from ..web import create_app
 
         self.flask_app = create_app({"DATA_DIR": str(self.data.root), "TROUSSE_MAINTENANCE": True})

@@ -20,11 +20,15 @@ which the scan stops.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
 from markdown_it.rules_block.html_block import HTML_SEQUENCES
 
-_SPACES = re.compile(" *")
+# These two match at every position (possibly nothing), so their match is never None.
+_MatchAt = Callable[[str, int], re.Match[str]]
+_spaces_at = cast(_MatchAt, re.compile(" *").match)
 _ORDERED = re.compile(r"([0-9]{1,9})[.)](?= |$)")
 _FENCE = re.compile(r"(`{3,}|~{3,})")
 _HEADING = re.compile(r"#{1,6}(?: |$)")
@@ -93,7 +97,7 @@ _START: _State = ((), False, -1, -1, None, None, None)
 # A line's structure (containers, code, HTML, headings, breaks, table rows) is all in its first
 # characters when what follows them cannot start a fence, a heading, HTML, a break or a delimiter
 # row (a letter, a bracket...): lines alike up to there are read once.
-_PREFIX = re.compile(r"[ >*+\-0-9.)]*")
+_prefix_at = cast(_MatchAt, re.compile(r"[ >*+\-0-9.)]*").match)
 _NOT_PLAIN = "`~#<|:_"
 _MEMO_ENTRIES = 4096
 _DEEPEST = 1000  # past this, one line's markers ("> > > …") are not worth reading one by one
@@ -127,7 +131,7 @@ def measure(text: str, *, stop_depth: int, stop_cells: int) -> Shape:
         if fence is not None or raw is not None:
             code_lines += 1
         else:
-            end = _PREFIX.match(line).end()
+            end = _prefix_at(line, 0).end()
             if end < len(line) and line[end] not in _NOT_PLAIN:
                 key = (line[:end], _cells(line) if "|" in line else -1, state)
         found = memo.get(key) if key is not None else None
@@ -157,7 +161,7 @@ def _step(line: str, state: _State) -> tuple[_State, int, int, int]:
     pos = matched = 0
     for width in stack:
         if width == 0:
-            start = pos + min(_SPACES.match(line, pos).end() - pos, 3)
+            start = pos + min(_spaces_at(line, pos).end() - pos, 3)
             if start < size and line[start] == ">":
                 pos = start + 1
                 if pos < size and line[pos] == " ":
@@ -172,11 +176,11 @@ def _step(line: str, state: _State) -> tuple[_State, int, int, int]:
         else:
             break
         matched += 1
-    if fence is not None or raw is not None:
-        inner = fence[2] if fence is not None else raw[1]  # type: ignore[index]
+    inner = fence[2] if fence is not None else raw[1] if raw is not None else None
+    if inner is not None:  # in a code or HTML block
         if matched >= inner:
             if fence is not None:
-                start = _SPACES.match(line, pos).end()
+                start = _spaces_at(line, pos).end()
                 run = _FENCE.match(line, start)
                 if (
                     start - pos < 4
@@ -192,7 +196,7 @@ def _step(line: str, state: _State) -> tuple[_State, int, int, int]:
         fence = raw = None  # its container ended, and the code or HTML block with it
     opened: list[int] = []
     while True:
-        start = _SPACES.match(line, pos).end()
+        start = _spaces_at(line, pos).end()
         indent = start - pos
         if indent >= 4 or start >= size or matched + len(opened) > _DEEPEST:
             break
@@ -214,7 +218,7 @@ def _step(line: str, state: _State) -> tuple[_State, int, int, int]:
                 marker_end, ordered = number.end(), number.group(1)
         if marker_end < 0:
             break
-        after = _SPACES.match(line, marker_end).end() - marker_end
+        after = _spaces_at(line, marker_end).end() - marker_end
         empty = marker_end + after >= size
         if paragraph and not opened and (empty or ordered not in ("", "1")):
             break  # cannot interrupt a paragraph (even lazily): it is text
