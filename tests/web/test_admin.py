@@ -112,7 +112,7 @@ def test_the_last_active_administrator_cannot_be_removed(admin):
     accounts.set_role("sacha", "editor")  # another administrator remains
     with pytest.raises(AccountError) as demoted:
         accounts.set_role("alix", "reader")
-    assert demoted.value.code == "last_admin"
+    assert demoted.value.reason == "last_admin"
     with pytest.raises(AccountError):
         accounts.set_disabled("alix")
     assert accounts.by_name("alix").role == "admin" and not accounts.by_name("alix").disabled

@@ -21,11 +21,11 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from repo_store.errors import is_storage_full
+from repo_store.errors import N_, DomainError, is_storage_full
 
 ROLES = ("reader", "editor", "admin")
 TOKEN_PREFIX = "trousse_"
@@ -86,12 +86,32 @@ CREATE INDEX IF NOT EXISTS rate_events_by_key ON rate_events (bucket, key, at);
 """
 
 
-class AccountError(ValueError):
-    """A request about accounts that cannot be honoured; ``code`` says why."""
+class AccountError(DomainError, ValueError):
+    """A request about accounts that cannot be honoured; ``reason`` says why, ``describe`` says it to a person."""
 
-    def __init__(self, code: str, message: str) -> None:
+    code = "invalid"
+    status = 400
+    message_key = N_("This account change is not possible.")
+    MESSAGES: ClassVar[dict[str, str]] = {
+        "bad_name": N_("User names are 1 to 64 letters, digits, dots, dashes or underscores."),
+        "bad_role": N_("The role is reader, editor or admin."),
+        "weak_password": N_("Passwords have at least 8 characters."),
+        "exists": N_("An account with this name already exists."),
+        "unknown": N_("There is no account with this name."),
+        "bad_display_name": N_("The display name is empty."),
+        "bad_email": N_("This e-mail address is not valid."),
+        "bad_invitation": N_("This invitation is not valid any more."),
+        "own_account": N_("You cannot take away your own administrator role or disable your own account."),
+        "wrong_password": N_("The current password is wrong."),
+        "last_admin": N_("The wiki must keep at least one active administrator."),
+    }
+
+    def __init__(self, reason: str, message: str) -> None:
         super().__init__(message)
-        self.code = code
+        self.reason = reason
+
+    def key(self) -> str:
+        return self.MESSAGES.get(self.reason, self.message_key)
 
 
 @dataclass(frozen=True)

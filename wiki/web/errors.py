@@ -13,9 +13,7 @@ from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
-from ..accounts.store import AccountError
 from ..app.errors import DomainError, StorageFull, is_storage_full
-from ..app.messages import account_message
 from .auth import Unauthorized, is_api_request, login_redirect
 
 log = logging.getLogger(__name__)
@@ -74,10 +72,6 @@ def _csrf(_error: CSRFError):  # type: ignore[no-untyped-def]
     )
 
 
-def _account_error(error: AccountError):  # type: ignore[no-untyped-def]
-    return error_response(400, account_message(error))
-
-
 def _http(error: HTTPException):  # type: ignore[no-untyped-def]
     status = error.code or 500
     messages = {
@@ -103,6 +97,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(Unauthorized, _unauthorized)
     app.register_error_handler(CSRFError, _csrf)
     app.register_error_handler(DomainError, domain_error)
-    app.register_error_handler(AccountError, _account_error)
     app.register_error_handler(HTTPException, _http)
     app.register_error_handler(Exception, _unexpected)

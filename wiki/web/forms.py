@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import flash, request
+from flask_babel import gettext as _
 
 from ..accounts.store import AccountError
-from ..app.messages import account_message
 
 
 def page_number(highest: int) -> int:
@@ -27,5 +27,5 @@ def account_form(apply: Callable[[str], str | None]) -> tuple[str | None, int]:
     try:
         return apply(request.form.get("action", "")), 200
     except AccountError as error:
-        flash(account_message(error), "error")
+        flash(error.describe(_), "error")
         return None, 400

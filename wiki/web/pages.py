@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from ..app.errors import Conflict, ContentRejected, InvalidPath, PageExists, PageNotFound, StorageFull
+from ..app.errors import Conflict, ContentRejected, DomainError, InvalidPath, PageExists, PageNotFound
 from ..app.export import attribution_line
 from ..app.licences import Licence
 from ..app.page_names import (
@@ -32,6 +32,7 @@ from ..app.page_names import (
     slugify,
 )
 from ..app.page_templates import instantiate, templates
+from ..render.rendering import Rendered
 from .auth import require_editor, safe_next, settings, user, wiki
 from .http_cache import Validators, page_validators
 from .i18n import LANGUAGE_COOKIE
@@ -197,35 +198,30 @@ def edit(path: str):  # type: ignore[no-untyped-def]
     markdown = request.form.get("markdown", "")
     message = request.form.get("message", "")
     base_revision = request.form.get("base_revision") or None
-    is_new = request.form.get("is_new") == "1"
-    if request.form.get("action") == "preview":
-        preview = wiki().preview(path, markdown)
+
+    def editor(preview: Rendered | None = None, problems: list[str] | None = None) -> str:
+        """The editor again, with the author's text, message and base as sent: nothing typed is lost."""
         return render_template(
             "edit.html",
             path=path,
             markdown=markdown,
             base_revision=base_revision or "",
             message=message,
-            is_new=is_new,
+            is_new=request.form.get("is_new") == "1",
             preview=preview,
-            problems=[],
+            problems=problems or [],
         )
+
+    if request.form.get("action") == "preview":
+        return editor(preview=wiki().preview(path, markdown))
     try:
         outcome = wiki().writes.save(path, markdown, user=who, message=message, base_revision=base_revision)
     except Conflict as conflict:
         return render_template("conflict.html", path=path, conflict=conflict, markdown=markdown, message=message), 409
-    except (ContentRejected, StorageFull) as refused:
-        # The text stays in the editor with every reason: nothing typed is lost.
-        return render_template(
-            "edit.html",
-            path=path,
-            markdown=markdown,
-            base_revision=base_revision or "",
-            message=message,
-            is_new=is_new,
-            preview=None,
-            problems=refused.problems_for(_) if isinstance(refused, ContentRejected) else [refused.describe(_)],
-        ), refused.status
+    except ContentRejected as rejected:
+        return editor(problems=rejected.problems_for(_)), rejected.status
+    except DomainError as refused:  # a full disk, a busy wiki, a name refused…
+        return editor(problems=[refused.describe(_)]), refused.status
     if outcome.merged:
         flash(_("Saved. Somebody else changed this page meanwhile; both changes were merged."), "info")
     elif outcome.changed:

@@ -11,7 +11,6 @@ from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..accounts.store import AccountError, User
-from ..app.messages import account_message
 from . import rate_limits
 from .auth import (
     REMEMBER_COOKIE,
@@ -204,7 +203,7 @@ def register(code: str):  # type: ignore[no-untyped-def]
             name=form.get("name", ""),
             display_name=form.get("display_name", ""),
             email=form.get("email", ""),
-            error=account_message(error),
+            error=error.describe(_),
         ), 400
     with contextlib.suppress(rate_limits.RateLimited):  # the account exists: count it, never refuse it now
         rate_limits.count("register", _client_address())  # accounts created, not attempts: typos cost nothing
