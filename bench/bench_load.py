@@ -321,7 +321,7 @@ class Writer:
 
 
 class ApiWriter(Writer):
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.session = Session(self.base, self.stats)
         self.auth = {"Authorization": f"Bearer {self.token}", "Content-Type": "application/json"}
@@ -360,7 +360,7 @@ class ApiWriter(Writer):
 
 
 class WebWriter(Writer):
-    def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.web = Session(self.base, self.stats)
         self.logged_in = False
@@ -448,7 +448,7 @@ class MixWriter(ApiWriter, WebWriter):
 class GitWriter(Writer):
     """A clone in a temporary folder: pull --rebase, commit, push; when main moved meanwhile, rebase and push again."""
 
-    def __init__(self, *args, clone: Path, env: dict[str, str], **kwargs) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, *args, clone: Path, env: dict[str, str], **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self.clone, self.env = clone, env
 
@@ -955,7 +955,7 @@ def worker_shares(server_log: str) -> str:
     return f"; requests per server process (access log): {shares}"
 
 
-def guarded(target, stats: Stats) -> None:  # type: ignore[no-untyped-def]
+def guarded(target, stats: Stats) -> None:
     """A thread whose crash is a failure of the run, not a silent end."""
     try:
         target()

@@ -182,7 +182,7 @@ def main() -> None:
         shutil.rmtree(work, ignore_errors=True)
 
 
-def _serve(data: Path):  # type: ignore[no-untyped-def]
+def _serve(data: Path):
     from common import free_port, wait_until_up
 
     port = free_port()

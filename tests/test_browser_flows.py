@@ -109,7 +109,7 @@ def create_page(page, base: str, path: str, text: str) -> None:
     page.wait_for_url(f"{base}/wiki/{path}")
 
 
-def open_editor_of_a_new_page(page, base: str, path: str, text: str):  # type: ignore[no-untyped-def]
+def open_editor_of_a_new_page(page, base: str, path: str, text: str):
     """Create a page, then come back to it through its "Modifier" link, as a person would."""
     create_page(page, base, path, text)
     page.get_by_role("link", name="Modifier", exact=True).click()

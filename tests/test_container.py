@@ -200,7 +200,7 @@ def dockerignore_rules() -> list[tuple[bool, re.Pattern[str]]]:
     return ignore_rules((ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines())
 
 
-def left_out_of_the_context(path: str, rules=None) -> bool:  # type: ignore[no-untyped-def]
+def left_out_of_the_context(path: str, rules=None) -> bool:
     verdict = False
     for excluded, pattern in rules or dockerignore_rules():
         if pattern.match(path):

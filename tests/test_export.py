@@ -22,13 +22,13 @@ class LinkCollector(HTMLParser):
         super().__init__()
         self.links: list[str] = []
 
-    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+    def handle_starttag(self, tag, attrs):
         for name, value in attrs:
             if name in ("href", "src") and value:
                 self.links.append(value)
 
 
-def add_content(app) -> None:  # type: ignore[no-untyped-def]
+def add_content(app) -> None:
     wiki = app.extensions["trousse"]
     wiki.store.commit(
         [

@@ -221,7 +221,7 @@ def status(url: str) -> int | None:
 
 def call(
     method: str, url: str, body: dict | None = None, token: str | None = None, timeout: float = 30, opener=None
-) -> tuple[int, dict, str]:  # type: ignore[no-untyped-def]
+) -> tuple[int, dict, str]:
     """(status, JSON body or {}, raw text); a dropped connection raises ConnectionError."""
     headers = {"Accept": "application/json"}
     data = None
@@ -311,7 +311,7 @@ def assert_check_clean(data: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def wait_for(condition, timeout: float, what: str, interval: float = 0.2):  # type: ignore[no-untyped-def]
+def wait_for(condition, timeout: float, what: str, interval: float = 0.2):
     deadline = time.monotonic() + timeout
     while True:
         value = condition()
@@ -656,7 +656,7 @@ def logged_in(base: str) -> urllib.request.OpenerDirector:
     return opener
 
 
-def post_form(opener, url: str, fields: dict) -> tuple[int, str]:  # type: ignore[no-untyped-def]
+def post_form(opener, url: str, fields: dict) -> tuple[int, str]:
     try:
         with opener.open(url, data=urllib.parse.urlencode(fields).encode(), timeout=30) as response:
             return response.status, response.read().decode()

@@ -120,19 +120,19 @@ class Hostile:
         self.csrf = csrf_token(client.get("/account").text)
         self.tree = Tree(tmp_path)
 
-    def get(self, url: str, **kwargs):  # type: ignore[no-untyped-def]
+    def get(self, url: str, **kwargs):
         response = self.client.get(url, **kwargs)
         assert_sound(response, f"GET {url} {kwargs.get('query_string', '')}")
         return response
 
-    def send(self, method: str, url: str, **kwargs):  # type: ignore[no-untyped-def]
+    def send(self, method: str, url: str, **kwargs):
         if url.startswith("/api/"):
             kwargs.setdefault("headers", bearer(self.token))
         response = self.client.open(url, method=method, **kwargs)
         assert_sound(response, f"{method} {url}")
         return response
 
-    def post_form(self, url: str, data: dict, **kwargs):  # type: ignore[no-untyped-def]
+    def post_form(self, url: str, data: dict, **kwargs):
         return self.send("POST", url, data={"csrf_token": self.csrf, **data}, **kwargs)
 
     def revision(self, path: str) -> str | None:
@@ -885,19 +885,19 @@ class TagScan(HTMLParser):
         self.scripts: list[str] = []
         self._in_script = False
 
-    def handle_starttag(self, tag, attrs):  # type: ignore[no-untyped-def]
+    def handle_starttag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
         self._in_script = tag == "script"
         if tag in ("input", "option"):  # what a form shows is text too
             self.text.extend(value for name, value in attrs if name == "value" and value)
 
-    def handle_startendtag(self, tag, attrs):  # type: ignore[no-untyped-def]
+    def handle_startendtag(self, tag, attrs):
         self.tags.append((tag, dict(attrs)))
 
-    def handle_endtag(self, tag):  # type: ignore[no-untyped-def]
+    def handle_endtag(self, tag):
         self._in_script = False
 
-    def handle_data(self, data):  # type: ignore[no-untyped-def]
+    def handle_data(self, data):
         if self._in_script:
             self.scripts.append(data)
         else:
@@ -978,19 +978,19 @@ def payload_page(number: int, payload: str) -> tuple[str, str]:
 class XssWiki:
     """One wiki full of payloads, shared by the read-only XSS tests of this module."""
 
-    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, app) -> None:
         self.app = app
         self.client = app.test_client()
         self.wiki = app.extensions["trousse"]
         self.accounts = app.extensions["trousse.accounts"]
         self.first_revisions: dict[str, str] = {}
 
-    def get(self, address: str, client=None):  # type: ignore[no-untyped-def]
+    def get(self, address: str, client=None):
         response = (client or self.client).get(address)
         assert_sound(response, f"GET {address}")
         return response
 
-    def html(self, address: str, *expected: str, export: bool = False, client=None) -> str:  # type: ignore[no-untyped-def]
+    def html(self, address: str, *expected: str, export: bool = False, client=None) -> str:
         response = self.get(address, client)
         assert response.status_code in (200, 400, 404), f"{address}: {response.status_code}"
         html = response.get_data(as_text=True)
@@ -999,7 +999,7 @@ class XssWiki:
             shows(html, text, address)
         return html
 
-    def login(self, name: str):  # type: ignore[no-untyped-def]
+    def login(self, name: str):
         client = self.app.test_client()
         page = client.get("/login")
         response = client.post("/login", data={"name": name, "password": PASSWORD, "csrf_token": csrf_token(page.text)})

@@ -310,7 +310,7 @@ def count_renders(monkeypatch) -> list[str]:
     calls: list[str] = []
     original = service.render
 
-    def counting(markdown: str, **options: Any):  # type: ignore[no-untyped-def]
+    def counting(markdown: str, **options: Any):
         calls.append(options.get("path", ""))
         return original(markdown, **options)
 

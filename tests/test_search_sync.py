@@ -335,7 +335,7 @@ def test_a_save_never_waits_for_the_refill_of_a_lost_index(data_dir, monkeypatch
 
     slow = SearchUpdater._page_document
 
-    def slow_page_document(self, record, data):  # type: ignore[no-untyped-def]
+    def slow_page_document(self, record, data):
         time.sleep(0.4)  # a big wiki: the refill takes seconds
         return slow(self, record, data)
 

@@ -57,7 +57,7 @@ def test_a_lock_git_holds_is_respected_until_it_is_old(repository):
     assert refs.compare_and_swap(repository, NAME, "2" * 40, head, wait_seconds=1)
 
 
-def _increment(repository: Path, seconds: float, results) -> None:  # type: ignore[no-untyped-def]
+def _increment(repository: Path, seconds: float, results) -> None:
     acknowledged, errors = 0, []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:

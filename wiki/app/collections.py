@@ -165,9 +165,11 @@ def coordinates(row: dict[str, Any]) -> tuple[float, float] | None:
             pair = [part.strip() for part in pair.split(",")]
         if isinstance(pair, list) and len(pair) == 2:
             latitude, longitude = pair
+    if not isinstance(latitude, (int, float, str)) or not isinstance(longitude, (int, float, str)):
+        return None
     try:
-        lat, lon = float(latitude), float(longitude)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
+        lat, lon = float(latitude), float(longitude)
+    except (ValueError, OverflowError):
         return None
     if not (-90 <= lat <= 90 and -180 <= lon <= 180):
         return None

@@ -95,7 +95,7 @@ def starter_pages() -> dict[str, bytes]:
     pages: dict[str, bytes] = {}
     root = resources.files("wiki") / "starter"
 
-    def collect(folder, prefix: str) -> None:  # type: ignore[no-untyped-def]
+    def collect(folder: resources.abc.Traversable, prefix: str) -> None:
         for item in folder.iterdir():
             if item.is_dir():
                 collect(item, prefix + item.name + "/")

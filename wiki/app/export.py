@@ -12,6 +12,7 @@ import posixpath
 import shutil
 import urllib.parse
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 from flask import Flask, render_template
@@ -118,7 +119,7 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
     return len(records)
 
 
-def _static_resolver(wiki: Wiki, from_page: str, existing: set[str]):  # type: ignore[no-untyped-def]
+def _static_resolver(wiki: Wiki, from_page: str, existing: set[str]) -> Callable[[str], LinkTarget]:
     def resolve(target: str) -> LinkTarget:
         found = wiki.resolve_link(target)
         if found.exists and found.path in existing:
@@ -130,7 +131,7 @@ def _static_resolver(wiki: Wiki, from_page: str, existing: set[str]):  # type: i
     return resolve
 
 
-def _static_rewriter(from_page: str):  # type: ignore[no-untyped-def]
+def _static_rewriter(from_page: str) -> Callable[[str, str], str]:
     """Site-absolute links (``/wiki/…``, ``/files/…``) and page-relative ones become file-relative."""
     from .service import relative_url_rewriter
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from flask import Flask
+    from flask import Flask, Response
 
 __all__ = ["close_app", "create_app"]
 
@@ -27,6 +27,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     all come through here.
     """
     from flask import Flask, g, request
+    from flask.json.provider import DefaultJSONProvider
 
     from ..accounts.store import Accounts
     from ..app.config import LANGUAGES, load_settings, resolve_data_dir
@@ -94,9 +95,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # address (login limits, logs) and the scheme come from the proxy.
         from werkzeug.middleware.proxy_fix import ProxyFix
 
+        # Flask's documented way to wrap its WSGI callable, which its types declare a method.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
-    app.json.ensure_ascii = False  # type: ignore[attr-defined]
-    app.json.sort_keys = False  # type: ignore[attr-defined]
+    if isinstance(app.json, DefaultJSONProvider):
+        app.json.ensure_ascii = False
+        app.json.sort_keys = False
 
     wiki = Wiki(data, settings)
     if config.get("TROUSSE_MAINTENANCE"):
@@ -137,7 +140,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             wiki.sync(bounded=True)
 
     @app.after_request
-    def _headers(response):  # type: ignore[no-untyped-def]
+    def _headers(response: Response) -> Response:
         started = g.get("started")
         if started is not None:
             response.headers["Server-Timing"] = f"app;dur={(time.perf_counter() - started) * 1000:.2f}"

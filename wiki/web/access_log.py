@@ -12,6 +12,7 @@ import json
 import os
 import re
 import time
+from collections.abc import MutableMapping
 from typing import Any
 
 from gunicorn import glogging
@@ -25,7 +26,7 @@ def _without_secrets(path: str) -> str:
     return _INVITATION.sub(r"\1…", path)
 
 
-def access_record(status: str, environ: dict[str, Any], sent: int | None, seconds: float, *, addresses: bool) -> dict:
+def access_record(status: str, environ: MutableMapping[str, Any], sent: int | None, seconds: float, *, addresses: bool) -> dict:
     """What one access line says about a finished request."""
     record: dict[str, Any] = {
         "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -51,7 +52,7 @@ class JsonAccessLogger(glogging.Logger):
 
     log_addresses = False
 
-    def access(self, resp, req, environ, request_time) -> None:  # type: ignore[no-untyped-def]
+    def access(self, resp: Any, req: Any, environ: MutableMapping[str, Any], request_time: Any) -> None:
         if not self.cfg.accesslog:
             return
         record = access_record(

@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..accounts.store import ROLES, AccountError, User
@@ -20,7 +21,7 @@ blueprint = Blueprint("admin", __name__)
 
 
 @blueprint.route("/admin", methods=["GET", "POST"])
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     me = require_admin()
     new_link, status = None, 200
     if request.method == "POST":

@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Blueprint, Response, jsonify, request, url_for
+from flask.typing import ResponseReturnValue
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..app.errors import N_, InvalidContent, PageNotFound
 from ..app.page_names import check_path, check_revision, page_file
@@ -59,7 +61,7 @@ def list_pages() -> Response:
 
 
 @blueprint.route("/pages/<path:path>", methods=["GET"])
-def get_page(path: str):  # type: ignore[no-untyped-def]
+def get_page(path: str) -> ResponseReturnValue:
     path = check_path(path)
     revision = request.args.get("rev") or None
     store, catalog = wiki().store, wiki().catalog
@@ -105,7 +107,7 @@ def get_page(path: str):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/pages/<path:path>", methods=["PUT"])
-def put_page(path: str):  # type: ignore[no-untyped-def]
+def put_page(path: str) -> ResponseReturnValue:
     who = require_editor()
     body = json_body()
     markdown = body.get("markdown")
@@ -149,7 +151,7 @@ class InvalidParameter(InvalidContent):
 
 
 @blueprint.route("/search")
-def search():  # type: ignore[no-untyped-def]
+def search() -> ResponseReturnValue:
     """Full-text search; ``snippet`` is HTML: escaped text with matches in ``<mark>``."""
     query = request.args.get("q", "")
     limit = _bounded_int("limit", 20, 1, 100)
@@ -169,14 +171,14 @@ def search():  # type: ignore[no-untyped-def]
 # -- history, moves and deletions ------------------------------------------
 
 
-def _moved(path: str):  # type: ignore[no-untyped-def]
+def _moved(path: str) -> WerkzeugResponse | None:
     """A 301 to where a moved page is now, or None."""
     moved_to = wiki().history.renamed_page(path)
     return None if moved_to is None else redirect_keeping_query(url_for("api.get_page", path=moved_to))
 
 
 @blueprint.route("/pages/<path:path>/history")
-def page_history(path: str):  # type: ignore[no-untyped-def]
+def page_history(path: str) -> ResponseReturnValue:
     path = check_path(path)
     limit = _bounded_int("limit", 100, 1, 1000)
     offset = _bounded_int("offset", 0, 0, 10_000_000)
@@ -199,7 +201,7 @@ def page_history(path: str):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/pages/<path:path>/diff")
-def page_diff(path: str):  # type: ignore[no-untyped-def]
+def page_diff(path: str) -> ResponseReturnValue:
     """A unified diff of the page between ``from`` and ``to`` (default: its last change)."""
     path = check_path(path)
     file_path = page_file(path)
@@ -211,14 +213,14 @@ def page_diff(path: str):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/pages/<path:path>", methods=["DELETE"])
-def delete_page(path: str):  # type: ignore[no-untyped-def]
+def delete_page(path: str) -> ResponseReturnValue:
     who = require_editor()
     commit = wiki().writes.delete(path, user=who, base_revision=request.args.get("base_revision") or None)
     return jsonify({"revision": commit.sha})
 
 
 @blueprint.route("/pages/<path:path>/move", methods=["POST"])
-def move_page(path: str):  # type: ignore[no-untyped-def]
+def move_page(path: str) -> ResponseReturnValue:
     who = require_editor()
     target = json_body().get("to")
     if not isinstance(target, str):
@@ -228,7 +230,7 @@ def move_page(path: str):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/changes")
-def recent_changes():  # type: ignore[no-untyped-def]
+def recent_changes() -> ResponseReturnValue:
     limit = _bounded_int("limit", 50, 1, 500)
     offset = _bounded_int("offset", 0, 0, 10_000_000)
     folder = request.args.get("folder") or None
@@ -254,7 +256,7 @@ def recent_changes():  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/files/<path:path>", methods=["PUT"])
-def put_file(path: str):  # type: ignore[no-untyped-def]
+def put_file(path: str) -> ResponseReturnValue:
     """Store the raw request body as ``path``: a page's folder and a file name."""
     who = require_editor()
     page, name = _page_and_name(path)
@@ -265,7 +267,7 @@ def put_file(path: str):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/files/<path:path>", methods=["DELETE"])
-def delete_file(path: str):  # type: ignore[no-untyped-def]
+def delete_file(path: str) -> ResponseReturnValue:
     who = require_editor()
     page, name = _page_and_name(path)
     commit = wiki().writes.remove_attachment(page, name, user=who)

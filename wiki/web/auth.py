@@ -16,8 +16,10 @@ from __future__ import annotations
 
 import urllib.parse
 from datetime import timedelta
+from typing import cast
 
-from flask import Flask, Response, current_app, g, redirect, request, session, url_for
+from flask import Flask, Request, Response, current_app, g, redirect, request, session, url_for
+from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_user, logout_user
 
 from ..accounts.store import Accounts, User
@@ -79,7 +81,7 @@ def bearer_token() -> str | None:
 def user() -> User | None:
     """The authenticated, active user of this request, or None."""
     if current_user.is_authenticated and current_user.is_active:
-        return current_user  # type: ignore[return-value]
+        return cast(User, current_user)  # Flask-Login keeps the User the loader gave it behind a proxy
     return None
 
 
@@ -211,7 +213,7 @@ def _load_user(key: str) -> User | None:
     return who
 
 
-def _load_remembered(_request) -> User | None:  # type: ignore[no-untyped-def]
+def _load_remembered(_request: Request) -> User | None:
     """A browser with no live session but a "remember me" token gets a new session of its account."""
     token = request.cookies.get(REMEMBER_COOKIE)
     if not token:
@@ -269,7 +271,7 @@ def _guard() -> None:
         require_read()
 
 
-def login_redirect():  # type: ignore[no-untyped-def]
+def login_redirect() -> ResponseReturnValue:
     return redirect(url_for("sessions.login", next=request.full_path.rstrip("?")))
 
 

@@ -6,6 +6,7 @@ import json
 from collections import Counter
 
 from flask import Blueprint, Response, render_template, request
+from flask.typing import ResponseReturnValue
 
 from ..app.collections import Collection, build, cell_text, to_csv, to_geojson, to_json
 from ..app.errors import PageNotFound
@@ -29,13 +30,13 @@ def _licence_links(collection: Collection) -> str:
 
 
 @blueprint.route("/collections")
-def index():  # type: ignore[no-untyped-def]
+def index() -> ResponseReturnValue:
     counts = Counter(record.path.rsplit("/", 1)[0] for record in wiki().catalog.pages(templates=False) if "/" in record.path)
     return render_template("collections_index.html", folders=sorted(counts.items()))
 
 
 @blueprint.route("/collections/<path:folder>")
-def table(folder: str):  # type: ignore[no-untyped-def]
+def table(folder: str) -> ResponseReturnValue:
     for suffix, view in ((".csv", as_csv), (".json", as_json), (".geojson", as_geojson)):
         if folder.endswith(suffix):
             return view(folder[: -len(suffix)])
@@ -50,7 +51,7 @@ def table(folder: str):  # type: ignore[no-untyped-def]
     )
 
 
-def _sort_key(value):  # type: ignore[no-untyped-def]
+def _sort_key(value: object) -> tuple[int, float, str]:
     """Empty cells last, numbers by value, everything else by its text."""
     if value is None or value == "":
         return (2, 0, "")

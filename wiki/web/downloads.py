@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import urllib.parse
+from collections.abc import Iterable
 
 from flask import Response
 
 
-def download(body, mimetype: str, filename: str) -> Response:  # type: ignore[no-untyped-def]
+def download(body: Iterable[bytes] | bytes | str, mimetype: str, filename: str) -> Response:
     """``Content-Disposition: attachment`` with the name percent-encoded (RFC 6266 and 5987).
 
     Quotes, semicolons, line breaks and non-Latin-1 letters of imported names

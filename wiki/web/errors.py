@@ -7,8 +7,10 @@ reaches a response.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
-from flask import Flask, jsonify, make_response, render_template, request
+from flask import Flask, Response, jsonify, make_response, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -30,27 +32,27 @@ _STATUS_CODES = {
 }
 
 
-def error_response(status: int, message: str, code: str | None = None, **extra):  # type: ignore[no-untyped-def]
+def error_response(status: int, message: str, code: str | None = None, **extra: Any) -> Response:
     code = code or _STATUS_CODES.get(status, "invalid" if status < 500 else "error")
     if is_api_request():
         response = jsonify({"error": code, "message": message, **extra})
         response.status_code = status
         return response
-    return render_template("error.html", status=status, message=message), status
+    return make_response(render_template("error.html", status=status, message=message), status)
 
 
-def domain_error(error: DomainError):  # type: ignore[no-untyped-def]
+def domain_error(error: DomainError) -> ResponseReturnValue:
     """Any refusal of the domain, answered with its own status, code and sentence (and headers, extra JSON fields)."""
     if error.status == 500:
         log.exception("domain error", exc_info=error)
     elif isinstance(error, StorageFull):
         log.error("the disk of the data directory is full: changes are refused until space is freed")
-    response = make_response(error_response(error.status, error.describe(_), error.code, **error.details()))
+    response = error_response(error.status, error.describe(_), error.code, **error.details())
     response.headers.update(error.headers())
     return response
 
 
-def _unauthorized(_error: Unauthorized):  # type: ignore[no-untyped-def]
+def _unauthorized(_error: Unauthorized) -> ResponseReturnValue:
     if is_api_request():
         response = error_response(401, _("Authentication is needed: a valid token or a session."))
         response.headers["WWW-Authenticate"] = 'Bearer realm="trousse"'
@@ -60,7 +62,7 @@ def _unauthorized(_error: Unauthorized):  # type: ignore[no-untyped-def]
     return error_response(401, _("Please log in first."))
 
 
-def _csrf(_error: CSRFError):  # type: ignore[no-untyped-def]
+def _csrf(_error: CSRFError) -> ResponseReturnValue:
     if is_api_request():
         return error_response(400, _("A write made with a session cookie needs the X-CSRFToken header."))
     return error_response(
@@ -72,7 +74,7 @@ def _csrf(_error: CSRFError):  # type: ignore[no-untyped-def]
     )
 
 
-def _http(error: HTTPException):  # type: ignore[no-untyped-def]
+def _http(error: HTTPException) -> ResponseReturnValue:
     status = error.code or 500
     messages = {
         400: _("The request is not valid."),
@@ -84,7 +86,7 @@ def _http(error: HTTPException):  # type: ignore[no-untyped-def]
     return error_response(status, messages.get(status, error.name))
 
 
-def _unexpected(error: Exception):  # type: ignore[no-untyped-def]
+def _unexpected(error: Exception) -> ResponseReturnValue:
     if isinstance(error, HTTPException):
         return _http(error)
     if is_storage_full(error):  # any other write on a full disk (an account's bookkeeping…)

@@ -7,7 +7,9 @@ from flask import Blueprint, Response, render_template, url_for
 from ..app.errors import PageNotFound
 from ..app.export import STATIC, attribution_line, page_body
 from ..app.git_access import zip_archive
+from ..app.licences import Licence
 from ..app.page_names import check_path
+from ..app.service import PageRecord
 from ..render.odt import page_odt
 from ..render.rendering import RenderBudget
 from .auth import settings, wiki
@@ -33,7 +35,7 @@ def page(path: str) -> Response:
     raise PageNotFound(path)
 
 
-def _context(path: str):  # type: ignore[no-untyped-def]
+def _context(path: str) -> tuple[PageRecord, list[str], Licence | None, str, str]:
     record = wiki().existing_page(path)
     site = settings()["site"]
     authors = wiki().authors(path)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import posixpath
 
-from flask import Blueprint, Response, flash, redirect, request, send_file, url_for
+from flask import Blueprint, flash, redirect, request, send_file, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..app.attachments import mimetype_of
@@ -30,7 +31,7 @@ FILE_POLICY = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inlin
 
 
 @blueprint.route("/files/<path:path>")
-def serve(path: str) -> Response:
+def serve(path: str) -> ResponseReturnValue:
     path = check_path(path)
     if page_path_of(path) is not None:
         raise PageNotFound(path)
@@ -55,7 +56,7 @@ def serve(path: str) -> Response:
 
 
 @blueprint.route("/attachments/<path:page>", methods=["POST"])
-def upload(page: str) -> Response:
+def upload(page: str) -> ResponseReturnValue:
     who = require_editor()
     uploaded = request.files.get("file")
     if uploaded is None or not uploaded.filename:
@@ -73,7 +74,7 @@ def upload(page: str) -> Response:
 
 
 @blueprint.route("/attachments/<path:page>/delete", methods=["POST"])
-def remove(page: str) -> Response:
+def remove(page: str) -> ResponseReturnValue:
     who = require_editor()
     name = request.form.get("name", "")
     wiki().writes.remove_attachment(page, name, user=who)

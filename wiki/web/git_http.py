@@ -17,13 +17,15 @@ from __future__ import annotations
 
 import base64
 import binascii
+import io
 import logging
 import sqlite3
 import subprocess
 import threading
 from collections.abc import Iterator
+from typing import IO
 
-from flask import Blueprint, Response, current_app, request
+from flask import Blueprint, Flask, Response, current_app, request
 from flask_babel import gettext as _
 
 from ..accounts.store import User
@@ -165,28 +167,32 @@ def _run_backend(rest: str, who: User | None) -> Response:
     feeder = threading.Thread(target=_feed, args=(process, request.stream), daemon=True)
     feeder.start()
     errors: list[bytes] = []
-    threading.Thread(target=lambda: errors.append(process.stderr.read()), daemon=True).start()  # type: ignore[union-attr]
+    stderr = process.stderr
+    assert stderr is not None
+    threading.Thread(target=lambda: errors.append(stderr.read()), daemon=True).start()
     status, headers = _read_cgi_headers(process)
     is_push = rest == "git-receive-pack"
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]  # the proxy's documented way to the app
     pusher = who if is_push else None
     return Response(_stream(process, feeder, errors, pusher, app), status=status, headers=headers, direct_passthrough=True)
 
 
-def _feed(process: subprocess.Popen, stream) -> None:  # type: ignore[no-untyped-def]
+def _feed(process: subprocess.Popen[bytes], stream: IO[bytes]) -> None:
+    stdin = process.stdin
+    assert stdin is not None
     try:
         while True:
             chunk = stream.read(CHUNK)
             if not chunk:
                 break
-            process.stdin.write(chunk)  # type: ignore[union-attr]
+            stdin.write(chunk)
     except (BrokenPipeError, OSError, ValueError):
         pass
     except Exception:  # noqa: BLE001 - a body too large or cut: the backend sees the end
         log.info("git request body ended early", exc_info=True)
     finally:
         try:
-            process.stdin.close()  # type: ignore[union-attr]
+            stdin.close()
         except OSError:
             pass
 
@@ -211,11 +217,11 @@ def _read_cgi_headers(process: subprocess.Popen) -> tuple[int, list[tuple[str, s
     return status, headers
 
 
-def _stream(  # type: ignore[no-untyped-def]
-    process: subprocess.Popen, feeder: threading.Thread, errors: list[bytes], pusher: User | None, app
+def _stream(
+    process: subprocess.Popen[bytes], feeder: threading.Thread, errors: list[bytes], pusher: User | None, app: Flask
 ) -> Iterator[bytes]:
     stdout = process.stdout
-    assert stdout is not None
+    assert isinstance(stdout, io.BufferedReader)  # unbuffered pipes are raw files, without read1
     finished = False
     try:
         while True:

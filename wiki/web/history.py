@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 import urllib.parse
 from datetime import UTC, datetime
+from typing import Any
 from xml.etree import ElementTree
 
 from flask import Blueprint, Response, flash, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..app.errors import InvalidPath, NothingToRestore, PageExists, PageNotFound
@@ -25,7 +27,7 @@ BLAME_ROWS = 3000  # lines of a blame shown; the raw text has them all
 
 
 @blueprint.app_template_filter("commit_time")
-def commit_time_filter(item) -> datetime:  # type: ignore[no-untyped-def]
+def commit_time_filter(item: Any) -> datetime:  # a revision or a change: both have time and offset
     return commit_time(item.time, item.offset)
 
 
@@ -35,7 +37,7 @@ def short(revision: str) -> str:
 
 
 @blueprint.route("/history/<path:path>")
-def page_history(path: str):  # type: ignore[no-untyped-def]
+def page_history(path: str) -> ResponseReturnValue:
     path = check_path(path)
     file_path = page_file(path)
     page = page_number(10_000)
@@ -57,7 +59,7 @@ def page_history(path: str):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/diff/<path:path>")
-def diff(path: str):  # type: ignore[no-untyped-def]
+def diff(path: str) -> ResponseReturnValue:
     """Two versions side by side; with ``format=text``, the whole unified diff as plain text.
 
     Both are bounded in time (``wiki.render.diffs``); the side-by-side view stops
@@ -76,7 +78,10 @@ def diff(path: str):  # type: ignore[no-untyped-def]
     old_info = wiki().history.revision(page_file(path), old_commit) if old_commit else None
     new_info = wiki().history.revision(page_file(path), new_commit)
     compared = side_by_side(old_text, new_text)
-    as_text = url_for("history.diff", path=path, to=new_commit, format="text", **({"from": old_commit} if old_commit else {}))
+    text_query: dict[str, Any] = {"path": path, "to": new_commit, "format": "text"}
+    if old_commit:
+        text_query["from"] = old_commit
+    as_text = url_for("history.diff", **text_query)
     return render_template(
         "diff.html",
         path=path,
@@ -96,14 +101,14 @@ def _diff_range(path: str) -> tuple[str | None, str]:
 
 
 @blueprint.route("/blame/<path:path>")
-def blame(path: str):  # type: ignore[no-untyped-def]
+def blame(path: str) -> ResponseReturnValue:
     path = check_path(path)
     lines = wiki().blame(path)
     return render_template("blame.html", path=path, lines=lines[:BLAME_ROWS], total=len(lines), record=wiki().catalog.page(path))
 
 
 @blueprint.route("/restore/<path:path>", methods=["POST"])
-def restore(path: str) -> Response:
+def restore(path: str) -> ResponseReturnValue:
     who = require_editor()
     revision = request.form.get("revision", "")
     try:
@@ -122,7 +127,7 @@ def restore(path: str) -> Response:
 
 
 @blueprint.route("/move/<path:path>", methods=["GET", "POST"])
-def move(path: str):  # type: ignore[no-untyped-def]
+def move(path: str) -> ResponseReturnValue:
     who = require_editor()
     path = check_path(path)
     record = wiki().existing_page(path)
@@ -138,7 +143,7 @@ def move(path: str):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/delete/<path:path>", methods=["GET", "POST"])
-def delete(path: str):  # type: ignore[no-untyped-def]
+def delete(path: str) -> ResponseReturnValue:
     who = require_editor()
     path = check_path(path)
     record = wiki().existing_page(path)
@@ -150,7 +155,7 @@ def delete(path: str):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/changes")
-def changes():  # type: ignore[no-untyped-def]
+def changes() -> ResponseReturnValue:
     folder = request.args.get("folder", "").strip().strip("/")[:200] or None
     author = request.args.get("author", "").strip()[:200] or None
     page = page_number(10_000)
@@ -197,7 +202,7 @@ def feed() -> Response:
     return Response(body, mimetype="application/atom+xml", headers={"Content-Type": "application/atom+xml; charset=utf-8"})
 
 
-def _entry_link(base: str, change) -> str:  # type: ignore[no-untyped-def]
+def _entry_link(base: str, change: Any) -> str:  # a change of the history
     pages = [item.path for item in change.touched if item.is_page and item.status != "D"]
     if pages:
         return f"{base}/diff/{urllib.parse.quote(pages[0])}?to={change.revision}"

@@ -15,7 +15,7 @@ LANGUAGE_NAMES = {"fr": "Français", "en": "English"}
 def select_locale() -> str:
     languages = current_app.config["TROUSSE_LANGUAGES"]
     chosen = request.cookies.get(LANGUAGE_COOKIE)
-    if chosen in languages:
+    if chosen is not None and chosen in languages:
         return chosen
     default = current_app.config["TROUSSE_SETTINGS"]["site"]["language"]
     if not request.headers.get("Accept-Language"):

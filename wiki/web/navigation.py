@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from flask import Blueprint, render_template
+from flask.typing import ResponseReturnValue
 
 from ..app.errors import PageNotFound
 from .auth import settings, wiki
@@ -13,7 +14,7 @@ blueprint = Blueprint("navigation", __name__)
 
 
 @blueprint.route("/tags")
-def tags():  # type: ignore[no-untyped-def]
+def tags() -> ResponseReturnValue:
     counts: Counter[str] = Counter()
     for record in wiki().catalog.pages(templates=False):
         counts.update({tag.casefold(): 1 for tag in record.tags})
@@ -21,7 +22,7 @@ def tags():  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/tags/<path:tag>")  # a tag may hold a slash ("loyers/2024"): its link must lead somewhere
-def tag(tag: str):  # type: ignore[no-untyped-def]
+def tag(tag: str) -> ResponseReturnValue:
     wanted = tag.casefold()
     records = [record for record in wiki().catalog.pages(templates=False) if wanted in (t.casefold() for t in record.tags)]
     if not records:
@@ -30,7 +31,7 @@ def tag(tag: str):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/curation")
-def curation():  # type: ignore[no-untyped-def]
+def curation() -> ResponseReturnValue:
     """Pages nobody links to, and links that lead to no page yet."""
     orphans, wanted = wiki().links.curation(settings()["site"]["home"])
     return render_template("curation.html", orphans=orphans, wanted=wanted[:500])

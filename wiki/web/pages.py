@@ -5,6 +5,7 @@ from __future__ import annotations
 import urllib.parse
 from collections import defaultdict
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -17,8 +18,10 @@ from flask import (
     session,
     url_for,
 )
+from flask.typing import ResponseReturnValue
 from flask_babel import get_locale
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..app.errors import Conflict, ContentRejected, DomainError, InvalidPath, PageExists, PageNotFound
 from ..app.export import attribution_line
@@ -32,6 +35,7 @@ from ..app.page_names import (
     slugify,
 )
 from ..app.page_templates import instantiate, templates
+from ..app.service import PageView
 from ..render.rendering import Rendered
 from .auth import require_editor, safe_next, settings, user, wiki
 from .http_cache import Validators, page_validators
@@ -55,12 +59,12 @@ def page_url_filter(path: str) -> str:
 
 
 @blueprint.route("/")
-def index() -> Response:
+def index() -> ResponseReturnValue:
     return redirect(url_for("pages.view", path=settings()["site"]["home"]))
 
 
 @blueprint.route("/wiki/")
-def wiki_root() -> Response:
+def wiki_root() -> ResponseReturnValue:
     return redirect(url_for("pages.view", path=settings()["site"]["home"]))
 
 
@@ -68,7 +72,7 @@ CACHED_PAGE_MAX_CHARS = 256 * 1024
 
 
 @blueprint.route("/wiki/<path:path>")
-def view(path: str):  # type: ignore[no-untyped-def]
+def view(path: str) -> ResponseReturnValue:
     # Anonymous visitors all see the same page for the same commit and language,
     # so the whole HTML is kept until main moves. Only the plain address: any
     # query string (an old revision, or anything a visitor makes up) would let
@@ -123,7 +127,7 @@ def attribution(title: str, authors: list[str], licence: Licence | None, path: s
     return attribution_line(title, authors, settings()["site"]["name"], licence, absolute_url(url_for("pages.view", path=path)))
 
 
-def linked_data(page, authors: list[str], updated) -> dict:  # type: ignore[no-untyped-def]
+def linked_data(page: PageView, authors: list[str], updated: datetime | None) -> dict[str, Any]:
     """schema.org description of the page, for search engines and harvesters of open content."""
     data = {
         "@context": "https://schema.org",
@@ -142,7 +146,7 @@ def linked_data(page, authors: list[str], updated) -> dict:  # type: ignore[no-u
     return data
 
 
-def redirect_keeping_query(target: str) -> Response:
+def redirect_keeping_query(target: str) -> WerkzeugResponse:
     """A permanent redirect to where a page moved, with the same query string (``?rev=``…)."""
     query = request.query_string.decode("ascii", "replace")
     response = redirect(target + ("?" + query if query else ""), 301)
@@ -151,7 +155,7 @@ def redirect_keeping_query(target: str) -> Response:
     return response
 
 
-def missing_page(path: str):  # type: ignore[no-untyped-def]
+def missing_page(path: str) -> ResponseReturnValue:
     """A page that is not there: moved (redirect), deleted (say so), or never written (offer it)."""
     history = wiki().history
     moved_to = history.renamed_page(path, existing=False)
@@ -180,7 +184,7 @@ def raw(path: str) -> Response:
 
 
 @blueprint.route("/edit/<path:path>", methods=["GET", "POST"])
-def edit(path: str):  # type: ignore[no-untyped-def]
+def edit(path: str) -> ResponseReturnValue:
     who = require_editor()
     path = check_path(path)
     store = wiki().store
@@ -244,7 +248,7 @@ def _new_page_text(title: str, template: str) -> str:
 
 
 @blueprint.route("/new")
-def new_page():  # type: ignore[no-untyped-def]
+def new_page() -> ResponseReturnValue:
     require_editor()
     title = " ".join(request.args.get("title", "").split())[:200]
     folder = request.args.get("folder", "").strip().strip("/")
@@ -284,7 +288,7 @@ def new_page():  # type: ignore[no-untyped-def]
 
 @blueprint.route("/pages")
 @blueprint.route("/pages/<path:folder>")
-def all_pages(folder: str = ""):  # type: ignore[no-untyped-def]
+def all_pages(folder: str = "") -> ResponseReturnValue:
     folder = check_path(folder) if folder else ""
     records = wiki().catalog.pages(folder or None)
     prefix = folder + "/" if folder else ""
@@ -302,7 +306,7 @@ def all_pages(folder: str = ""):  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/healthz")
-def healthz():  # type: ignore[no-untyped-def]
+def healthz() -> ResponseReturnValue:
     """200 while pages can be read (``degraded`` if search is unavailable or behind), else 503.
 
     Anyone may ask, even on a private wiki, so everyone gets status words only;
@@ -326,7 +330,7 @@ def healthz():  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/lang/<code>")
-def language(code: str) -> Response:
+def language(code: str) -> ResponseReturnValue:
     response = redirect(safe_next(request.args.get("next"), url_for("pages.index")))
     if code in current_app.config["TROUSSE_LANGUAGES"]:
         response.set_cookie(

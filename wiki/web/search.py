@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..app.errors import SearchUnavailable
@@ -16,7 +17,7 @@ MAX_PAGE = 500
 
 
 @blueprint.route("/search")
-def results():  # type: ignore[no-untyped-def]
+def results() -> ResponseReturnValue:
     query = request.args.get("q", "")[:1000]
     order = "date" if request.args.get("order") == "date" else "relevance"
     page = page_number(MAX_PAGE)

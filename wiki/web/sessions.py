@@ -6,6 +6,7 @@ import contextlib
 from datetime import UTC, datetime
 
 from flask import Blueprint, current_app, flash, make_response, redirect, render_template, request, url_for
+from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -46,7 +47,9 @@ def _client_address() -> str:
 
 
 def _device_signer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="trousse.known-device")  # type: ignore[arg-type]
+    secret = current_app.secret_key
+    assert secret is not None  # create_app always sets it (from the data directory)
+    return URLSafeTimedSerializer(secret, salt="trousse.known-device")
 
 
 def _known_device(name: str) -> bool:
@@ -77,7 +80,7 @@ def _wait_message(seconds: int) -> str:
 
 
 @blueprint.route("/login", methods=["GET", "POST"])
-def login():  # type: ignore[no-untyped-def]
+def login() -> ResponseReturnValue:
     target = safe_next(request.values.get("next"), url_for("pages.index"))
     if request.method == "GET":
         return render_template("login.html", next=target, name="", error=None)
@@ -115,7 +118,7 @@ def login():  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/logout", methods=["GET", "POST"])
-def logout():  # type: ignore[no-untyped-def]
+def logout() -> ResponseReturnValue:
     if request.method == "GET":
         return render_template("logout.html")
     end_session()
@@ -124,10 +127,11 @@ def logout():  # type: ignore[no-untyped-def]
 
 
 @blueprint.route("/account", methods=["GET", "POST"])
-def account():  # type: ignore[no-untyped-def]
-    who = user()
-    if who is None:
+def account() -> ResponseReturnValue:
+    found = user()
+    if found is None:
         raise Unauthorized()
+    who: User = found
     new_token, status = None, 200
     if request.method == "POST":
         new_token, status = account_form(lambda action: _change_account(action, who))
@@ -180,7 +184,7 @@ def _change_account(action: str, who: User) -> str | None:
 
 
 @blueprint.route("/register/<code>", methods=["GET", "POST"])
-def register(code: str):  # type: ignore[no-untyped-def]
+def register(code: str) -> ResponseReturnValue:
     role = accounts().invitation_role(code) if settings()["access"]["registration"] == "invite" else None
     if role is None:
         return render_template("error.html", status=404, message=_("This invitation is not valid any more.")), 404

@@ -14,7 +14,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from flask import Flask, request
+from flask import Flask, Response, request
 
 ONE_YEAR = 365 * 24 * 3600
 
@@ -41,7 +41,7 @@ def init_app(app: Flask) -> None:
                 values["v"] = version
 
     @app.after_request
-    def _long_lived(response):  # type: ignore[no-untyped-def]
+    def _long_lived(response: Response) -> Response:
         if request.endpoint == "static" and response.status_code == 200:
             filename = (request.view_args or {}).get("filename", "")
             if request.args.get("v") and request.args.get("v") == digest(filename):
