@@ -9,10 +9,12 @@ FAST = -m "not slow and not browser"
 run:
 	$(PY) -m wiki serve
 
-# Before every commit: formatting, lint, and the fast tests (under two minutes).
+# Before every commit: formatting, lint, types, import rules and the fast tests (under two minutes).
 check:
 	$(PY) -m ruff format --check .
 	$(PY) -m ruff check .
+	$(PY) -m mypy
+	$(dir $(PY))lint-imports
 	$(PY) -m pytest -q $(FAST)
 
 # Everything: the slow tests and the browser tests too (what CI runs).
