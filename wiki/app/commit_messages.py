@@ -32,6 +32,12 @@ class CommitMessages:
     def move(self, title: str, target: str) -> str:
         return self._("Move « %(title)s » to %(path)s", title=title, path=target)
 
+    def retitle(self, old: str, new: str) -> str:
+        return self._("Rename « %(title)s » to « %(new)s »", title=old, new=new)
+
+    def move_folder(self, folder: str, target: str) -> str:
+        return self._("Move the folder %(folder)s to %(path)s", folder=folder, path=target)
+
     def delete(self, title: str) -> str:
         return self._("Delete « %(title)s »", title=title)
 

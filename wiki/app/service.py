@@ -7,6 +7,7 @@ before the request returns, so what a user just saved is what everyone sees.
 
 from __future__ import annotations
 
+import functools
 import logging
 import posixpath
 import sqlite3
@@ -418,19 +419,26 @@ class Wiki:
 
     def _render(self, path: str, blob: str, text: Callable[[], str]) -> Rendered:
         """Rendered once per revision of the text (see ``RenderCache``), within the render budget."""
-        return self._renders.get(blob, path, self.generation, self.resolve_link, lambda: self.preview(path, text()))
+        resolve = functools.partial(self.resolve_link, from_page=path)
+        return self._renders.get(blob, path, self.generation, resolve, lambda: self.preview(path, text()))
 
     def preview(self, path: str, markdown: str) -> Rendered:
         return render(
             markdown,
             path=path,
-            resolve_link=self.resolve_link,
+            resolve_link=functools.partial(self.resolve_link, from_page=path),
             rewrite_url=relative_url_rewriter(path),
             budget=RenderBudget.from_limits(self.settings["limits"]),
         )
 
-    def resolve_link(self, target: str) -> LinkTarget:
-        """Where ``[[target]]`` leads: a page by path, by title, by slug, or where it moved; else its creation."""
+    def resolve_link(self, target: str, from_page: str = "") -> LinkTarget:
+        """Where ``[[target]]`` leads: a page by path, by title, by slug, or where it moved; else its creation.
+
+        A link to a page that does not exist offers to create it: ``[[dossier/nom]]``
+        opens its editor there; a bare ``[[Nom]]`` opens the new-page form with
+        the title filled in and, as folder, the folder of the page that links to
+        it (``from_page``), so that the page is made next to where it is needed.
+        """
         name, _, anchor = target.partition("#")
         fragment = "#" + slugify(anchor) if anchor.strip() else ""
         link = Link.named(name)
@@ -439,10 +447,12 @@ class Wiki:
         page = self.links.resolve(link)
         if page is not None:
             return LinkTarget(page_url(page) + fragment, True, page)
-        if link.slug:
+        folder = posixpath.dirname(from_page)
+        if link.slug and ("/" in link.slug or not folder):
             query = urllib.parse.urlencode({"title": link.path})
             return LinkTarget(f"/edit/{urllib.parse.quote(link.slug)}?{query}", False, link.slug)
-        return LinkTarget("/new?" + urllib.parse.urlencode({"title": link.path}), False, None)
+        offer = {"offer": "1", "title": link.path, **({"folder": folder} if folder else {})}
+        return LinkTarget("/new?" + urllib.parse.urlencode(offer), False, link.slug or None)
 
     # -- writing -----------------------------------------------------------
 

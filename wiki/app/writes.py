@@ -42,6 +42,7 @@ from repo_store.paths import check_path, check_revision, page_file
 from ..accounts.store import User
 from .attachments import attachment_name
 from .commit_messages import CommitMessages
+from .titles import with_title
 from .translations import site_gettext
 from .write_rules import WriteRules
 
@@ -151,12 +152,24 @@ class Writes:
         self._tell(Written("create" if result.created else "save", (path,), outcome.revision, user))
         return outcome
 
-    def move(self, path: str, to: str, *, user: User, message: str = "") -> tuple[CommitRecord, str]:
-        """Rename a page and its attachments folder in one commit git sees as renames; returns it and the new path."""
+    def move(
+        self, path: str, to: str, *, user: User, message: str = "", title: str | None = None
+    ) -> tuple[CommitRecord, str]:
+        """Rename a page and its attachments folder in one commit git sees as renames; returns it and the new path.
+
+        With ``title``, the page's title changes too (its front matter
+        ``title``, else its first heading), so that a page moved "by title"
+        reads as it is now called. That is a second commit after the move: the
+        move itself keeps the file's content, so git (and a catalog rebuilt from
+        it) always sees a rename, however small the page, and the old address
+        keeps leading to the new one.
+        """
         path = check_path(path)
         to = self.rules.page_name(to.strip().strip("/"), new=True)
         record = self.wiki.existing_page(path)
-        if to == path:
+        new_title = " ".join((title or "").split())[:200]
+        retitle = bool(new_title) and new_title != record.title
+        if to == path and not retitle:
             raise PageExists(to)
 
         def build(head: str | None) -> list[FileChange]:
@@ -172,9 +185,44 @@ class Writes:
                 changes += [FileChange(f"{path}/{name}"), FileChange(f"{to}/{name}", blob=blob)]
             return changes
 
-        message = self.rules.message(message) or self.messages.move(record.title, to)
-        commit = self._commit_on(build, user=user, message=message)
+        def build_title(head: str | None) -> list[FileChange]:
+            entry = self.store.lookup(head, page_file(to))
+            if entry is None or not entry.is_blob:
+                raise PageNotFound(to)
+            text = with_title(self.store.blob(entry.sha).decode("utf-8", "replace"), new_title)
+            return [FileChange(page_file(to), data=self.rules.page_text(text).encode("utf-8"))]
+
+        commit: CommitRecord | None = None
+        if to != path:
+            moved = self.messages.move(record.title, to)
+            commit = self._commit_on(build, user=user, message=self.rules.message(message) or moved)
+        if retitle:
+            renamed = self.messages.retitle(record.title, new_title)
+            commit = self._commit_on(build_title, user=user, message=self.rules.message(message) or renamed)
+        assert commit is not None  # the path or the title changed, or PageExists was raised above
         self._tell(Written("move", (path, to), commit.sha, user))
+        return commit, to
+
+    def move_folder(self, folder: str, to: str, *, user: User, message: str = "") -> tuple[CommitRecord, str]:
+        """Rename a folder with every page and document in it, in one commit: each old address leads to the new one."""
+        folder = check_path(folder.strip().strip("/"))
+        to = self.rules.page_name(to.strip().strip("/"), new=True)
+        if to == folder or to.startswith(folder + "/"):
+            raise PageExists(to)
+
+        def build(head: str | None) -> list[FileChange]:
+            files = self._files_under(head, folder)
+            if not any(name.endswith(".md") for name, _blob in files):
+                raise PageNotFound(folder)
+            if self.store.lookup(head, to) is not None or self.store.lookup(head, page_file(to)) is not None:
+                raise PageExists(to)
+            changes: list[FileChange] = []
+            for name, blob in files:
+                changes += [FileChange(f"{folder}/{name}"), FileChange(f"{to}/{name}", blob=blob)]
+            return changes
+
+        commit = self._commit_on(build, user=user, message=self.rules.message(message) or self.messages.move_folder(folder, to))
+        self._tell(Written("move", (folder, to), commit.sha, user))
         return commit, to
 
     def delete(self, path: str, *, user: User, base_revision: str | None, message: str = "") -> CommitRecord:
@@ -306,6 +354,23 @@ class Writes:
             for name, item in sorted(self.store.tree(entry.sha).items())
             if item.is_blob and not name.endswith(b".md")
         ]
+
+    def _files_under(self, head: str | None, folder: str) -> list[tuple[str, str]]:
+        """(path inside the folder, blob) of every file under ``folder``, at any depth."""
+        entry = self.store.lookup(head, folder)
+        if entry is None or not entry.is_tree:
+            return []
+        found: list[tuple[str, str]] = []
+        waiting = [("", entry.sha)]
+        while waiting:
+            prefix, tree = waiting.pop()
+            for raw, item in sorted(self.store.tree(tree).items()):
+                name = prefix + raw.decode("utf-8", "surrogateescape")
+                if item.is_tree:
+                    waiting.append((name + "/", item.sha))
+                elif item.is_blob:
+                    found.append((name, item.sha))
+        return sorted(found)
 
     def _commit_on(self, build: Callable[[str | None], list[FileChange]], *, user: User, message: str) -> CommitRecord:
         """Commit changes computed from ``main`` as it is, again if it moved meanwhile; then catch up."""

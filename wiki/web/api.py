@@ -222,10 +222,22 @@ def delete_page(path: str) -> ResponseReturnValue:
 @blueprint.route("/pages/<path:path>/move", methods=["POST"])
 def move_page(path: str) -> ResponseReturnValue:
     who = require_editor()
+    body = json_body()
+    target, title = body.get("to"), body.get("title")
+    if not isinstance(target, str) or not isinstance(title, (str, type(None))):
+        raise InvalidJSON()
+    commit, moved_to = wiki().writes.move(path, target, user=who, title=title)
+    return jsonify({"revision": commit.sha, "path": moved_to})
+
+
+@blueprint.route("/folders/<path:folder>/move", methods=["POST"])
+def move_folder(folder: str) -> ResponseReturnValue:
+    """Rename a folder with its pages and documents: ``{"to": "new/folder"}``; the old addresses lead to the new."""
+    who = require_editor()
     target = json_body().get("to")
     if not isinstance(target, str):
         raise InvalidJSON()
-    commit, moved_to = wiki().writes.move(path, target, user=who)
+    commit, moved_to = wiki().writes.move_folder(folder, target, user=who)
     return jsonify({"revision": commit.sha, "path": moved_to})
 
 

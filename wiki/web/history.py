@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import posixpath
 import re
 import urllib.parse
 from datetime import UTC, datetime
@@ -13,7 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..app.errors import InvalidPath, NothingToRestore, PageExists, PageNotFound
-from ..app.page_names import check_path, check_revision, page_file
+from ..app.page_names import check_path, check_revision, folder_path, page_file, page_folders, title_path
 from ..render.diffs import side_by_side, unified
 from .auth import require_editor, settings, wiki
 from .forms import page_number
@@ -128,18 +129,72 @@ def restore(path: str) -> ResponseReturnValue:
 
 @blueprint.route("/move/<path:path>", methods=["GET", "POST"])
 def move(path: str) -> ResponseReturnValue:
+    """Move or rename a page by its title and folder; the new address is shown before anything changes.
+
+    People give a title and choose a folder; the address is derived from them
+    and shown with the redirect the old address will leave, then confirmed.
+    An exact address (``to``) is still accepted, for those who know it.
+    """
     who = require_editor()
     path = check_path(path)
     record = wiki().existing_page(path)
+    form = request.form
+    title = " ".join(form.get("title", record.title).split())[:200] or record.title
+    folder = form.get("folder", posixpath.dirname(path)).strip().strip("/")[:200]
+    new_folder = " ".join(form.get("new_folder", "").split())[:200]
+    if new_folder:
+        folder = "/".join(filter(None, (folder, folder_path(new_folder))))
+    exact = form.get("to", "").strip()
+    target = exact or title_path(title, folder)
+    folders = sorted({*page_folders(wiki().catalog.pages()), posixpath.dirname(path), folder} - {""})
+
+    def page(error: str | None = None, proposed: str | None = None) -> str:
+        return render_template(
+            "move.html",
+            path=path,
+            record=record,
+            title=title,
+            folder=folder,
+            folders=folders,
+            target=exact or path,
+            proposed=proposed,
+            error=error,
+        )
+
     if request.method == "GET":
-        return render_template("move.html", path=path, record=record, target=path, error=None)
-    target = request.form.get("to", "")
+        return page()
+    if not target:
+        return page(_("This title has no letters or digits to make a page name from.")), 400
+    if not exact and form.get("action") != "move":
+        return page(proposed=target)
     try:
-        _commit, moved_to = wiki().writes.move(path, target, user=who)
+        _commit, moved_to = wiki().writes.move(path, target, user=who, title=None if exact else title)
     except (InvalidPath, PageExists) as refused:  # the form again, with what was typed and why it cannot be
-        return render_template("move.html", path=path, record=record, target=target, error=refused.describe(_)), refused.status
-    flash(_("The page was moved; its old address now leads here."), "success")
+        return page(refused.describe(_)), refused.status
+    if moved_to == path:
+        flash(_("The page was renamed."), "success")
+    else:
+        flash(_("The page was moved; its old address now leads here."), "success")
     return redirect(url_for("pages.view", path=moved_to))
+
+
+@blueprint.route("/move-folder/<path:folder>", methods=["POST"])
+def move_folder(folder: str) -> ResponseReturnValue:
+    """Rename a folder with all its pages and documents; every old address leads to the new one."""
+    who = require_editor()
+    folder = check_path(folder)
+    name = " ".join(request.form.get("name", "").split())[:200]
+    target = "/".join(filter(None, (posixpath.dirname(folder), folder_path(name))))
+    if not folder_path(name):
+        flash(_("This folder name has no letters or digits to make a folder name from."), "error")
+        return redirect(url_for("pages.all_pages", folder=folder))
+    try:
+        _commit, moved_to = wiki().writes.move_folder(folder, target, user=who)
+    except (InvalidPath, PageExists) as refused:
+        flash(refused.describe(_), "error")
+        return redirect(url_for("pages.all_pages", folder=folder))
+    flash(_("The folder was renamed; the old addresses of its pages lead to the new ones."), "success")
+    return redirect(url_for("pages.all_pages", folder=moved_to))
 
 
 @blueprint.route("/delete/<path:path>", methods=["GET", "POST"])

@@ -30,8 +30,10 @@ from ..app.page_names import (
     TEMPLATES_FOLDER,
     check_new_page_path,
     check_path,
+    folder_path,
     is_slug_path,
     page_file,
+    page_folders,
     slugify,
 )
 from ..app.page_templates import instantiate, templates
@@ -251,12 +253,21 @@ def _new_page_text(title: str, template: str) -> str:
 def new_page() -> ResponseReturnValue:
     require_editor()
     title = " ".join(request.args.get("title", "").split())[:200]
-    folder = request.args.get("folder", "").strip().strip("/")
+    folder = request.args.get("folder", "").strip().strip("/")[:200]
+    new_folder = " ".join(request.args.get("new_folder", "").split())[:200]
     template = request.args.get("template", "").strip()
-    folders = sorted({record.path.split("/")[0] for record in wiki().catalog.pages() if "/" in record.path})
+    folders = page_folders(wiki().catalog.pages())
     choices = templates(wiki().catalog)
     error = None
-    if title:
+    if new_folder:
+        # A folder is made with its first page: its name, like a title, becomes a path.
+        named = folder_path(new_folder)
+        if named:
+            folder = f"{folder}/{named}" if folder else named
+        else:
+            error = _("This folder name has no letters or digits to make a folder name from.")
+    offered = request.args.get("offer") == "1"  # from a link to a missing page: show the form, filled in
+    if title and not error and not offered:
         slug = slugify(title)
         if not slug:
             error = _("This title has no letters or digits to make a page name from.")
@@ -273,7 +284,7 @@ def new_page() -> ResponseReturnValue:
                         "new.html",
                         title=title,
                         folder=folder,
-                        folders=folders,
+                        folders=_with(folders, folder),
                         error=error,
                         existing=path,
                         templates=choices,
@@ -282,8 +293,20 @@ def new_page() -> ResponseReturnValue:
                 query = urllib.parse.urlencode({"title": title, **({"template": template} if template else {})})
                 return redirect(url_for("pages.edit", path=path) + "?" + query)
     return render_template(
-        "new.html", title=title, folder=folder, folders=folders, error=error, existing=None, templates=choices, template=template
+        "new.html",
+        title=title,
+        folder=folder,
+        folders=_with(folders, folder),
+        error=error,
+        existing=None,
+        templates=choices,
+        template=template,
     ), (400 if error else 200)
+
+
+def _with(folders: list[str], folder: str) -> list[str]:
+    """The folders to choose from, with the one asked for even before it has a page (a new folder, a red link's)."""
+    return sorted({*folders, folder}) if folder else folders
 
 
 @blueprint.route("/pages")
