@@ -54,6 +54,19 @@ class Revision(CommitSummary):
 
 
 @dataclass(frozen=True)
+class RemovedFile:
+    """A document that was in a folder and was removed from it: what it takes to bring it back."""
+
+    path: str
+    name: str
+    blob: str  # its content when it was removed
+    size: int
+    removed_by: str
+    time: int  # when it was removed
+    offset: str
+
+
+@dataclass(frozen=True)
 class Touched:
     """A file one commit changed: a page (path without .md) or an attachment."""
 
@@ -212,6 +225,37 @@ class History:
         if not rows:
             return None
         return self._revision(rows[0], (rows[1][10] or 0) if len(rows) > 1 else 0)
+
+    def removed_files(self, folder: str, *, limit: int = 50) -> list[RemovedFile]:
+        """Documents directly in ``folder`` that were removed and are not there now, last removed first.
+
+        Read from the catalog's changes by a range of the path index (no scan
+        of the history), so a page shows its removed documents cheaply.
+        """
+        prefix = folder.rstrip("/") + "/"
+        upper = prefix[:-1] + chr(ord("/") + 1)
+        db = self.catalog.connection()
+        rows = db.execute(
+            "SELECT ch.path, ch.old_blob, ch.seq, c.author_name, c.author_time, c.author_offset"
+            " FROM changes ch JOIN commits c ON c.seq = ch.seq"
+            " WHERE ch.path >= ? AND ch.path < ? AND ch.status = 'D' AND ch.old_blob IS NOT NULL"
+            " ORDER BY ch.seq DESC",
+            (prefix, upper),
+        ).fetchall()
+        present = {path for (path,) in db.execute("SELECT path FROM files WHERE path >= ? AND path < ?", (prefix, upper))}
+        found: dict[str, RemovedFile] = {}
+        for path, blob, seq, author, time, offset in rows:
+            name = path[len(prefix) :]
+            if "/" in name or path.endswith(".md") or path in present or path in found:
+                continue
+            sized = db.execute(
+                "SELECT size FROM changes WHERE path = ? AND seq < ? AND blob = ? ORDER BY seq DESC LIMIT 1", (path, seq, blob)
+            ).fetchone()
+            size = int(sized[0]) if sized and sized[0] is not None else 0
+            found[path] = RemovedFile(path, name, blob, size, author, time, offset)
+            if len(found) >= limit:
+                break
+        return list(found.values())
 
     def last_change(self, file_path: str) -> Revision | None:
         head = self.catalog.indexed_head()

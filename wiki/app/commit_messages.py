@@ -29,6 +29,9 @@ class CommitMessages:
     def remove_file(self, name: str, title: str) -> str:
         return self._("Remove « %(name)s » from « %(title)s »", name=name, title=title)
 
+    def restore_file(self, name: str, title: str) -> str:
+        return self._("Bring « %(name)s » back to « %(title)s »", name=name, title=title)
+
     def move(self, title: str, target: str) -> str:
         return self._("Move « %(title)s » to %(path)s", title=title, path=target)
 

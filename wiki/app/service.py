@@ -29,7 +29,7 @@ from repo_store import (
 from repo_store.catalog import Catalog, PageRecord, SyncReport
 from repo_store.errors import is_storage_full
 from repo_store.gitcmd import GitError
-from repo_store.history import Blame, History
+from repo_store.history import Blame, History, RemovedFile
 from repo_store.linkgraph import LinkGraph
 from repo_store.links import Link
 from repo_store.pages import page_tags
@@ -471,6 +471,10 @@ class Wiki:
             Attachment(path, path.rsplit("/", 1)[-1], size, mimetype_of(path))
             for path, _blob, size in self.catalog.files_under(page)
         ]
+
+    def removed_attachments(self, page: str) -> list[RemovedFile]:
+        """Documents removed from a page that can be brought back, last removed first."""
+        return self.history.removed_files(check_path(page))
 
     # -- reading the past --------------------------------------------------
 

@@ -333,6 +333,29 @@ class Writes:
         self._tell(Written("remove_file", (path,), commit.sha, user))
         return commit
 
+    def restore_attachment(self, page: str, name: str, *, user: User, message: str = "") -> CommitRecord:
+        """Bring back a document removed from a page, as it was when it was removed; a new commit."""
+        page = check_path(page)
+        if not name or "/" in name:
+            raise PageNotFound(f"{page}/{name}")
+        path = check_path(f"{page}/{name}")
+        removed = next((item for item in self.wiki.history.removed_files(page, limit=1000) if item.name == name), None)
+        if removed is None:
+            raise PageNotFound(path)
+
+        def build(head: str | None) -> list[FileChange]:
+            if head is None or not self.store.page_exists(page, head):
+                raise PageNotFound(page)
+            if self.store.lookup(head, path) is not None:
+                raise PageExists(path)
+            return [FileChange(path, blob=removed.blob)]
+
+        record = self.wiki.catalog.page(page)
+        title = record.title if record else page
+        commit = self._commit_on(build, user=user, message=self.rules.message(message) or self.messages.restore_file(name, title))
+        self._tell(Written("attach", (path,), commit.sha, user))
+        return commit
+
     # -- pushes ----------------------------------------------------------------
 
     def pushed(self, user: User | None) -> SyncReport | None:

@@ -102,6 +102,7 @@ def view(path: str) -> ResponseReturnValue:
         "page.html",
         page=page,
         attachments=wiki().attachments(path) if not page.old else [],
+        removed=wiki().removed_attachments(path) if not page.old and _can_edit() else [],
         backlinks=wiki().links.backlinks(path) if not page.old else [],
         updated=updated,
         authors=authors,
@@ -113,6 +114,11 @@ def view(path: str) -> ResponseReturnValue:
     if cache_key is not None and len(html) <= CACHED_PAGE_MAX_CHARS:
         wiki().page_html.put(cache_key, html)
     return _fresh(html, validators)
+
+
+def _can_edit() -> bool:
+    who = user()
+    return who is not None and who.can_edit
 
 
 def _fresh(html: str, validators: Validators | None) -> Response:
@@ -199,7 +205,15 @@ def edit(path: str) -> ResponseReturnValue:
             title = " ".join(request.args.get("title", "").split())[:200]
             markdown, base, is_new = _new_page_text(title, request.args.get("template", "")), "", True
         return render_template(
-            "edit.html", path=path, markdown=markdown, base_revision=base, message="", is_new=is_new, preview=None, problems=[]
+            "edit.html",
+            path=path,
+            markdown=markdown,
+            base_revision=base,
+            message="",
+            is_new=is_new,
+            preview=None,
+            problems=[],
+            attachments=[] if is_new else wiki().attachments(path),
         )
     markdown = request.form.get("markdown", "")
     message = request.form.get("message", "")
@@ -216,6 +230,7 @@ def edit(path: str) -> ResponseReturnValue:
             is_new=request.form.get("is_new") == "1",
             preview=preview,
             problems=problems or [],
+            attachments=wiki().attachments(path) if store.page_exists(path) else [],
         )
 
     if request.form.get("action") == "preview":
