@@ -19,7 +19,7 @@ IMPORTER = Identity("Import", "import@example.org")
 
 
 def check(data_dir):
-    return CliRunner().invoke(main, ["--data", str(data_dir), "check"])
+    return CliRunner().invoke(main, ["--data", str(data_dir), "--lang", "en", "check"])
 
 
 def set_limit(data_dir, name: str, value: int) -> None:
@@ -40,7 +40,7 @@ def test_check_lists_an_attachment_whose_text_could_not_be_read(app, client, tok
     assert response.status_code == 201, response.text
     result = check(data_dir)
     assert result.exit_code == 1
-    assert "the text of licence/scan-abime.pdf could not be read (damaged)" in result.output
+    assert "The text of licence/scan-abime.pdf could not be read (damaged)" in result.output
 
 
 def test_check_lists_a_page_over_the_size_limit(app, data_dir):
@@ -56,7 +56,7 @@ def test_check_lists_a_page_over_the_size_limit(app, data_dir):
     assert result.exit_code == 1
     lines = [line for line in result.output.splitlines() if "guides/enorme" in line]
     assert len(lines) == 1 and "limits" in lines[0] and "20000" in lines[0], result.output
-    assert "the page home" not in result.output
+    assert "The page home" not in result.output
 
 
 @pytest.mark.skipif(
@@ -69,4 +69,4 @@ def test_check_lists_a_page_nested_deeper_than_the_limit(app, data_dir):
     wiki.store.commit([FileChange("guides/profonde.md", ("# Profonde\n\n" + deep).encode())], author=IMPORTER, message="imported")
     wiki.sync()
     result = check(data_dir)
-    assert result.exit_code == 1 and "the page guides/profonde breaks the configured limits" in result.output
+    assert result.exit_code == 1 and "The page guides/profonde breaks the configured limits" in result.output

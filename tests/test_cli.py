@@ -22,8 +22,8 @@ def cli(tmp_path):
     runner = CliRunner()
     data = tmp_path / "data"
 
-    def run(*args, input=None):
-        return runner.invoke(main, ["--data", str(data), *args], input=input)
+    def run(*args, input=None):  # in English, which these tests read; tests/test_french_cli.py reads the French
+        return runner.invoke(main, ["--data", str(data), "--lang", "en", *args], input=input)
 
     run.data = data
     return run
@@ -112,7 +112,7 @@ def test_users(cli):
     assert added.exit_code == 0, added.output
     cli("user", "add", "leo", "--role", "reader", "--password-stdin", input=PASSWORD + "\n")
     listing = cli("user", "list").output
-    assert "camille\tadmin\tactive\tCamille Martin" in listing and "leo\treader" in listing
+    assert "camille\tadministrator\tactive\tCamille Martin" in listing and "leo\treader" in listing
     assert cli("user", "set-role", "leo", "editor").exit_code == 0
     assert cli("user", "passwd", "leo", "--password-stdin", input="another secret\n").exit_code == 0
     assert cli("user", "disable", "leo").exit_code == 0
@@ -126,7 +126,7 @@ def test_users(cli):
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (["user", "add", "bad name!", "--role", "editor", "--password-stdin"], "user names"),
+        (["user", "add", "bad name!", "--role", "editor", "--password-stdin"], "User names"),
         (["user", "add", "x", "--role", "god", "--password-stdin"], "Invalid value"),
         (["user", "add", "short", "--role", "editor", "--password-stdin"], "at least 8"),
         (["user", "set-role", "nobody", "editor"], "no account"),

@@ -104,7 +104,7 @@ def test_a_graceful_stop_finishes_the_saves_in_flight(serve_wiki):
     assert in_flight, "a save that was running when the stop came was finished and acknowledged"
     check = subprocess.run(["git", "--git-dir", str(data / "wiki.git"), "fsck", "--no-progress"], capture_output=True)
     assert check.returncode == 0, check.stderr
-    assert "Everything is in order" in run_cli(data, "check")
+    assert "Tout est en ordre" in run_cli(data, "check")
 
 
 def test_two_workers_share_one_data_directory(serve_wiki):

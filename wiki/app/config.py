@@ -32,8 +32,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "site",
         "base_url",
-        "http://127.0.0.1:8080",
-        "Public address of the wiki; absolute links (feeds, clone URL, invitations) use it, never the request's Host.",
+        "",
+        "Public address of the wiki, e.g. https://wiki.example.org. When set, every absolute link (invitations,"
+        " clone URL, attributions, feeds, exports) uses it; when empty, links follow the address the wiki is"
+        " reached at (X-Forwarded-Host believed only through server.trusted_proxies), and `trousse invite`"
+        " uses the address `trousse serve` listens on.",
     ),
     Setting("site", "home", "home", "Path of the home page."),
     Setting("site", "language", "fr", 'Default language of the interface and of commit messages: "fr" or "en".'),
@@ -214,9 +217,10 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
         raise ConfigError('[access] registration must be "invite" or "closed"')
     if settings["site"]["language"] not in LANGUAGES:
         raise ConfigError('[site] language must be "fr" or "en"')
-    if not str(settings["site"]["base_url"]).startswith(("http://", "https://")):
-        raise ConfigError("[site] base_url must start with http:// or https://")
-    settings["site"]["base_url"] = str(settings["site"]["base_url"]).rstrip("/")
+    base_url = str(settings["site"]["base_url"]).strip()
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise ConfigError("[site] base_url must be empty or start with http:// or https://")
+    settings["site"]["base_url"] = base_url.rstrip("/")
     for key in (
         "max_page_bytes",
         "max_file_bytes",

@@ -1,4 +1,4 @@
-"""``trousse check``: is everything in step? Each problem is one line for a person to act on."""
+"""``trousse check``: is everything in step? Each problem is one line for a person to act on, in the chosen language."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from ..accounts.store import Accounts
 from ..app.config import load_settings
 from ..app.content_rules import Problem, page_problems
 from ..app.datadir import DataDir
+from .language import _, gettext, ngettext
 
 
 def run_checks(data: DataDir) -> list[str]:
@@ -20,24 +21,28 @@ def run_checks(data: DataDir) -> list[str]:
     try:
         run_git(data.repository, "fsck", "--full", "--no-dangling", "--no-progress")
     except GitError as error:
-        problems.append(f"git fsck reports errors in {data.repository}: {error}")
+        problems.append(_("git fsck reports errors in %(place)s: %(error)s", place=data.repository, error=error))
     with PageStore(data.repository) as store:
         head = store.head()
         if head is None:
-            problems.append("the branch main does not exist")
+            problems.append(_("The branch main does not exist."))
         else:
             try:
                 store.commit_info(head)
             except Exception:  # noqa: BLE001 - any failure here means a broken main
-                problems.append(f"main points at {head}, which is not a readable commit")
+                problems.append(_("main points at %(head)s, which is not a readable commit.", head=head))
         catalog = Catalog(data.catalog, store)
         index = SearchIndex(data.search_index)
         try:
             indexed = catalog.indexed_head()
             if indexed != head:
                 problems.append(
-                    f"the history catalog reflects {indexed or 'nothing'} but main is at {head}; "
-                    "run `trousse reindex` (or start the server, which catches up)"
+                    _(
+                        "The history catalog reflects %(indexed)s but main is at %(head)s;"
+                        " run `trousse reindex` (or start the server, which catches up).",
+                        indexed=indexed or _("nothing"),
+                        head=head,
+                    )
                 )
             problems += _search_drift(index, catalog, head)
         finally:
@@ -47,7 +52,7 @@ def run_checks(data: DataDir) -> list[str]:
     accounts = Accounts(data.database)
     try:
         for problem in accounts.integrity_problems():
-            problems.append(f"the account database is damaged: {problem}")
+            problems.append(_("The account database is damaged: %(problem)s", problem=problem))
     finally:
         accounts.close()
     return problems
@@ -56,23 +61,43 @@ def run_checks(data: DataDir) -> list[str]:
 def _search_drift(index: SearchIndex, catalog: Catalog, head: str | None) -> list[str]:
     try:
         if not index.verify():
-            return ["the search index is missing or damaged (its files changed since they were written); run `trousse reindex`"]
+            return [
+                _("The search index is missing or damaged (its files changed since they were written); run `trousse reindex`.")
+            ]
         searched = index.indexed_commit()
         if searched != head:
-            return [f"the search index reflects {searched or 'nothing'} but main is at {head}; run `trousse reindex`"]
+            return [
+                _(
+                    "The search index reflects %(indexed)s but main is at %(head)s; run `trousse reindex`.",
+                    indexed=searched or _("nothing"),
+                    head=head,
+                )
+            ]
         indexed = {path for path, kind in index.document_paths().items() if kind == "page"}
     except IndexUnavailable:
-        return ["the search index is damaged and cannot be read; run `trousse reindex`"]
+        return [_("The search index is damaged and cannot be read; run `trousse reindex`.")]
     except IndexBusy:
-        return ["the search index is locked by a long update; run `trousse check` again in a minute"]
+        return [_("The search index is locked by a long update; run `trousse check` again in a minute.")]
     pages = {record.path for record in catalog.pages(templates=False)}  # templates are never searched
     problems = []
     missing, extra = sorted(pages - indexed), sorted(indexed - pages)
     if missing:
-        problems.append(f"{len(missing)} pages are missing from the search index (e.g. {missing[0]}); run `trousse reindex`")
+        problems.append(
+            ngettext(
+                "%(num)d page is missing from the search index (%(example)s); run `trousse reindex`.",
+                "%(num)d pages are missing from the search index (e.g. %(example)s); run `trousse reindex`.",
+                len(missing),
+                example=missing[0],
+            )
+        )
     if extra:
         problems.append(
-            f"the search index lists {len(extra)} pages that no longer exist (e.g. {extra[0]}); run `trousse reindex`"
+            ngettext(
+                "The search index lists %(num)d page that no longer exists (%(example)s); run `trousse reindex`.",
+                "The search index lists %(num)d pages that no longer exist (e.g. %(example)s); run `trousse reindex`.",
+                len(extra),
+                example=extra[0],
+            )
         )
     return problems
 
@@ -93,8 +118,12 @@ def _skipped_content(data: DataDir) -> list[str]:
     wiki = Wiki(data, load_settings(data.root))
     try:
         problems = [
-            f"the text of {path} could not be read ({reason}): the file is kept but not searchable by its text; "
-            "replace it with a smaller or repaired copy, or raise [limits] in config.toml"
+            _(
+                "The text of %(path)s could not be read (%(reason)s): the file is kept but not searchable by its text;"
+                " replace it with a smaller or repaired copy, or raise [limits] in config.toml.",
+                path=path,
+                reason=reason,
+            )
             for path, reason in getattr(wiki.search_updater, "unreadable_files", list)()
         ]
         options = _page_limits(wiki.settings["limits"])
@@ -103,8 +132,12 @@ def _skipped_content(data: DataDir) -> list[str]:
             over = [problem for problem in page_problems(markdown, **options) if problem.code not in _FRONT_MATTER_CODES]
             if over:
                 problems.append(
-                    f"the page {record.path} breaks the configured limits ({_sentences(over)}); "
-                    "it is shown in a reduced form: split or simplify it, or raise [limits] in config.toml"
+                    _(
+                        "The page %(path)s breaks the configured limits (%(problems)s); it is shown in a reduced form:"
+                        " split or simplify it, or raise [limits] in config.toml.",
+                        path=record.path,
+                        problems=_sentences(over),
+                    )
                 )
         return problems
     finally:
@@ -121,7 +154,4 @@ def _page_limits(limits: dict[str, Any]) -> dict[str, Any]:
 
 
 def _sentences(problems: list[Problem]) -> str:
-    def english(text: str, **values: object) -> str:
-        return text % values if values else text
-
-    return " ".join(problem.describe(english) for problem in problems)
+    return " ".join(problem.describe(gettext) for problem in problems)

@@ -1,6 +1,8 @@
 """The ``trousse`` command line (also ``python -m wiki``).
 
 Errors are one sentence on stderr and a non-zero exit status, never a traceback.
+Messages and prompts speak the site's language, French by default, English
+with ``--lang en`` (see ``language``); option help stays in English.
 """
 
 from __future__ import annotations
@@ -18,9 +20,19 @@ from repo_store.gitcmd import GitError
 from search import IndexBusy, IndexUnavailable
 
 from ..accounts.store import ROLES, AccountError, Accounts
-from ..app.config import ConfigError, load_settings, resolve_data_dir
+from ..app.config import LANGUAGES, ConfigError, load_settings, resolve_data_dir
 from ..app.datadir import DataDir, InitError, initialise
 from ..app.derived import build_derived
+from . import language
+from .addresses import invitation_base, served_address
+from .language import _, gettext, ngettext, role_label
+
+
+class Refusal(click.ClickException):
+    """One sentence on stderr, introduced in the chosen language ("Erreur : …")."""
+
+    def show(self, file: Any = None) -> None:
+        click.echo(_("Error: %(message)s", message=self.format_message()), err=True)
 
 
 class CleanErrors(click.Group):
@@ -29,14 +41,31 @@ class CleanErrors(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
-        except (InitError, ConfigError, StoreError, GitError, OSError, RuntimeError) as error:
-            raise click.ClickException(str(error)) from None
-        except IndexBusy as error:
-            raise click.ClickException(f"the search index {error} is locked by another process; try again later") from None
-        except IndexUnavailable as error:
-            raise click.ClickException(f"the search index {error} is damaged; run `trousse reindex`") from None
         except AccountError as error:
-            raise click.ClickException(str(error)) from None
+            raise Refusal(error.describe(gettext)) from None
+        except (InitError, ConfigError, StoreError, GitError, OSError, RuntimeError) as error:
+            raise Refusal(str(error)) from None
+        except IndexBusy as error:
+            raise Refusal(_("The search index %(index)s is locked by another process; try again later.", index=error)) from None
+        except IndexUnavailable as error:
+            raise Refusal(_("The search index %(index)s is damaged; run `trousse reindex`.", index=error)) from None
+
+
+class RoleType(click.ParamType):
+    """A role by its key (``editor``) or by its name in the chosen language (``éditeur``)."""
+
+    name = "role"
+
+    def get_metavar(self, param: click.Parameter, ctx: click.Context) -> str:
+        return "|".join(ROLES)
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        text = str(value).strip().casefold()
+        for role in ROLES:
+            if text in (role, role_label(role).casefold()):
+                return role
+        choices = ", ".join(f"{role} ({role_label(role)})" for role in ROLES)
+        self.fail(_("%(value)s is not a role; choose among %(choices)s.", value=value, choices=choices), param, ctx)
 
 
 def _data(ctx: click.Context) -> DataDir:
@@ -45,19 +74,31 @@ def _data(ctx: click.Context) -> DataDir:
 
 def _require_wiki(data: DataDir) -> None:
     if not data.is_initialised():
-        raise click.ClickException(f"{data.root} holds no wiki yet; run `trousse init` first")
+        raise Refusal(_("%(place)s holds no wiki yet; run `trousse init` first.", place=data.root))
 
 
 def _require_writable(data: DataDir) -> None:
     """One clear sentence instead of a permission error deep in git or SQLite (a volume owned by someone else)."""
     for place in (data.root, data.repository, data.database):
         if place.exists() and not os.access(place, os.W_OK):
-            raise click.ClickException(
-                f"{place} is not writable by this user (uid {os.getuid()}); "
-                f"give the data directory to it, e.g. `chown -R {os.getuid()} {data.root}`"
+            raise Refusal(
+                _(
+                    "%(place)s is not writable by this user (uid %(uid)s); give the data directory to it,"
+                    " e.g. `chown -R %(uid)s %(root)s`.",
+                    place=place,
+                    uid=os.getuid(),
+                    root=data.root,
+                )
             )
     if not data.root.exists() and not os.access(data.root.parent, os.W_OK):
-        raise click.ClickException(f"cannot create {data.root}: {data.root.parent} is not writable by uid {os.getuid()}")
+        raise Refusal(
+            _(
+                "Cannot create %(root)s: %(parent)s is not writable by uid %(uid)s.",
+                root=data.root,
+                parent=data.root.parent,
+                uid=os.getuid(),
+            )
+        )
 
 
 def _accounts(data: DataDir) -> Accounts:
@@ -73,10 +114,29 @@ def _accounts(data: DataDir) -> Accounts:
     type=click.Path(file_okay=False),
     help="Data directory (default: $TROUSSE_DATA, else ./trousse-data).",
 )
+@click.option(
+    "--lang",
+    "lang",
+    envvar="TROUSSE_LANG",
+    type=click.Choice(LANGUAGES),
+    default=None,
+    help="Language of the messages (default: the site's, site.language, French unless configured; also $TROUSSE_LANG).",
+)
 @click.pass_context
-def main(ctx: click.Context, data_dir: str | None) -> None:
+def main(ctx: click.Context, data_dir: str | None, lang: str | None) -> None:
     """Trousse: a git-backed Markdown wiki for a network's commons."""
     ctx.obj = DataDir(resolve_data_dir(data_dir))
+    language.choose(lang or _site_language(ctx.obj))
+
+
+def _site_language(data: DataDir) -> str:
+    """``site.language`` of this wiki; the default when there is none yet or its configuration is broken (said later)."""
+    if not data.config.exists():
+        return language.DEFAULT
+    try:
+        return str(load_settings(data.root)["site"]["language"])
+    except ConfigError:
+        return language.DEFAULT
 
 
 # -- data directory -------------------------------------------------------
@@ -90,7 +150,7 @@ def init(ctx: click.Context, source: str | None) -> None:
     data = _data(ctx)
     initialise(data, source)
     build_derived(data)
-    click.echo(f"Wiki ready in {data.root}")
+    click.echo(_("Wiki ready in %(place)s.", place=data.root))
 
 
 @main.command()
@@ -106,13 +166,17 @@ def serve(ctx: click.Context, host: str | None, port: int | None, workers: int |
     _require_writable(data)
     if not data.is_initialised():
         initialise(data)
-        click.echo(f"Created a new wiki in {data.root}")
+        click.echo(_("Created a new wiki in %(place)s.", place=data.root))
     settings = load_settings(data.root)
     server = settings["server"]
+    host, port = host or server["host"], port or server["port"]
+    click.echo(_("Trousse is served at %(address)s", address=served_address(host, port) + "/"))
+    if settings["site"]["base_url"]:
+        click.echo(_("Links given away use site.base_url: %(address)s", address=settings["site"]["base_url"] + "/"))
     run_server(
         data,
-        host=host or server["host"],
-        port=port or server["port"],
+        host=host,
+        port=port,
         workers=workers or server["workers"],
         threads=server["threads"],
         access_log=server["access_log"],
@@ -129,7 +193,8 @@ def reindex(ctx: click.Context, history: bool) -> None:
     _require_wiki(data)
     started = time.perf_counter()
     build_derived(data, rebuild=True, history=history)
-    click.echo(f"Index rebuilt in {time.perf_counter() - started:.1f} s.")
+    seconds = f"{time.perf_counter() - started:.1f}"
+    click.echo(_("Index rebuilt in %(seconds)s s.", seconds=seconds if language.current() == "en" else seconds.replace(".", ",")))
 
 
 @main.command()
@@ -145,7 +210,7 @@ def check(ctx: click.Context) -> None:
         for problem in problems:
             click.echo(problem)
         sys.exit(1)
-    click.echo("Everything is in order.")
+    click.echo(_("Everything is in order."))
 
 
 # -- accounts -------------------------------------------------------------
@@ -155,7 +220,12 @@ def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         line = sys.stdin.readline()
         return line.rstrip("\r\n")
-    return click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    while True:
+        first = click.prompt(_("Password:"), hide_input=True, prompt_suffix=" ")
+        again = click.prompt(_("Password again, to check:"), hide_input=True, prompt_suffix=" ")
+        if first == again:
+            return str(first)
+        click.echo(_("The two passwords differ; type them again."), err=True)
 
 
 @main.group()
@@ -165,7 +235,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", type=click.Choice(ROLES), required=True)
+@click.option("--role", type=RoleType(), required=True, help="reader, editor or admin (or their French names).")
 @click.option("--display-name", default=None, help="Name shown on changes (default: NAME).")
 @click.option("--email", default="", help="E-mail address (kept private unless the user publishes it).")
 @click.option("--password-stdin", is_flag=True, help="Read the password from the first line of stdin.")
@@ -174,9 +244,9 @@ def user_add(ctx: click.Context, name: str, role: str, display_name: str | None,
     """Create an account."""
     accounts = _accounts(_data(ctx))
     if accounts.by_name(name) is not None:
-        raise click.ClickException(f"an account named {name!r} already exists")
+        raise Refusal(_("An account named %(name)s already exists.", name=name))
     created = accounts.add_user(name, role=role, password=_read_password(password_stdin), display_name=display_name, email=email)
-    click.echo(f"Account {created.name} created ({created.role}).")
+    click.echo(_("Account %(name)s created (%(role)s).", name=created.name, role=role_label(created.role)))
 
 
 @user.command("list")
@@ -184,18 +254,18 @@ def user_add(ctx: click.Context, name: str, role: str, display_name: str | None,
 def user_list(ctx: click.Context) -> None:
     """List accounts."""
     for account in _accounts(_data(ctx)).list():
-        state = "disabled" if account.disabled else "active"
-        click.echo(f"{account.name}\t{account.role}\t{state}\t{account.display_name}")
+        state = _("disabled") if account.disabled else _("active")
+        click.echo(f"{account.name}\t{role_label(account.role)}\t{state}\t{account.display_name}")
 
 
 @user.command("set-role")
 @click.argument("name")
-@click.argument("role", type=click.Choice(ROLES))
+@click.argument("role", type=RoleType())
 @click.pass_context
 def user_set_role(ctx: click.Context, name: str, role: str) -> None:
     """Change an account's role."""
     changed = _accounts(_data(ctx)).set_role(name, role)
-    click.echo(f"{changed.name} is now {changed.role}.")
+    click.echo(_("%(name)s is now %(role)s.", name=changed.name, role=role_label(changed.role)))
 
 
 @user.command("passwd")
@@ -207,7 +277,7 @@ def user_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
     accounts = _accounts(_data(ctx))
     accounts.require(name)
     accounts.set_password(name, _read_password(password_stdin))
-    click.echo(f"Password of {name} changed; its sessions are ended.")
+    click.echo(_("Password of %(name)s changed; its sessions are ended.", name=name))
 
 
 @user.command("disable")
@@ -217,7 +287,10 @@ def user_passwd(ctx: click.Context, name: str, password_stdin: bool) -> None:
 def user_disable(ctx: click.Context, name: str, enable: bool) -> None:
     """Disable an account: no login, no token, no push (history keeps its changes)."""
     changed = _accounts(_data(ctx)).set_disabled(name, not enable)
-    click.echo(f"{changed.name} is disabled; its sessions are ended." if changed.disabled else f"{changed.name} is enabled.")
+    if changed.disabled:
+        click.echo(_("The account %(name)s is disabled; its sessions are ended.", name=changed.name))
+    else:
+        click.echo(_("The account %(name)s is enabled again.", name=changed.name))
 
 
 @main.group()
@@ -232,35 +305,67 @@ def token() -> None:
 def token_create(ctx: click.Context, name: str, label: str) -> None:
     """Print a new token for NAME (shown once, stored hashed)."""
     secret = _accounts(_data(ctx)).create_token(name, label)
-    click.echo(f"Token for {name} (shown once, keep it safe):")
+    click.echo(_("Token for %(name)s (shown once, keep it safe):", name=name))
     click.echo(secret)
 
 
 @main.command()
-@click.option("--role", type=click.Choice(ROLES), default="editor", show_default=True)
+@click.option("--role", type=RoleType(), default="editor", show_default=True, help="reader, editor or admin.")
 @click.pass_context
 def invite(ctx: click.Context, role: str) -> None:
-    """Print a one-time registration link."""
+    """Print a one-time registration link (on site.base_url, else on the address `trousse serve` listens on)."""
     data = _data(ctx)
-    code = _accounts(data).create_invitation(role)
-    base_url = load_settings(data.root)["site"]["base_url"]
-    click.echo(f"Registration link ({role}, valid 14 days, usable once):")
-    click.echo(f"{base_url}/register/{code}")
+    accounts = _accounts(data)
+    base, configured = invitation_base(load_settings(data.root))
+    code = accounts.create_invitation(role)
+    if not configured:
+        click.echo(
+            _(
+                "site.base_url is not set: this link uses the address `trousse serve` listens on, %(address)s."
+                " For people on other computers, set site.base_url (config.toml or TROUSSE_SITE_BASE_URL)"
+                " to the wiki's public address, or send the link made on the Administration page.",
+                address=base,
+            ),
+            err=True,
+        )
+    click.echo(_("Registration link (%(role)s, valid 14 days, usable once):", role=role_label(role)))
+    click.echo(f"{base}/register/{code}")
 
 
 @main.command("export-site")
 @click.argument("out", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="Public address of the wiki, named in every page's credit (default: site.base_url, which must then be set).",
+)
 @click.pass_context
-def export_site(ctx: click.Context, out: Path) -> None:
+def export_site(ctx: click.Context, out: Path, base_url: str | None) -> None:
     """Write a static HTML copy of the wiki into OUT (relative links: it opens from a USB stick)."""
     from ..app.export import export_static_site
     from ..web import close_app, create_app
 
     data = _data(ctx)
     _require_wiki(data)
-    app = create_app({"DATA_DIR": str(data.root)})
+    chosen = base_url or load_settings(data.root)["site"]["base_url"]
+    if not chosen:
+        raise Refusal(
+            _(
+                "The export credits each page with its address on the wiki, and site.base_url is not set:"
+                " set it (config.toml or TROUSSE_SITE_BASE_URL), or pass --base-url https://…"
+            )
+        )
+    app = create_app({"DATA_DIR": str(data.root), "SETTINGS": {"site": {"base_url": chosen}}})
     try:
         count = export_static_site(app.extensions["trousse"], app, out)
     finally:
         close_app(app)
-    click.echo(f"{count} pages written to {out} (open index.html)")
+    click.echo(
+        ngettext(
+            "%(num)d page written to %(out)s (open index.html).",
+            "%(num)d pages written to %(out)s (open index.html).",
+            count,
+            out=out,
+        )
+    )

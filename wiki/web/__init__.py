@@ -34,6 +34,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from ..app.datadir import DataDir
     from ..app.service import Wiki
     from . import (
+        addresses,
         admin,
         api,
         auth,
@@ -65,6 +66,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         template_folder=str(_resource_dir("templates")),
         static_folder=str(Path(__file__).parent.parent / "static"),
     )
+    # An https:// base_url makes cookies Secure for good; without one, addresses decides per request.
     secure = settings["site"]["base_url"].startswith("https://")
     limits = settings["limits"]
     app.config.update(
@@ -111,6 +113,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     csrf.init_app(app)
     login_manager.init_app(app)
     i18n.init_app(app)
+    addresses.init_app(app)
     auth.init_app(app)
     errors.init_app(app)
     static_assets.init_app(app)
@@ -147,8 +150,6 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if secure:
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
         who = auth.user()
         if who is not None:
             request.environ[USER_KEY] = who.name

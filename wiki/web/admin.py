@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..accounts.store import ROLES, AccountError, User
+from .addresses import absolute_url
 from .auth import accounts, require_admin, settings
 from .forms import account_form
 
@@ -36,7 +37,7 @@ def index() -> ResponseReturnValue:
         role_label=role_label,
         new_link=new_link,
         registration_open=settings()["access"]["registration"] == "invite",
-        expiry=lambda when: datetime.fromtimestamp(when, UTC).date().isoformat(),
+        expiry=lambda when: datetime.fromtimestamp(when, UTC),
         me=me,
     ), status
 
@@ -63,7 +64,7 @@ def _apply(action: str, me: User) -> str | None:
         )
     elif action == "invite":
         code = accounts().create_invitation(request.form.get("role", "editor"))
-        return f"{settings()['site']['base_url']}/register/{code}"
+        return absolute_url(url_for("sessions.register", code=code))
     elif action == "revoke_invitation":
         ident = request.form.get("invitation_id", "")
         if ident.isdigit() and accounts().revoke_invitation(int(ident)):
@@ -71,5 +72,7 @@ def _apply(action: str, me: User) -> str | None:
     return None
 
 
+@blueprint.app_template_global("role_label")
 def role_label(role: str) -> str:
+    """A role as people say it in their language (the account page shows it too)."""
     return {"reader": _("reader"), "editor": _("editor"), "admin": _("administrator")}.get(role, role)

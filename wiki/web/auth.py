@@ -25,6 +25,7 @@ from flask_login import current_user, login_user, logout_user
 from ..accounts.store import Accounts, User
 from ..app.errors import N_, DomainError
 from ..app.service import Wiki
+from .addresses import secure_cookies
 from .extensions import csrf, login_manager
 
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
@@ -238,7 +239,7 @@ def _remember_cookie(response: Response) -> Response:
     options = {
         "path": config.get("REMEMBER_COOKIE_PATH", "/"),
         "domain": config.get("REMEMBER_COOKIE_DOMAIN"),
-        "secure": config.get("REMEMBER_COOKIE_SECURE", False),
+        "secure": secure_cookies(),
         "httponly": True,
         "samesite": config.get("REMEMBER_COOKIE_SAMESITE", "Lax"),
     }

@@ -12,6 +12,7 @@ from ..app.page_names import check_path
 from ..app.service import PageRecord
 from ..render.odt import page_odt
 from ..render.rendering import RenderBudget
+from .addresses import absolute_url, origin
 from .auth import settings, wiki
 from .downloads import download
 
@@ -40,7 +41,7 @@ def _context(path: str) -> tuple[PageRecord, list[str], Licence | None, str, str
     site = settings()["site"]
     authors = wiki().authors(path)
     licence = wiki().licence_of(record.meta)
-    url = site["base_url"] + url_for("pages.view", path=path)
+    url = absolute_url(url_for("pages.view", path=path))
     credit = attribution_line(record.title, authors, site["name"], licence, url)
     return record, authors, licence, url, credit
 
@@ -53,7 +54,7 @@ def _as_markdown(path: str) -> Response:
 def _as_html(path: str) -> Response:
     record, authors, licence, url, credit = _context(path)
     view = wiki().view(path)
-    base = settings()["site"]["base_url"]
+    base = origin()
     attachments = [(item.name, base + url_for("files.serve", path=item.path)) for item in wiki().attachments(path)]
     html = render_template(
         "export_page.html",

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from ..app.errors import InvalidPath, NothingToRestore, PageExists, PageNotFound
 from ..app.page_names import check_path, check_revision, folder_path, page_file, page_folders, title_path
 from ..render.diffs import side_by_side, unified
+from .addresses import origin
 from .auth import require_editor, settings, wiki
 from .forms import page_number
 from .pages import commit_time
@@ -229,8 +230,8 @@ def changes() -> ResponseReturnValue:
 
 @blueprint.route("/changes.atom")
 def feed() -> Response:
-    """The latest changes as an Atom feed; every link uses the configured base URL."""
-    base = settings()["site"]["base_url"]
+    """The latest changes as an Atom feed; every link starts with the wiki's address (see addresses)."""
+    base = origin()
     site_name = settings()["site"]["name"]
     found = wiki().history.changes(limit=FEED_SIZE)
     atom = "http://www.w3.org/2005/Atom"

@@ -39,6 +39,7 @@ from ..app.page_names import (
 from ..app.page_templates import instantiate, templates
 from ..app.service import PageView
 from ..render.rendering import Rendered
+from .addresses import absolute_url, origin, secure_cookies
 from .auth import require_editor, safe_next, settings, user, wiki
 from .http_cache import Validators, page_validators
 from .i18n import LANGUAGE_COOKIE
@@ -84,7 +85,8 @@ def view(path: str) -> ResponseReturnValue:
         return unchanged
     cache_key = None
     if user() is None and not request.query_string and not session.get("_flashes"):
-        cache_key = (path, wiki().synced_head, str(get_locale()))
+        # The origin too: without site.base_url, the attribution and linked data name the request's host.
+        cache_key = (path, wiki().synced_head, str(get_locale()), origin())
         cached = wiki().page_html.get_item(cache_key)
         if cached is not None:
             return _fresh(cached, validators)
@@ -124,11 +126,6 @@ def _can_edit() -> bool:
 def _fresh(html: str, validators: Validators | None) -> Response:
     response = Response(html, mimetype="text/html")
     return validators.apply(response) if validators is not None else response
-
-
-def absolute_url(path: str) -> str:
-    """Links given away (attributions, feeds) use the configured address, never the request's Host."""
-    return settings()["site"]["base_url"] + path
 
 
 def attribution(title: str, authors: list[str], licence: Licence | None, path: str) -> str:
@@ -189,6 +186,13 @@ def raw(path: str) -> Response:
     response.headers["Content-Type"] = "text/markdown; charset=utf-8"
     response.headers["ETag"] = f'"{page.blob}"'
     return response
+
+
+@blueprint.app_template_global("known_title")
+def known_title(path: str) -> str:
+    """The title readers know a page by, for the editor's heading; "" for a page not written yet."""
+    record = wiki().page(path)
+    return record.title if record is not None else ""
 
 
 @blueprint.route("/edit/<path:path>", methods=["GET", "POST"])
@@ -377,6 +381,6 @@ def language(code: str) -> ResponseReturnValue:
             max_age=365 * 86400,
             samesite="Lax",
             httponly=True,
-            secure=settings()["site"]["base_url"].startswith("https://"),
+            secure=secure_cookies(),
         )
     return response

@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..accounts.store import AccountError, User
 from . import rate_limits
+from .addresses import absolute_url, secure_cookies
 from .auth import (
     REMEMBER_COOKIE,
     Unauthorized,
@@ -112,7 +113,7 @@ def login() -> ResponseReturnValue:
         path=url_for("sessions.login"),
         httponly=True,
         samesite="Lax",
-        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        secure=secure_cookies(),
     )
     return response
 
@@ -138,7 +139,6 @@ def account() -> ResponseReturnValue:
         if status == 200 and new_token is None:
             return redirect(url_for("sessions.account") if user() else url_for("pages.index"))
         who = accounts().get(who.id) or who
-    base_url = settings()["site"]["base_url"]
     return render_template(
         "account.html",
         account=who,
@@ -146,7 +146,7 @@ def account() -> ResponseReturnValue:
         sessions=accounts().sessions(who.id),
         this_session=current_session_id(),
         new_token=new_token,
-        clone_url=f"{base_url}/wiki.git",
+        clone_url=absolute_url(url_for("git_http.backend")),
     ), status
 
 
