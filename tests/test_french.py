@@ -89,6 +89,12 @@ def test_refusals_are_one_french_sentence(cli):
     assert "Traceback" not in again.output + weak.output + unknown_role.output
 
 
+def test_init_twice_is_refused_in_french(cli, data_dir):
+    again = cli("init")
+    assert again.exit_code != 0
+    assert again.output.strip() == f"Erreur{NBSP}: {data_dir} contient déjà un wiki."
+
+
 def test_the_password_is_asked_in_french(cli):
     typed = cli("user", "add", "camille", "--role", "éditeur", input=f"{PASSWORD}\nautre chose\n{PASSWORD}\n{PASSWORD}\n")
     assert typed.exit_code == 0, typed.output

@@ -148,6 +148,8 @@ def _site_language(data: DataDir) -> str:
 def init(ctx: click.Context, source: str | None) -> None:
     """Create the data directory and its repository."""
     data = _data(ctx)
+    if data.is_initialised():
+        raise Refusal(_("%(place)s already holds a wiki.", place=data.root))
     initialise(data, source)
     build_derived(data)
     click.echo(_("Wiki ready in %(place)s.", place=data.root))

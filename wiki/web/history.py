@@ -245,7 +245,7 @@ def feed() -> Response:
     ElementTree.SubElement(root, f"{{{atom}}}updated").text = updated
     for change in found:
         entry = ElementTree.SubElement(root, f"{{{atom}}}entry")
-        ElementTree.SubElement(entry, f"{{{atom}}}title").text = _xml_text(change.subject or change.revision[:7])
+        ElementTree.SubElement(entry, f"{{{atom}}}title").text = _xml_text(change.subject or _("(no summary)"))
         ElementTree.SubElement(entry, f"{{{atom}}}id").text = f"{base}/changes#{change.revision}"
         ElementTree.SubElement(entry, f"{{{atom}}}updated").text = commit_time(change.time, change.offset).isoformat()
         author = ElementTree.SubElement(entry, f"{{{atom}}}author")
