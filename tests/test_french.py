@@ -202,3 +202,12 @@ def test_the_starter_guide_explains_the_editor_in_plain_words(client):
         "Aide-mémoire Markdown",
     ):
         assert part in text, part
+
+
+def test_old_versions_and_deleted_pages_give_a_readable_date(client, token):
+    first = api_save(client, token, "guides/essai", "# Essai\n")
+    api_save(client, token, "guides/essai", "# Essai\n\nSuite.\n", first)
+    today = format_date(datetime.now(UTC), "long", locale="fr")
+    old = visible(client.get(f"/wiki/guides/essai?rev={first}").text).replace(NBSP, " ")
+    assert re.search(rf"Vous lisez une ancienne version de cette page, du {today} à \d\d:\d\d, par Camille Été", old), old
+    assert "\u202f" not in old and first[:7] not in old
