@@ -27,6 +27,12 @@ PAGE_CASES = {
     "unknown_licence": ("guides/licence", "---\nlicence: Proprietary-1.0\n---\n# Licence\n", "invalid"),
     "front_matter": ("guides/en-tete", "---\ntitle: [non fermé\n---\n# En-tête\n", "invalid"),
     "too_deep": ("guides/profonde", "# Profonde\n\n" + DEEP_LIST, "invalid"),
+    # A fiche whose fields do not fit its template's declaration (the starter's fiche-loyer).
+    "invalid_fields": (
+        "loyers/essai",
+        "---\nmodele: fiche-loyer\ncommune: Pauillac\nsurface_m2: beaucoup\ndate_debut: demain\n---\n# Essai\n",
+        "invalid_fields",
+    ),
 }
 FILE_CASES = {
     "mismatch": ("home", "convention.pdf", HTML_AS_PDF),
@@ -131,3 +137,13 @@ def test_a_file_is_refused_alike_by_the_upload_form_the_api_and_a_push(case, app
     assert words(sentence) in words(pushed), pushed
 
     assert git(data_dir / "wiki.git", "rev-parse", "main") == head
+
+
+def test_a_push_checks_fiches_against_the_templates_it_pushes(app, clone, data_dir):
+    """The hook reads a fiche's template from the pushed commit: a template and a page pushed together agree."""
+    template = "---\nmodele: Atelier\nchamps:\n  - nom: places\n    libelle: Places\n    type: nombre\n    requis: true\n---\n# Atelier\n"
+    (clone / "_templates").mkdir(exist_ok=True)
+    (clone / "_templates" / "atelier.md").write_text(template, encoding="utf-8")
+    subprocess.run(["git", "add", "--", "_templates/atelier.md"], cwd=clone, check=True, env=git_environment())
+    pushed = push_refusal(clone, data_dir, "guides/atelier.md", "---\nmodele: atelier\nplaces: dix\n---\n# Atelier\n".encode())
+    assert "Places : Indiquez un nombre, par exemple 12 ou 12,5." in words(pushed).replace("\u00a0", " "), pushed

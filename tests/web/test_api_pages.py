@@ -29,7 +29,10 @@ def test_list_pages(client):
 def test_get_page_fields(client):
     response = client.get("/api/v1/pages/home")
     body = response.json
-    assert set(body) == {"path", "title", "markdown", "html", "revision", "updated", "licence", "tags", "meta", "authors"}
+    assert set(body) == {"path", "title", "markdown", "html", "revision", "updated", "licence", "tags", "meta", "authors"} | {
+        "template",
+        "fields",
+    }
     assert body["licence"] == "CC-BY-SA-4.0" and body["authors"] == ["Trousse"]
     assert body["markdown"].startswith("---\n") and "<h2" in body["html"]
     assert response.headers["ETag"] == f'"{body["revision"]}"'

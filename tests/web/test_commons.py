@@ -223,7 +223,7 @@ def test_new_page_form_offers_templates_whose_fields_become_front_matter(client,
         "negocie:",
     ):
         assert field in text
-    assert "modele:" not in text and "# Loyer du café de Pauillac" in text
+    assert "modele: fiche-loyer\n" in text and "champs:" not in text and "# Loyer du café de Pauillac" in text
     from repo_store.pages import parse_page
 
     meta = parse_page(text).meta

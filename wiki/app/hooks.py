@@ -18,7 +18,7 @@ from typing import Any
 
 from repo_store.changes import Change
 from repo_store.errors import DomainError, Gettext
-from repo_store.paths import page_path_of
+from repo_store.paths import TEMPLATES_FOLDER, page_path_of
 from repo_store.rawlog import LOG_FORMAT, parse_raw_entries, parse_raw_log
 
 from .config import load_settings
@@ -86,6 +86,15 @@ class Checker:
         self.rules = WriteRules(limits)
         self._ = gettext
         self.problems: list[str] = []
+        self._templates: dict[str, str | None] = {}
+
+    def template_text(self, commit: str, name: str) -> str | None:
+        """The text of template ``name`` as the pushed commit has it (a fiche is checked against its own tree)."""
+        key = f"{commit}:{TEMPLATES_FOLDER}/{name}.md"
+        if key not in self._templates:
+            blob = _objects([key]).get(key)
+            self._templates[key] = blob[1].decode("utf-8", "replace") if blob and blob[0] == "blob" else None
+        return self._templates[key]
 
     def refuse(self, commit: str, path: str, reason: str) -> None:
         self.problems.append(f"{commit[:7]} {path}: {reason}" if path else f"{commit[:7]}: {reason}")
@@ -156,8 +165,11 @@ class Checker:
                 except UnicodeDecodeError:
                     self.refuse(commit, path, self._("a page must be UTF-8 text."))
                     return
-                for problem in self.rules.page_problems(markdown):
+                problems = self.rules.page_problems(markdown)
+                for problem in problems:
                     self.refuse(commit, path, problem.describe(self._))
+                if not problems:
+                    self.rules.fiche_fields(page, markdown, lambda name: self.template_text(commit, name))
                 return
             self.rules.attachment(path, data)
         except DomainError as refused:

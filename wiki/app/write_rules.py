@@ -17,6 +17,7 @@ from repo_store.paths import check_attachment_name, check_new_page_path, check_p
 
 from .attachments import check_content
 from .content_rules import ContentRejected, Problem, page_problems
+from .fiches import TemplateReader, check_fields
 
 MAX_MESSAGE_CHARS = 2000
 
@@ -47,6 +48,15 @@ class WriteRules:
         if problems:
             raise ContentRejected(problems)
         return markdown.replace("\r\n", "\n").replace("\r", "\n")
+
+    @staticmethod
+    def fiche_fields(path: str, markdown: str, read_template: TemplateReader) -> None:
+        """A fiche's declared fields hold values of their types (``InvalidFields``, a sentence per field).
+
+        ``read_template`` gives a template's text by name: from ``main`` for the
+        editor and the API, from the pushed commit for a push.
+        """
+        check_fields(path, markdown, read_template)
 
     def attachment(self, path: str, data: bytes) -> None:
         """A file to attach at ``path``: an accepted name, within the size limit, really of its type."""

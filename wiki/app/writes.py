@@ -37,7 +37,7 @@ from repo_store.errors import N_
 from repo_store.history import History
 from repo_store.objects import object_id
 from repo_store.pages import page_title, parse_page
-from repo_store.paths import check_path, check_revision, page_file
+from repo_store.paths import TEMPLATES_FOLDER, check_path, check_revision, page_file
 
 from ..accounts.store import User
 from .attachments import attachment_name
@@ -134,6 +134,7 @@ class Writes:
         exists = self.store.page_exists(path)
         path = self.rules.page_name(path, new=not exists)
         markdown = self.rules.page_text(markdown)
+        self.rules.fiche_fields(path, markdown, self._template_text)
         message = self.rules.message(message) or self.messages.save(_title_of(markdown, path), created=not exists)
         result = self.store.save_page(
             path,
@@ -407,6 +408,11 @@ class Writes:
             self.wiki.sync([record])
             return record
         raise RepositoryBusy("main kept moving")
+
+    def _template_text(self, name: str) -> str | None:
+        """A template's text on ``main``, for checking a fiche's fields; None when there is no such template."""
+        entry = self.store.lookup(self.store.head(), f"{TEMPLATES_FOLDER}/{name}.md")
+        return self.store.blob(entry.sha).decode("utf-8", "replace") if entry is not None and entry.is_blob else None
 
     def _tell(self, event: Written) -> None:
         """Hand a committed write to the listeners; one failing never undoes or fails the write."""

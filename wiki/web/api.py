@@ -14,8 +14,9 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..app.errors import N_, InvalidContent, PageNotFound
 from ..app.page_names import check_path, check_revision, page_file
+from ..app.page_templates import template_declarations
 from ..render.diffs import unified
-from . import rate_limits
+from . import fiche_views, rate_limits
 from .auth import UNSAFE_METHODS, require_editor, user, wiki
 from .pages import commit_time, redirect_keeping_query
 
@@ -100,10 +101,17 @@ def get_page(path: str) -> ResponseReturnValue:
             "tags": view.tags,
             "meta": view.rendered.meta,
             "authors": authors,
+            **fiche_views.page_fields(path, view.rendered.meta),  # "template" and "fields"
         }
     )
     response.headers["ETag"] = f'"{page_revision}"'
     return response
+
+
+@blueprint.route("/templates")
+def list_templates() -> Response:
+    """The templates and the fields each declares, in order (see ``wiki.app.fiches``)."""
+    return jsonify({"templates": [found.as_json() for found in template_declarations(wiki().catalog)]})
 
 
 @blueprint.route("/pages/<path:path>", methods=["PUT"])

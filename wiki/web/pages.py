@@ -25,6 +25,7 @@ from werkzeug.wrappers import Response as WerkzeugResponse
 
 from ..app.errors import Conflict, ContentRejected, DomainError, InvalidPath, PageExists, PageNotFound
 from ..app.export import attribution_line
+from ..app.fiches import InvalidFields
 from ..app.licences import Licence
 from ..app.page_names import (
     TEMPLATES_FOLDER,
@@ -39,12 +40,14 @@ from ..app.page_names import (
 from ..app.page_templates import instantiate, templates
 from ..app.service import PageView
 from ..render.rendering import Rendered
+from . import fiche_views
 from .addresses import absolute_url, origin, secure_cookies
 from .auth import require_editor, safe_next, settings, user, wiki
 from .http_cache import Validators, page_validators
 from .i18n import LANGUAGE_COOKIE
 
 blueprint = Blueprint("pages", __name__)
+blueprint.add_app_template_global(fiche_views.fiche_box, "fiche_box")
 
 
 def commit_time(timestamp: int, offset: str) -> datetime:
@@ -218,12 +221,16 @@ def edit(path: str) -> ResponseReturnValue:
             preview=None,
             problems=[],
             attachments=[] if is_new else wiki().attachments(path),
+            fiche=fiche_views.editor_form(path, markdown),
         )
-    markdown = request.form.get("markdown", "")
+    # The fiche form's changed inputs go into the text's front matter (wiki.app.fiches.merge_fields).
+    markdown, fiche_sent, fiche_shown = fiche_views.merge_form(path, request.form.get("markdown", ""), request.form)
     message = request.form.get("message", "")
     base_revision = request.form.get("base_revision") or None
 
-    def editor(preview: Rendered | None = None, problems: list[str] | None = None) -> str:
+    def editor(
+        preview: Rendered | None = None, problems: list[str] | None = None, field_errors: dict[str, str] | None = None
+    ) -> str:
         """The editor again, with the author's text, message and base as sent: nothing typed is lost."""
         return render_template(
             "edit.html",
@@ -235,6 +242,7 @@ def edit(path: str) -> ResponseReturnValue:
             preview=preview,
             problems=problems or [],
             attachments=wiki().attachments(path) if store.page_exists(path) else [],
+            fiche=fiche_views.editor_form(path, markdown, fiche_sent, fiche_shown, field_errors),
         )
 
     if request.form.get("action") == "preview":
@@ -245,6 +253,8 @@ def edit(path: str) -> ResponseReturnValue:
         return render_template("conflict.html", path=path, conflict=conflict, markdown=markdown, message=message), 409
     except ContentRejected as rejected:
         return editor(problems=rejected.problems_for(_)), rejected.status
+    except InvalidFields as invalid:  # the sentence above the form, and each field's next to its input
+        return editor(problems=[invalid.describe(_)], field_errors=invalid.sentences(_)), invalid.status
     except DomainError as refused:  # a full disk, a busy wiki, a name refused…
         return editor(problems=[refused.describe(_)]), refused.status
     if outcome.merged:
@@ -264,7 +274,7 @@ def _new_page_text(title: str, template: str) -> str:
         except (PageNotFound, InvalidPath):
             source = None
         if source is not None:
-            return instantiate(source, title or template)
+            return instantiate(source, title or template, check_path(template))
     return f"# {title}\n\n" if title else ""
 
 
@@ -278,6 +288,9 @@ def new_page() -> ResponseReturnValue:
     folders = page_folders(wiki().catalog.pages())
     choices = templates(wiki().catalog)
     error = None
+    chosen = next((choice for choice in choices if choice.name == template), None)
+    if chosen is not None and chosen.folder and not folder and not new_folder:
+        folder = chosen.folder  # a template puts its pages in its folder (its ``dossier``) unless another is chosen
     if new_folder:
         # A folder is made with its first page: its name, like a title, becomes a path.
         named = folder_path(new_folder)
