@@ -102,6 +102,18 @@ SETTINGS: tuple[Setting, ...] = (
         "Reverse proxies in front of the server whose X-Forwarded-For/-Proto/-Host headers are believed: "
         "0 when clients connect directly, 1 behind one proxy.",
     ),
+    Setting(
+        "mail",
+        "smtp_host",
+        "",
+        "SMTP server that sends the wiki's mail (notifications, digests). Empty: no mail is sent, and the wiki says so"
+        " where mail would be needed.",
+    ),
+    Setting("mail", "smtp_port", 25, "Port of the SMTP server."),
+    Setting("mail", "from", "", "Sender address of the wiki's mail, e.g. wiki@example.org."),
+    Setting("mail", "starttls", False, "Encrypt the connection to the SMTP server with STARTTLS."),
+    Setting("mail", "username", "", "User name for the SMTP server, if it asks for one."),
+    Setting("mail", "password", "", "Password for the SMTP server (or TROUSSE_MAIL_PASSWORD)."),
 )
 
 LANGUAGES = ("fr", "en")

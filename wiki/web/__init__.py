@@ -50,6 +50,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         search,
         sessions,
         static_assets,
+        watch,
     )
     from .access_log import USER_KEY
     from .extensions import csrf, login_manager
@@ -128,6 +129,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(navigation.blueprint)
     app.register_blueprint(exports.blueprint)
     app.register_blueprint(admin.blueprint)
+    watch.init_app(app, wiki, accounts)
 
     @app.context_processor
     def _endpoints() -> dict:
@@ -169,3 +171,6 @@ def close_app(app: Flask) -> None:
     """Stop the git processes and close the databases an application opened."""
     app.extensions["trousse"].close()
     app.extensions["trousse.accounts"].close()
+    from . import watch
+
+    watch.close(app)
