@@ -182,10 +182,11 @@ def test_invite_uses_the_configured_base_url(data_dir, monkeypatch):
     assert "(lecteur," in result.stdout and not result.stderr
 
 
-def test_export_site_needs_an_address(data_dir, tmp_path):
-    result = cli(data_dir, "export-site", str(tmp_path / "site"))
-    assert result.exit_code != 0 and "site.base_url" in result.output and "--base-url" in result.output
-    assert "Traceback" not in result.output
+def test_export_site_says_which_address_its_credits_name(data_dir, tmp_path):
+    result = cli(data_dir, "export-site", str(tmp_path / "local"))
+    assert result.exit_code == 0, result.output
+    assert "site.base_url" in result.stderr and "--base-url" in result.stderr
+    assert "http://127.0.0.1:8080/wiki/home" in (tmp_path / "local" / "home.html").read_text(encoding="utf-8")
     result = cli(data_dir, "export-site", "--base-url", "https://wiki.example.org", str(tmp_path / "site"))
     assert result.exit_code == 0, result.output
     assert "https://wiki.example.org/wiki/home" in (tmp_path / "site" / "home.html").read_text(encoding="utf-8")

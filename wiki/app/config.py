@@ -36,7 +36,8 @@ SETTINGS: tuple[Setting, ...] = (
         "Public address of the wiki, e.g. https://wiki.example.org. When set, every absolute link (invitations,"
         " clone URL, attributions, feeds, exports) uses it; when empty, links follow the address the wiki is"
         " reached at (X-Forwarded-Host believed only through server.trusted_proxies), and `trousse invite`"
-        " uses the address `trousse serve` listens on.",
+        " and `export-site` use the address `trousse serve` listens on. Commits' no-reply e-mails use its"
+        " host, else localhost.",
     ),
     Setting("site", "home", "home", "Path of the home page."),
     Setting("site", "language", "fr", 'Default language of the interface and of commit messages: "fr" or "en".'),

@@ -1,4 +1,4 @@
-"""Addresses the command line prints: where ``trousse serve`` answers, and what invitation links start with.
+"""Addresses the command line prints: where ``trousse serve`` answers, what invitations and exports name.
 
 Outside a request there is no Host to follow, so the command line uses
 ``site.base_url`` when it is set and otherwise the address ``trousse serve``
@@ -22,7 +22,7 @@ def served_address(host: str, port: int) -> str:
     return f"http://{shown}:{port}"
 
 
-def invitation_base(settings: dict[str, Any]) -> tuple[str, bool]:
+def public_base(settings: dict[str, Any]) -> tuple[str, bool]:
     """The address links start with, and whether it is the configured one (``site.base_url``)."""
     configured = str(settings["site"]["base_url"])
     if configured:

@@ -24,7 +24,7 @@ from ..app.config import LANGUAGES, ConfigError, load_settings, resolve_data_dir
 from ..app.datadir import DataDir, InitError, initialise
 from ..app.derived import build_derived
 from . import language
-from .addresses import invitation_base, served_address
+from .addresses import public_base, served_address
 from .language import _, gettext, ngettext, role_label
 
 
@@ -318,7 +318,7 @@ def invite(ctx: click.Context, role: str) -> None:
     """Print a one-time registration link (on site.base_url, else on the address `trousse serve` listens on)."""
     data = _data(ctx)
     accounts = _accounts(data)
-    base, configured = invitation_base(load_settings(data.root))
+    base, configured = public_base(load_settings(data.root))
     code = accounts.create_invitation(role)
     if not configured:
         click.echo(
@@ -340,7 +340,7 @@ def invite(ctx: click.Context, role: str) -> None:
     "--base-url",
     default=None,
     metavar="URL",
-    help="Public address of the wiki, named in every page's credit (default: site.base_url, which must then be set).",
+    help="Public address of the wiki, named in every page's credit (default: site.base_url, else the serve address).",
 )
 @click.pass_context
 def export_site(ctx: click.Context, out: Path, base_url: str | None) -> None:
@@ -350,13 +350,18 @@ def export_site(ctx: click.Context, out: Path, base_url: str | None) -> None:
 
     data = _data(ctx)
     _require_wiki(data)
-    chosen = base_url or load_settings(data.root)["site"]["base_url"]
-    if not chosen:
-        raise Refusal(
+    if base_url and not base_url.startswith(("http://", "https://")):
+        raise Refusal(_("--base-url must start with http:// or https://."))
+    chosen, configured = (base_url.rstrip("/"), True) if base_url else public_base(load_settings(data.root))
+    if not configured:
+        click.echo(
             _(
-                "The export credits each page with its address on the wiki, and site.base_url is not set:"
-                " set it (config.toml or TROUSSE_SITE_BASE_URL), or pass --base-url https://…"
-            )
+                "site.base_url is not set: each page's credit names the address `trousse serve` listens on,"
+                " %(address)s. Pass --base-url, or set site.base_url (config.toml or TROUSSE_SITE_BASE_URL),"
+                " to name the wiki's public address.",
+                address=chosen,
+            ),
+            err=True,
         )
     app = create_app({"DATA_DIR": str(data.root), "SETTINGS": {"site": {"base_url": chosen}}})
     try:
