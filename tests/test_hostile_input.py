@@ -845,10 +845,11 @@ PAYLOADS = (
 
 
 def known_script(attrs: dict[str, str | None]) -> bool:
-    """The only scripts of the templates themselves: the site's own file, and structured data."""
+    """The only scripts of the templates themselves: the site's own files, and structured data."""
     if attrs == {"type": "application/ld+json"}:
         return True
-    return set(attrs) == {"src", "defer"} and bool(re.fullmatch(r"/static/trousse\.js(?:\?v=[\w.-]+)?", attrs["src"] or ""))
+    own = r"/static/(?:trousse|conflict)\.js(?:\?v=[\w.-]+)?"  # conflict.js: the conflict page's buttons
+    return set(attrs) == {"src", "defer"} and bool(re.fullmatch(own, attrs["src"] or ""))
 
 
 URL_ATTRIBUTES = {"href", "src", "action", "formaction", "xlink:href", "data", "poster", "background", "srcset", "cite"}

@@ -33,6 +33,14 @@ PAGE_CASES = {
         "---\nmodele: fiche-loyer\ncommune: Pauillac\nsurface_m2: beaucoup\ndate_debut: demain\n---\n# Essai\n",
         "invalid_fields",
     ),
+    # A conflict left unresolved: refused wherever it comes from (a lone "=======" is a heading's underline, and
+    # markers shown in a code block are an example).
+    "conflict_markers": (
+        "guides/marques",
+        "# Marques\n\nTitre\n=======\n\n```\n<<<<<<< HEAD\n```\n\n"
+        "<<<<<<< version enregistrée entre-temps\nLoyer 120.\n=======\nLoyer 90.\n>>>>>>> votre version\n",
+        "conflict_markers",
+    ),
 }
 FILE_CASES = {
     "mismatch": ("home", "convention.pdf", HTML_AS_PDF),

@@ -14,6 +14,7 @@ from repo_store.errors import N_, Gettext, InvalidContent
 from repo_store.pages import FrontMatterError, load_front_matter, split_front_matter
 
 from ..render.markdown_shape import measure
+from .conflicts import has_conflict_markers
 from .licences import find_licence
 
 PROBLEM_MESSAGES = {
@@ -25,12 +26,18 @@ PROBLEM_MESSAGES = {
     "bad_title": N_("The title in the front matter must be text."),
     "bad_tags": N_("The tags in the front matter must be a list of words."),
     "unknown_licence": N_("“%(licence)s” is not a licence this wiki knows; use an SPDX id such as CC-BY-SA-4.0."),
+    "conflict_markers": N_(
+        "The text still holds two versions of a passage between conflict marks (a line starting with “<<<<<<<”, "
+        "then a line “=======”, then a line starting with “>>>>>>>”), left by a conflicting change. "
+        "Keep the right text, delete the three marker lines, then save again."
+    ),
 }
 
 
 @dataclass(frozen=True)
 class Problem:
-    code: str  # too_large, too_many_cells, too_deep, not_text, front_matter, bad_title, bad_tags, unknown_licence
+    code: str  # too_large, too_many_cells, too_deep, not_text, front_matter, bad_title, bad_tags, unknown_licence,
+    # conflict_markers
     detail: str = ""
 
     @property
@@ -51,16 +58,19 @@ class Problem:
 class ContentRejected(InvalidContent):
     """A page that breaks the content rules; ``problems`` says every way it does.
 
-    A size limit is answered 413 ``too_large``, anything else 400 ``invalid``;
-    the JSON answer lists the problems' codes.
+    A size limit is answered 413 ``too_large``, conflict markers left in the
+    text 400 ``conflict_markers`` (a script can tell an unresolved merge from
+    a malformed page), anything else 400 ``invalid``; the JSON answer lists
+    the problems' codes.
     """
 
     def __init__(self, problems: list[Problem]) -> None:
         super().__init__("; ".join(f"{p.code}: {p.detail}" if p.detail else p.code for p in problems))
         self.problems = problems
         too_large = any(problem.too_large for problem in problems)
-        self.code = "too_large" if too_large else "invalid"
-        self.status = 413 if too_large else 400
+        markers = any(problem.code == "conflict_markers" for problem in problems)
+        self.code = "conflict_markers" if markers else "too_large" if too_large else "invalid"
+        self.status = 413 if too_large and not markers else 400
 
     def describe(self, gettext: Gettext) -> str:
         return " ".join(self.problems_for(gettext))
@@ -89,6 +99,8 @@ def page_problems(markdown: str, *, max_bytes: int, max_nesting: int, max_table_
         return [Problem("not_text")]
     front, body, _ = split_front_matter(markdown)
     problems = shape_problems(body, max_nesting=max_nesting, max_table_cells=max_table_cells)
+    if has_conflict_markers(markdown):  # the whole text: a conflict in the front matter counts too
+        problems.insert(0, Problem("conflict_markers"))
     if front is None:
         return problems
     try:

@@ -43,6 +43,7 @@ from ..render.rendering import Rendered
 from . import fiche_views
 from .addresses import absolute_url, origin, secure_cookies
 from .auth import require_editor, safe_next, settings, user, wiki
+from .conflict_page import conflict_page, resolve_conflict
 from .http_cache import Validators, page_validators
 from .i18n import LANGUAGE_COOKIE
 
@@ -250,7 +251,7 @@ def edit(path: str) -> ResponseReturnValue:
     try:
         outcome = wiki().writes.save(path, markdown, user=who, message=message, base_revision=base_revision)
     except Conflict as conflict:
-        return render_template("conflict.html", path=path, conflict=conflict, markdown=markdown, message=message), 409
+        return conflict_page(path, conflict, yours=markdown, message=message)
     except ContentRejected as rejected:
         return editor(problems=rejected.problems_for(_)), rejected.status
     except InvalidFields as invalid:  # the sentence above the form, and each field's next to its input
@@ -264,6 +265,13 @@ def edit(path: str) -> ResponseReturnValue:
     else:
         flash(_("Nothing changed, so nothing was saved."), "info")
     return redirect(url_for("pages.view", path=outcome.path))
+
+
+@blueprint.route("/resolve/<path:path>", methods=["POST"])
+def resolve(path: str) -> ResponseReturnValue:
+    """The conflict page's form: the passages as chosen, saved over the version they were chosen against."""
+    who = require_editor()
+    return resolve_conflict(check_path(path), who, request.form)
 
 
 def _new_page_text(title: str, template: str) -> str:
