@@ -22,7 +22,47 @@ _ATX_H1 = re.compile(r" {0,3}#[ \t]++")
 
 
 class FrontMatterError(ValueError):
-    """The front matter block exists but is not a YAML mapping we accept."""
+    """The front matter block exists but is not a YAML mapping we accept.
+
+    ``reason`` names the mistake in words a catalogue can explain (an unclosed
+    quotation mark, a tab…) and ``line`` is the line of the page to look at,
+    counted from the file's first ``---``, when YAML says where it is.
+    """
+
+    def __init__(self, message: str, reason: str = "other", line: int | None = None) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.line = line
+
+
+# What a YAML error means for a person, by words of its context or problem:
+# (reason, whether the context's line, where the construct began, is the one to show).
+_YAML_MISTAKES = (
+    ("quoted scalar", "unclosed_quote", True),
+    ("flow sequence", "unclosed_bracket", True),
+    ("flow mapping", "unclosed_bracket", True),
+    ("mapping values are not allowed", "colon_in_value", False),
+    ("could not find expected ':'", "missing_colon", True),
+    ("tab character", "tab", False),
+    ("'\\t'", "tab", False),
+    ("cannot start any token", "reserved_character", False),
+    ("alias", "alias", False),
+    ("expected <block end>", "indentation", False),
+    ("expected key", "indentation", False),
+    ("document start", "indentation", False),
+)
+
+
+def _yaml_mistake(error: yaml.YAMLError) -> tuple[str, int | None]:
+    """(reason, line of the page) of a YAML error; the front matter starts on the page's second line."""
+    context = str(getattr(error, "context", None) or "")
+    problem = str(getattr(error, "problem", None) or error)
+    for words, reason, at_context in _YAML_MISTAKES:
+        if words in context or words in problem:
+            mark = getattr(error, "context_mark" if at_context else "problem_mark", None) or getattr(error, "problem_mark", None)
+            return reason, (mark.line + 2 if mark is not None else None)
+    mark = getattr(error, "problem_mark", None)
+    return "other", (mark.line + 2 if mark is not None else None)
 
 
 # libyaml's loader when PyYAML was built with it: ten times faster, same safety.
@@ -62,7 +102,7 @@ def _jsonable(value: Any, seen: set[int] | None = None) -> Any:
     if isinstance(value, (dict, list, tuple, set)):
         seen = set() if seen is None else seen
         if id(value) in seen:
-            raise FrontMatterError("YAML aliases are not allowed in front matter")
+            raise FrontMatterError("YAML aliases are not allowed in front matter", "alias")
         seen.add(id(value))
     if isinstance(value, dict):
         return {str(key): _jsonable(item, seen) for key, item in value.items()}
@@ -80,28 +120,28 @@ def _jsonable(value: Any, seen: set[int] | None = None) -> Any:
 def load_front_matter(front: str) -> dict[str, Any]:
     """Parse a front matter block into a JSON-compatible dict, or raise FrontMatterError."""
     if len(front.encode("utf-8")) > MAX_FRONT_MATTER_BYTES:
-        raise FrontMatterError("the front matter is too long")
+        raise FrontMatterError("the front matter is too long", "too_long")
     try:
         data = yaml.load(front, Loader=_SafeLoader)  # noqa: S506 - the safe loader
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
         where = f" (line {mark.line + 2})" if mark is not None else ""
-        raise FrontMatterError(f"{problem}{where}") from None
+        raise FrontMatterError(f"{problem}{where}", *_yaml_mistake(error)) from None
     except RecursionError:
-        raise FrontMatterError("the front matter is nested too deeply") from None
+        raise FrontMatterError("the front matter is nested too deeply", "too_deep") from None
     except (ValueError, OverflowError, TypeError) as error:
         # PyYAML builds dates and numbers with Python's own types, which refuse
         # 2024-02-30 or a 5,000-digit integer with plain ValueErrors.
-        raise FrontMatterError(f"a value cannot be read ({str(error).splitlines()[0][:120]})") from None
+        raise FrontMatterError(f"a value cannot be read ({str(error).splitlines()[0][:120]})", "bad_value") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
-        raise FrontMatterError("the front matter must be a list of 'key: value' lines")
+        raise FrontMatterError("the front matter must be a list of 'key: value' lines", "not_mapping")
     try:
         front_matter: dict[str, Any] = _jsonable(data)  # a dict's copy is a dict
     except RecursionError:
-        raise FrontMatterError("the front matter is nested too deeply") from None
+        raise FrontMatterError("the front matter is nested too deeply", "too_deep") from None
     return front_matter
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from repo_store.pages import parse_page
+from repo_store.pages import FrontMatterError, load_front_matter, parse_page
+from wiki.app.content_rules import page_problems
 from wiki.app.fiches import (
     Field,
     InvalidFields,
@@ -186,7 +187,8 @@ def test_a_new_page_records_its_template_and_gets_a_key_per_field():
     page = instantiate(TEMPLATE_TEXT, "Loyer à Pauillac", "fiche-loyer")
     front = page.split("---\n")[1]
     assert front == (
-        'title: "Loyer à Pauillac"\nmodele: fiche-loyer\nlicence: CC0-1.0  # données ouvertes\ntags: [loyers]\ncommune:\nsurface_m2:\n'
+        'title: "Loyer à Pauillac"\nmodele: fiche-loyer\nlicence: CC0-1.0  # données ouvertes\n'
+        "tags: [loyers]\ncommune:\nsurface_m2:\n"
     )
     assert page.endswith("# Loyer à Pauillac\n\n## Le local\n")
     meta = parse_page(page).meta
@@ -308,3 +310,38 @@ def test_form_entries_pick_input_types_and_keep_values_a_browser_would_blank():
     assert entries["type_de_bail"].choices == ("bail commercial", "convention", "bail verbal")
     again = form_entries(found, {}, submitted={"commune": "Blay"}, initial={"commune": ""}, errors={"commune": "Non."})
     assert (again[0].value, again[0].initial, again[0].error) == ("Blay", "", "Non.")
+
+
+# -- YAML mistakes, in words ---------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("front", "reason", "line"),
+    [
+        ('title: "Loyer\nmodele: x\n', "unclosed_quote", 2),
+        ("title: [a\nb: 2\n", "unclosed_bracket", 2),
+        ("a: b: c\n", "colon_in_value", 2),
+        ("a: b\nb\nc: d\n", "missing_colon", 3),
+        ("a: 1\n\tb: 2\n", "tab", 3),
+        ("a: @x\n", "reserved_character", 2),
+        ("a: *x\n", "alias", 2),
+        ("a:\n  - x\n b: 2\n", "indentation", 4),
+        ("x: 2024-02-30\n", "bad_value", None),
+        ("- a\n", "not_mapping", None),
+    ],
+)
+def test_yaml_mistakes_are_named_with_their_line(front, reason, line):
+    with pytest.raises(FrontMatterError) as error:
+        load_front_matter(front)
+    assert (error.value.reason, error.value.line) == (reason, line)
+
+
+def test_a_yaml_mistake_is_explained_with_its_line():
+    problems = page_problems(
+        "---\ntitle: Loyer\ncommune: [Pauillac\n---\n# L\n", max_bytes=10**6, max_nesting=20, max_table_cells=99
+    )
+    sentence = problems[0].describe(lambda key, **values: key % values if values else key)
+    assert sentence == (
+        "The front matter (the block between the “---” lines) cannot be read: a bracket “[” or a brace “{” opened on line 3 "
+        "is never closed, or a comma is missing between its items."
+    )

@@ -223,3 +223,28 @@ def test_the_watch_api_lists_and_refuses_bad_paths(client, token):
     assert client.put("/api/v1/watch/../etc", headers=bearer(token)).status_code in (400, 404)
     assert client.delete("/api/v1/watch/home", headers=bearer(token)).status_code == 200
     assert client.get("/api/v1/watch").status_code == 401
+
+
+def test_feeds_per_folder_and_per_page(client, token):
+    import feedparser
+
+    api_save(client, token, "baux/loyers", "# Loyers\n", message="Crée les loyers")
+    api_save(client, token, "fiches/autre", "# Autre\n", message="Crée une autre fiche")
+    folder = feedparser.parse(client.get("/changes.atom?folder=baux").data)
+    assert [entry.title for entry in folder.entries] == ["Crée les loyers"]
+    assert "baux" in folder.feed.title
+    page = client.get("/history/baux/loyers.atom")
+    assert page.status_code == 200 and page.mimetype == "application/atom+xml"
+    parsed = feedparser.parse(page.data)
+    assert [entry.title for entry in parsed.entries] == ["Crée les loyers"]
+    assert parsed.entries[0].link.endswith("/diff/baux/loyers?to=" + parsed.entries[0].id.rsplit("#", 1)[1])
+    assert client.get("/history/nulle-part.atom").status_code == 404
+    assert client.get("/history/baux/loyers").status_code == 200, "the history page itself still answers"
+
+
+def test_a_folder_can_be_watched_from_its_listing(client, editor):
+    api_save(client, editor.token(), "guides/loyers", "# Loyers\n")
+    listing = client.get("/pages/guides").text
+    assert "Suivre ce dossier" in listing
+    client.post("/watch/guides/", data={"csrf_token": csrf_token(listing), "action": "watch"})
+    assert "Ne plus suivre ce dossier" in client.get("/pages/guides").text

@@ -230,30 +230,78 @@ def changes() -> ResponseReturnValue:
 
 @blueprint.route("/changes.atom")
 def feed() -> Response:
-    """The latest changes as an Atom feed; every link starts with the wiki's address (see addresses)."""
+    """The latest changes as an Atom feed (``?folder=`` for one folder); every link starts with the wiki's address."""
     base = origin()
     site_name = settings()["site"]["name"]
-    found = wiki().history.changes(limit=FEED_SIZE)
+    folder = request.args.get("folder", "").strip().strip("/")[:200] or None
+    if folder:
+        folder = check_path(folder)
+    found = wiki().history.changes(limit=FEED_SIZE, folder=folder)
+    title = (
+        _("Changes in %(folder)s · %(site)s", folder=folder, site=site_name)
+        if folder
+        else _("Recent changes · %(site)s", site=site_name)
+    )
+    query = "?" + urllib.parse.urlencode({"folder": folder}) if folder else ""
+    entries = [
+        (
+            change.revision,
+            change.subject,
+            change.author,
+            commit_time(change.time, change.offset),
+            _entry_link(base, change),
+            ", ".join(change.paths),
+        )
+        for change in found
+    ]
+    return _atom(base, title, f"/changes.atom{query}", f"/changes{query}", entries)
+
+
+@blueprint.route("/history/<path:path>.atom")
+def page_feed(path: str) -> Response:
+    """One page's changes as an Atom feed, for those who follow a page in a feed reader rather than by e-mail."""
+    path = check_path(path)
+    record = wiki().existing_page(path)
+    base = origin()
+    revisions = wiki().history.revisions(page_file(path), limit=FEED_SIZE)
+    entries = [
+        (
+            item.revision,
+            item.subject,
+            item.author,
+            commit_time(item.time, item.offset),
+            f"{base}/diff/{urllib.parse.quote(path)}?to={item.revision}",
+            record.title,
+        )
+        for item in revisions
+    ]
+    title = _("Changes to « %(title)s » · %(site)s", title=record.title, site=settings()["site"]["name"])
+    quoted = urllib.parse.quote(path)
+    return _atom(base, title, f"/history/{quoted}.atom", f"/history/{quoted}", entries)
+
+
+def _atom(
+    base: str, title: str, self_path: str, alternate: str, entries: list[tuple[str, str, str, datetime, str, str]]
+) -> Response:
+    """An Atom document: (revision, summary, author, when, link, what changed) per entry, newest first."""
     atom = "http://www.w3.org/2005/Atom"
     ElementTree.register_namespace("", atom)
     root = ElementTree.Element(f"{{{atom}}}feed")
-    ElementTree.SubElement(root, f"{{{atom}}}title").text = _("Recent changes · %(site)s", site=site_name)
-    ElementTree.SubElement(root, f"{{{atom}}}id").text = base + "/changes"
-    ElementTree.SubElement(root, f"{{{atom}}}link", rel="self", href=base + "/changes.atom")
-    ElementTree.SubElement(root, f"{{{atom}}}link", rel="alternate", href=base + "/changes", type="text/html")
-    updated = commit_time(found[0].time, found[0].offset).isoformat() if found else "1970-01-01T00:00:00+00:00"
+    ElementTree.SubElement(root, f"{{{atom}}}title").text = _xml_text(title)
+    ElementTree.SubElement(root, f"{{{atom}}}id").text = base + alternate
+    ElementTree.SubElement(root, f"{{{atom}}}link", rel="self", href=base + self_path)
+    ElementTree.SubElement(root, f"{{{atom}}}link", rel="alternate", href=base + alternate, type="text/html")
+    updated = entries[0][3].isoformat() if entries else "1970-01-01T00:00:00+00:00"
     ElementTree.SubElement(root, f"{{{atom}}}updated").text = updated
-    for change in found:
+    for revision, subject, author_name, when, link, what in entries:
         entry = ElementTree.SubElement(root, f"{{{atom}}}entry")
-        ElementTree.SubElement(entry, f"{{{atom}}}title").text = _xml_text(change.subject or _("(no summary)"))
-        ElementTree.SubElement(entry, f"{{{atom}}}id").text = f"{base}/changes#{change.revision}"
-        ElementTree.SubElement(entry, f"{{{atom}}}updated").text = commit_time(change.time, change.offset).isoformat()
+        ElementTree.SubElement(entry, f"{{{atom}}}title").text = _xml_text(subject or _("(no summary)"))
+        ElementTree.SubElement(entry, f"{{{atom}}}id").text = f"{base}/changes#{revision}"
+        ElementTree.SubElement(entry, f"{{{atom}}}updated").text = when.isoformat()
         author = ElementTree.SubElement(entry, f"{{{atom}}}author")
-        ElementTree.SubElement(author, f"{{{atom}}}name").text = _xml_text(change.author or "?")
-        target = _entry_link(base, change)
-        ElementTree.SubElement(entry, f"{{{atom}}}link", rel="alternate", href=target)
-        summary = ElementTree.SubElement(entry, f"{{{atom}}}summary")
-        summary.text = _xml_text(", ".join(change.paths))
+        ElementTree.SubElement(author, f"{{{atom}}}name").text = _xml_text(author_name or "?")
+        ElementTree.SubElement(entry, f"{{{atom}}}link", rel="alternate", href=link)
+        ElementTree.SubElement(entry, f"{{{atom}}}summary").text = _xml_text(what)
     body = b'<?xml version="1.0" encoding="utf-8"?>\n' + ElementTree.tostring(root, encoding="utf-8")
     return Response(body, mimetype="application/atom+xml", headers={"Content-Type": "application/atom+xml; charset=utf-8"})
 
