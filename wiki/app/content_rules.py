@@ -15,6 +15,7 @@ from repo_store.pages import FrontMatterError, load_front_matter, split_front_ma
 
 from ..render.markdown_shape import measure
 from .conflicts import has_conflict_markers
+from .front_matter_errors import explain
 from .licences import find_licence
 
 PROBLEM_MESSAGES = {
@@ -39,6 +40,8 @@ class Problem:
     code: str  # too_large, too_many_cells, too_deep, not_text, front_matter, bad_title, bad_tags, unknown_licence,
     # conflict_markers
     detail: str = ""
+    reason: str = ""  # front_matter: the kind of YAML mistake, and its line (``repo_store.pages.FrontMatterError``)
+    line: int | None = None
 
     @property
     def too_large(self) -> bool:
@@ -52,7 +55,8 @@ class Problem:
     def describe(self, gettext: Gettext) -> str:
         """The sentence for this problem in the language of ``gettext``."""
         key = PROBLEM_MESSAGES.get(self.code, N_("The page cannot be saved as it is."))
-        return gettext(key, limit=self.detail, detail=self.detail, licence=self.detail)
+        detail = explain(gettext, self.reason, self.line, self.detail) if self.reason else self.detail
+        return gettext(key, limit=self.detail, detail=detail, licence=self.detail)
 
 
 class ContentRejected(InvalidContent):
@@ -106,7 +110,7 @@ def page_problems(markdown: str, *, max_bytes: int, max_nesting: int, max_table_
     try:
         meta = load_front_matter(front)
     except FrontMatterError as error:
-        return [*problems, Problem("front_matter", str(error))]
+        return [*problems, Problem("front_matter", str(error), error.reason, error.line)]
     title = meta.get("title")
     if title is not None and not isinstance(title, (str, int, float)):
         problems.append(Problem("bad_title"))
