@@ -211,3 +211,11 @@ def test_old_versions_and_deleted_pages_give_a_readable_date(client, token):
     old = visible(client.get(f"/wiki/guides/essai?rev={first}").text).replace(NBSP, " ")
     assert re.search(rf"Vous lisez une ancienne version de cette page, du {today} à \d\d:\d\d, par Camille Été", old), old
     assert "\u202f" not in old and first[:7] not in old
+
+
+def test_recent_changes_and_history_name_pages_by_their_title(client, token):
+    api_save(client, token, "loyers/conventions-essai", "# Conventions avec les mairies\n\nTexte.\n", message="Crée la page")
+    changes = visible(client.get("/changes").text)
+    assert "Conventions avec les mairies · modifications" in changes
+    history = client.get("/history/loyers/conventions-essai").text
+    assert f"<h1>Historique de «{NBSP}Conventions avec les mairies{NBSP}»</h1>" in history
