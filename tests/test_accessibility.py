@@ -13,6 +13,7 @@ from browser_support import (
     log_in,
     running_wiki,
 )
+from editor_support import page_text
 
 pytestmark = pytest.mark.browser
 
@@ -69,7 +70,7 @@ def old_base(contexts, server):
     page = contexts("fr", "camille")
     page.goto(f"{base}/edit/{PAGE}")
     first = page.locator("input[name=base_revision]").input_value()
-    editor = page.locator("#markdown")
+    editor = page_text(page)
     editor.fill(editor.input_value().replace(LINE, LINE.replace("souvent", "très souvent")))
     page.locator("button[value=save]").click()
     page.wait_for_url(f"{base}/wiki/{PAGE}")
@@ -79,7 +80,7 @@ def old_base(contexts, server):
 def open_conflict(page, base: str, old_revision: str) -> None:
     page.goto(f"{base}/edit/{PAGE}")
     page.locator("input[name=base_revision]").evaluate("(input, value) => { input.value = value; }", old_revision)
-    editor = page.locator("#markdown")
+    editor = page_text(page)
     editor.fill(editor.input_value().replace("très souvent", "parfois"))
     page.locator("button[value=save]").click()
     page.wait_for_load_state()

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from conftest import PASSWORD, git
+from editor_support import page_text
 
 pytestmark = pytest.mark.browser
 
@@ -65,7 +66,7 @@ def test_create_and_edit_a_page_with_accents(browser, live_server):
     page.get_by_label("Dossier").select_option("loyers")
     page.get_by_role("button", name="Continuer").click()
     assert page.url.startswith(base + "/edit/loyers/elus-mairies-negocier-un-loyer")
-    editor = page.get_by_label("Texte de la page (Markdown)")
+    editor = page_text(page)
     editor.fill("# Élus & mairies : négocier un loyer\n\nPremière version, rédigée à Lesparre-Médoc.\n")
     page.get_by_role("button", name="Aperçu").click()
     assert page.locator(".preview").get_by_text("Première version, rédigée à Lesparre-Médoc.").is_visible()
@@ -74,7 +75,7 @@ def test_create_and_edit_a_page_with_accents(browser, live_server):
     assert page.locator("h1").inner_text() == "Élus & mairies : négocier un loyer"
 
     page.get_by_role("link", name="Modifier", exact=True).click()
-    editor = page.get_by_label("Texte de la page (Markdown)")
+    editor = page_text(page)
     editor.fill(editor.input_value() + "\n## Ce qui a été négocié\n\n- [x] loyer modéré\n- [ ] travaux\n")
     page.get_by_label("Résumé de votre modification (facultatif)").fill("Ajoute ce qui a été négocié")
     page.get_by_role("button", name="Enregistrer").click()
@@ -129,7 +130,7 @@ def test_edit_twice_compare_and_restore_the_first(browser, live_server):
     log_in(page, base)
     for text in ("Première rédaction du guide.", "Seconde rédaction, bien différente."):
         page.goto(base + "/edit/guides/historique")
-        page.get_by_label("Texte de la page (Markdown)").fill(f"# Historique\n\n{text}\n")
+        page_text(page).fill(f"# Historique\n\n{text}\n")
         page.get_by_role("button", name="Enregistrer").click()
         page.wait_for_url(base + "/wiki/guides/historique")
     page.get_by_role("link", name="Historique", exact=True).click()
@@ -158,7 +159,7 @@ def test_document_a_lease_attach_the_agreement_and_download_the_csv(browser, liv
     page.get_by_label("Dossier").select_option("loyers")
     page.get_by_label("Partir d’un modèle").select_option("fiche-loyer")
     page.get_by_role("button", name="Continuer").click()
-    editor = page.get_by_label("Texte de la page (Markdown)")
+    editor = page_text(page)
     text = editor.input_value()
     for field, value in (
         ("commune", '"Hourtin"'),

@@ -7,6 +7,7 @@ import re
 import pytest
 from browser_support import ADMIN, VIEWPORTS, launched_browser, log_in, overflow, running_wiki
 from conftest import git
+from editor_support import page_text
 
 pytestmark = pytest.mark.browser
 
@@ -104,7 +105,7 @@ def activate(locator, device: str) -> None:
 
 def create_page(page, base: str, path: str, text: str) -> None:
     page.goto(f"{base}/edit/{path}")
-    page.get_by_label(EDITOR).fill(text)
+    page_text(page).fill(text)
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_url(f"{base}/wiki/{path}")
 
@@ -114,7 +115,7 @@ def open_editor_of_a_new_page(page, base: str, path: str, text: str):
     create_page(page, base, path, text)
     page.get_by_role("link", name="Modifier", exact=True).click()
     page.wait_for_url(f"{base}/edit/{path}")
-    return page.get_by_label(EDITOR)
+    return page_text(page)
 
 
 def test_read(open_page, server, device):
@@ -224,11 +225,11 @@ def test_conflict(open_page, server, device):
     mine.goto(f"{base}/edit/{path}")
     theirs.goto(f"{base}/edit/{path}")
     # Both started from the same revision; the other person saves first.
-    theirs.get_by_label(EDITOR).fill(preamble + "Le loyer est de 120 euros.\n\nFin.\n")
+    page_text(theirs).fill(preamble + "Le loyer est de 120 euros.\n\nFin.\n")
     theirs.get_by_role("button", name="Enregistrer").click()
     theirs.wait_for_url(f"{base}/wiki/{path}")
     my_text = preamble + "Le loyer est de 90 euros, charges comprises.\n\nFin.\n"
-    mine.get_by_label(EDITOR).fill(my_text)
+    page_text(mine).fill(my_text)
     mine.get_by_label("Résumé de votre modification (facultatif)").fill("Loyer négocié")
     with mine.expect_response(lambda response: response.request.method == "POST") as response:
         mine.get_by_role("button", name="Enregistrer").click()

@@ -34,11 +34,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from ..app.datadir import DataDir
     from ..app.service import Wiki
     from . import (
+        account_links,
         addresses,
         admin,
         api,
         auth,
         collections,
+        drafts,
         errors,
         exports,
         files,
@@ -47,6 +49,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         i18n,
         navigation,
         pages,
+        preview,
         search,
         sessions,
         static_assets,
@@ -129,6 +132,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(navigation.blueprint)
     app.register_blueprint(exports.blueprint)
     app.register_blueprint(admin.blueprint)
+    app.register_blueprint(account_links.blueprint)
+    app.register_blueprint(preview.blueprint)
+    drafts.init_app(app, data.database)
     watch.init_app(app, wiki, accounts)
 
     @app.context_processor
@@ -174,3 +180,5 @@ def close_app(app: Flask) -> None:
     from . import watch
 
     watch.close(app)
+    if "trousse.drafts" in app.extensions:
+        app.extensions["trousse.drafts"].close()
