@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import email
+import email.policy
 import functools
 import re
 import shutil
 import subprocess
+import threading
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -319,3 +323,36 @@ def serve_wiki(tmp_path, initialised_template):
 @pytest.fixture
 def live_server(serve_wiki):
     return serve_wiki()
+
+
+# -- mail: a real SMTP server on the loopback -----------------------------------
+
+
+class Inbox:
+    """An SMTP handler that keeps every message it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[EmailMessage] = []
+        self.arrived = threading.Condition()
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler protocol
+        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
+        with self.arrived:
+            self.messages.append(message)  # type: ignore[arg-type]
+            self.arrived.notify_all()
+        return "250 OK"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for message in self.messages if message["To"] == address]
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server on the loopback: (its inbox, its port)."""
+    from aiosmtpd.controller import Controller
+
+    inbox = Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield inbox, controller.port
+    controller.stop()

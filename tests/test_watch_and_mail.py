@@ -2,49 +2,18 @@
 
 from __future__ import annotations
 
-import email
 import html
-import email.policy
 import subprocess
-import threading
 import time
 from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
-from aiosmtpd.controller import Controller
 from conftest import api_save, bearer, csrf_token, free_port
 
 from repo_store.gitcmd import git_environment
 from wiki.app.mail import Mail, MailSettings, Outbox
 from wiki.app.watches import Preferences, Watch
-
-
-class Inbox:
-    """An SMTP handler that keeps every message it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[EmailMessage] = []
-        self.arrived = threading.Condition()
-
-    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's handler protocol
-        message = email.message_from_bytes(envelope.content, policy=email.policy.default)
-        with self.arrived:
-            self.messages.append(message)  # type: ignore[arg-type]
-            self.arrived.notify_all()
-        return "250 OK"
-
-    def to(self, address: str) -> list[EmailMessage]:
-        return [message for message in self.messages if message["To"] == address]
-
-
-@pytest.fixture
-def smtp():
-    inbox = Inbox()
-    controller = Controller(inbox, hostname="127.0.0.1", port=free_port())
-    controller.start()
-    yield inbox, controller.port
-    controller.stop()
 
 
 @pytest.fixture

@@ -31,6 +31,8 @@ ROLES = ("reader", "editor", "admin")
 TOKEN_PREFIX = "trousse_"
 MIN_PASSWORD_LENGTH = 8
 INVITATION_DAYS = 14
+RESET_SECONDS = 3600
+EMAIL_CONFIRM_SECONDS = 2 * 86400
 # A browser session nobody used for this long is over (a "remember me" token may start a new one).
 SESSION_IDLE_SECONDS = 30 * 86400
 # The last-seen time of a session is written at most this often: not one write per request.
@@ -81,6 +83,17 @@ CREATE TABLE IF NOT EXISTS sessions (
     user_agent TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX IF NOT EXISTS sessions_by_user ON sessions (user_id);
+-- One-time links sent by e-mail: a password reset, the confirmation of a new address.
+-- Only the hash of the code is kept; a link is spent once, or expires.
+CREATE TABLE IF NOT EXISTS mail_links (
+    id INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+    purpose TEXT NOT NULL CHECK (purpose IN ('reset', 'email')),
+    code_hash TEXT NOT NULL UNIQUE,
+    email TEXT NOT NULL,
+    expires REAL NOT NULL,
+    used INTEGER NOT NULL DEFAULT 0
+);
 CREATE TABLE IF NOT EXISTS rate_events (bucket TEXT NOT NULL, key TEXT NOT NULL, at REAL NOT NULL);
 CREATE INDEX IF NOT EXISTS rate_events_by_key ON rate_events (bucket, key, at);
 """
@@ -104,6 +117,7 @@ class AccountError(DomainError, ValueError):
         "own_account": N_("You cannot take away your own administrator role or disable your own account."),
         "wrong_password": N_("The current password is wrong."),
         "last_admin": N_("The wiki must keep at least one active administrator."),
+        "bad_link": N_("This link is not valid any more: it was used already, or it expired. Ask for a new one."),
     }
 
     def __init__(self, reason: str, message: str) -> None:
@@ -589,6 +603,72 @@ class Accounts:
                     raise
                 # A full disk must not stop a token from reading the wiki; the date is only informative.
         return user
+
+    # -- links sent by e-mail -----------------------------------------------
+
+    def create_password_resets(self, email: str) -> builtins.list[tuple[User, str]]:
+        """A one-time reset code for each active account with this address (often none: nothing says so)."""
+        address = _clean_text(email, 200).replace(" ", "").casefold()
+        if not address:
+            return []
+        rows = self._db().execute(
+            "SELECT * FROM users WHERE lower(email) = ? AND disabled = 0 AND email != ''", (address,)
+        ).fetchall()
+        found = []
+        for row in rows:
+            user = self._user_of(row)
+            found.append((user, self._mail_link(user.id, "reset", user.email, RESET_SECONDS)))
+        return found
+
+    def reset_password(self, code: str, password: str) -> User:
+        """Set a new password from a reset link, once; every session of the account ends (``bad_link`` otherwise)."""
+        check_password(password)
+        with self._immediate() as db:
+            link = self._spend_link(db, code, "reset")
+        user = self.get(link["user_id"])
+        if user is None or user.disabled:
+            raise AccountError("bad_link", "the account is gone or disabled")
+        return self.set_password(user.name, password)
+
+    def request_email_change(self, user_id: int, email: str) -> str:
+        """A code that, sent to the new address, confirms it belongs to the account holder."""
+        address = _clean_text(email, 200).replace(" ", "")
+        if not re.fullmatch(r"[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+", address):
+            raise AccountError("bad_email", "this e-mail address is not valid")
+        return self._mail_link(user_id, "email", address, EMAIL_CONFIRM_SECONDS)
+
+    def confirm_email(self, code: str) -> User:
+        """Make the address a confirmation link was sent to the account's, once."""
+        with self._immediate() as db:
+            link = self._spend_link(db, code, "email")
+            db.execute("UPDATE users SET email = ? WHERE id = ?", (link["email"], link["user_id"]))
+        return self._changed(link["user_id"])
+
+    def mail_link_is_valid(self, code: str, purpose: str) -> bool:
+        row = self._db().execute(
+            "SELECT 1 FROM mail_links WHERE code_hash = ? AND purpose = ? AND used = 0 AND expires > ?",
+            (_digest(code or ""), purpose, time.time()),
+        ).fetchone()
+        return row is not None
+
+    def _mail_link(self, user_id: int, purpose: str, email: str, lifetime: float) -> str:
+        code = secrets.token_urlsafe(24)
+        self._db().execute(
+            "INSERT INTO mail_links (user_id, purpose, code_hash, email, expires) VALUES (?, ?, ?, ?, ?)",
+            (user_id, purpose, _digest(code), email, time.time() + lifetime),
+        )
+        return code
+
+    @staticmethod
+    def _spend_link(db: sqlite3.Connection, code: str, purpose: str) -> sqlite3.Row:
+        row: sqlite3.Row | None = db.execute(
+            "SELECT * FROM mail_links WHERE code_hash = ? AND purpose = ? AND used = 0 AND expires > ?",
+            (_digest(code or ""), purpose, time.time()),
+        ).fetchone()
+        if row is None:
+            raise AccountError("bad_link", "this link is not valid any more")
+        db.execute("UPDATE mail_links SET used = 1 WHERE id = ?", (row["id"],))
+        return row
 
     # -- invitations -------------------------------------------------------
 

@@ -252,3 +252,4 @@ class Outbox:
             for connection in self._all:
                 connection.close()
             self._all.clear()
+        self._local = threading.local()

@@ -19,10 +19,13 @@ from repo_store.errors import StoreError
 from repo_store.gitcmd import GitError
 from search import IndexBusy, IndexUnavailable
 
-from ..accounts.store import ROLES, AccountError, Accounts
+from ..accounts.store import INVITATION_DAYS, ROLES, AccountError, Accounts
+from ..app.account_mail import invitation_mail
 from ..app.config import LANGUAGES, ConfigError, load_settings, resolve_data_dir
 from ..app.datadir import DataDir, InitError, initialise
 from ..app.derived import build_derived
+from ..app.mail import MailSettings, Outbox
+from ..app.translations import site_gettext
 from . import language
 from .addresses import public_base, served_address
 from .language import _, gettext, ngettext, role_label
@@ -313,8 +316,9 @@ def token_create(ctx: click.Context, name: str, label: str) -> None:
 
 @main.command()
 @click.option("--role", type=RoleType(), default="editor", show_default=True, help="reader, editor or admin.")
+@click.option("--email", default="", metavar="ADDR", help="Mail the link to ADDR (needs [mail] smtp_host).")
 @click.pass_context
-def invite(ctx: click.Context, role: str) -> None:
+def invite(ctx: click.Context, role: str, email: str) -> None:
     """Print a one-time registration link (on site.base_url, else on the address `trousse serve` listens on)."""
     data = _data(ctx)
     accounts = _accounts(data)
@@ -332,6 +336,27 @@ def invite(ctx: click.Context, role: str) -> None:
         )
     click.echo(_("Registration link (%(role)s, valid 14 days, usable once):", role=role_label(role)))
     click.echo(f"{base}/register/{code}")
+    if email:
+        settings = load_settings(data.root)
+        outbox = Outbox(data.database, MailSettings.from_settings(settings))
+        try:
+            mail = invitation_mail(
+                site_gettext(settings["site"]["language"]),
+                site=str(settings["site"]["name"]),
+                recipient=email,
+                link=f"{base}/register/{code}",
+                days=INVITATION_DAYS,
+            )
+            if not outbox.put(mail):
+                raise click.ClickException(_("No mail can be sent: set [mail] smtp_host first. Send the link above yourself."))
+            outbox.deliver_due()
+            queued = outbox.waiting()
+        finally:
+            outbox.close()
+        if queued:
+            click.echo(_("The mail to %(email)s is queued: the server will send it.", email=email))
+        else:
+            click.echo(_("The link was sent to %(email)s.", email=email))
 
 
 @main.command("export-site")

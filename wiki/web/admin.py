@@ -14,6 +14,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..accounts.store import ROLES, AccountError, User
+from .account_links import send_invitation
 from .addresses import absolute_url
 from .auth import accounts, require_admin, settings
 from .forms import account_form
@@ -63,7 +64,13 @@ def _apply(action: str, me: User) -> str | None:
             "success",
         )
     elif action == "invite":
+        email = request.form.get("email", "").strip()[:200]
+        if email and "@" not in email:
+            raise AccountError("bad_email", "this e-mail address is not valid")
         code = accounts().create_invitation(request.form.get("role", "editor"))
+        if email and send_invitation(email, code):
+            flash(_("The invitation is on its way to %(email)s.", email=email), "success")
+            return None
         return absolute_url(url_for("sessions.register", code=code))
     elif action == "revoke_invitation":
         ident = request.form.get("invitation_id", "")

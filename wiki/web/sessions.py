@@ -13,6 +13,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 
 from ..accounts.store import AccountError, User
 from . import rate_limits
+from .account_links import send_email_confirmation
 from .addresses import absolute_url, secure_cookies
 from .auth import (
     REMEMBER_COOKIE,
@@ -153,13 +154,19 @@ def account() -> ResponseReturnValue:
 def _change_account(action: str, who: User) -> str | None:
     """Carry out one change of one's own account; a new token is returned, to be shown once."""
     if action == "profile":
+        email = request.form.get("email", "").strip()
+        # A new address is confirmed by a link sent to it, when the wiki sends mail; until then the old one stays.
+        confirming = bool(email) and email.casefold() != who.email.casefold() and send_email_confirmation(who, email)
         accounts().update_profile(
             who.id,
             display_name=request.form.get("display_name", ""),
-            email=request.form.get("email", ""),
+            email=who.email if confirming else email,
             publish_email=request.form.get("publish_email") == "1",
         )
-        flash(_("Your profile is saved."), "success")
+        if confirming:
+            flash(_("Your profile is saved. Open the link just sent to %(email)s to use that address.", email=email), "info")
+        else:
+            flash(_("Your profile is saved."), "success")
     elif action == "password":
         if accounts().authenticate(who.name, request.form.get("current_password", "")) is None:
             raise AccountError("wrong_password", "the current password is wrong")
