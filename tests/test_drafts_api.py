@@ -106,3 +106,15 @@ def test_the_editor_offers_the_draft_back(client, editor):
     client.put("/api/v1/drafts/home", json={"markdown": "x"}, headers={"X-CSRFToken": csrf_token(page.text)})
     again = client.get("/edit/home")
     assert 'class="draft-offer"' in again.text
+
+
+def test_an_account_keeps_a_bounded_number_of_drafts(app, monkeypatch):
+    from wiki.app import drafts as drafts_module
+
+    monkeypatch.setattr(drafts_module, "MAX_DRAFTS_PER_ACCOUNT", 3)
+    drafts = app.extensions["trousse.drafts"]
+    for n in range(5):
+        drafts.save(7, f"p{n}", "x")
+    assert drafts.get(7, "p4").markdown == "x"
+    assert not drafts.delete(7, "p0") and not drafts.delete(7, "p1")
+    assert drafts.delete(7, "p2")

@@ -264,6 +264,11 @@ def test_editor_is_accessible(open_page, server, device):
     open_editor(page, base, "home")
     violations = axe_violations(page)
     assert not violations, describe(violations)
+    # The wiki-link dialog too, open.
+    page.get_by_role("toolbar", name="Mise en forme").get_by_role("button", name="Lien vers une page du wiki").click()
+    violations = axe_violations(page)
+    assert not violations, describe(violations)
+    page.keyboard.press("Escape")
     # Tab leaves the text for the next field: no keyboard trap.
     page.evaluate("window.trousseEditor.codemirror.focus()")
     page.keyboard.press("Tab")
@@ -279,3 +284,56 @@ def test_french_letters_typed(open_page, server, device):
     editor.click()
     page.keyboard.type("Été à Noël, ça « va » !")
     assert page.evaluate("window.trousseEditor.value()") == "Été à Noël, ça « va » !"
+
+
+def test_web_link_from_the_toolbar_and_screenshots(open_page, server, device, tmp_path):
+    base, _data = server
+    path = f"essais/lien-web-{device}"
+    page = open_page()
+    make_page(page, base, path, "# Lien\n\nnotre site\n")
+    open_editor(page, base, path)
+    page.evaluate("() => window.trousseEditor.codemirror.setSelection({line: 2, ch: 0}, {line: 2, ch: 10})")
+    prompts = []
+
+    def answer(dialog):
+        prompts.append(dialog.message)
+        dialog.accept("https://exemple.org/lieu")
+
+    page.on("dialog", answer)
+    page.get_by_role("toolbar", name="Mise en forme").get_by_role("button", name="Lien vers une adresse web").click()
+    assert prompts == ["Adresse web du lien\u00a0:"]
+    assert page.evaluate("window.trousseEditor.value()") == "# Lien\n\n[notre site](https://exemple.org/lieu)\n"
+    if device == "phone":
+        page.get_by_role("tab", name="Aperçu").click()
+    page.locator("#editor-live a[href='https://exemple.org/lieu']").wait_for()
+    shots = __import__("os").environ.get("TROUSSE_SCREENSHOTS")
+    if shots:
+        page.screenshot(path=f"{shots}/editor-{device}.png", full_page=False)
+
+
+def test_keyboard_shortcuts_and_paste_upload(open_page, server, device):
+    base, data = server
+    path = f"essais/raccourcis-{device}"
+    page = open_page()
+    make_page(page, base, path, "# Raccourcis\n\nmot\n")
+    open_editor(page, base, path)
+    put_cursor(page, 2, 0)
+    page.evaluate("() => window.trousseEditor.codemirror.setSelection({line: 2, ch: 0}, {line: 2, ch: 3})")
+    page.keyboard.press("Control+b")
+    page.keyboard.press("End")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Enter")
+    # A pasted screenshot is attached under a dated name and shown as an image.
+    page.evaluate(
+        """() => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([new Uint8Array([137, 80, 78, 71, 13, 10, 26, 10])], 'image.png', {type: 'image/png'}));
+        const input = window.trousseEditor.codemirror.getInputField();
+        input.dispatchEvent(new ClipboardEvent('paste', {clipboardData: transfer, bubbles: true, cancelable: true}));
+    }"""
+    )
+    page.get_by_role("status").filter(has_text="est joint").wait_for()
+    text = page.evaluate("window.trousseEditor.value()")
+    match = re.fullmatch(r"# Raccourcis\n\n\*\*mot\*\*\n\n!\[image\]\((image-\d{14}\.png)\)\n", text)
+    assert match, text
+    assert git(data / "wiki.git", "ls-tree", "--name-only", "main", f"{path}/").strip().endswith(match.group(1))

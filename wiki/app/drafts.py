@@ -35,6 +35,10 @@ CREATE TABLE IF NOT EXISTS drafts (
 );
 """
 
+# An account keeps at most this many drafts: past it, the oldest goes, so that a script with
+# an editor's token cannot fill the database one path at a time.
+MAX_DRAFTS_PER_ACCOUNT = 200
+
 # The actions of ``Writes`` after which the page's text is the one its author meant to keep.
 _SAVING_ACTIONS = frozenset({"save", "create"})
 
@@ -96,6 +100,11 @@ class Drafts:
             "ON CONFLICT (user_id, path) DO UPDATE SET markdown = excluded.markdown, "
             "base_revision = excluded.base_revision, saved = excluded.saved",
             (user_id, path, markdown, base_revision or None, saved),
+        )
+        self._db().execute(
+            "DELETE FROM drafts WHERE user_id = ? AND path NOT IN "
+            "(SELECT path FROM drafts WHERE user_id = ? ORDER BY saved DESC, rowid DESC LIMIT ?)",
+            (user_id, user_id, MAX_DRAFTS_PER_ACCOUNT),
         )
         return Draft(path, markdown, base_revision or None, saved)
 
