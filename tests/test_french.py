@@ -219,3 +219,11 @@ def test_recent_changes_and_history_name_pages_by_their_title(client, token):
     assert "Conventions avec les mairies · modifications" in changes
     history = client.get("/history/loyers/conventions-essai").text
     assert f"<h1>Historique de «{NBSP}Conventions avec les mairies{NBSP}»</h1>" in history
+
+
+def test_the_guide_s_pictures_come_with_a_new_wiki(client):
+    html = client.get("/wiki/aide/modifier-une-page").text
+    for name in ("editeur-ordinateur.png", "editeur-telephone.png"):
+        assert re.search(rf'<img [^>]*src="[^"]*{name}"', html), name
+        picture = client.get(f"/files/aide/modifier-une-page/{name}")
+        assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")

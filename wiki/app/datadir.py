@@ -91,7 +91,7 @@ class DataDir:
 
 
 def starter_pages() -> dict[str, bytes]:
-    """The built-in French starter pages, by repository path."""
+    """The built-in French starter pages and their attachments (the guides' pictures), by repository path."""
     pages: dict[str, bytes] = {}
     root = resources.files("wiki") / "starter"
 
@@ -99,7 +99,7 @@ def starter_pages() -> dict[str, bytes]:
         for item in folder.iterdir():
             if item.is_dir():
                 collect(item, prefix + item.name + "/")
-            elif item.name.endswith(".md"):
+            elif not item.name.startswith("."):
                 pages[prefix + item.name] = item.read_bytes()
 
     collect(root, "")
