@@ -13,8 +13,10 @@ The refusal of marker blocks on every write path is in ``test_one_way_in.py``.
 from __future__ import annotations
 
 import html
+import os
 import re
 from html.parser import HTMLParser
+from pathlib import Path
 
 import pytest
 from conftest import api_save, bearer, csrf_token, form_value, git
@@ -454,3 +456,142 @@ def test_markers_are_the_code_whatever_else_is_wrong():
         "too_large",
         "invalid",
     )
+
+
+def test_the_starter_guide_explains_the_buttons_as_the_page_names_them(client):
+    page = client.get("/wiki/aide/resoudre-un-conflit", headers=FRENCH)
+    assert page.status_code == 200
+    seen = visible_text(page.text)
+    for words in ("Votre version", "Garder ma version", "Garder la version enregistrée", "Garder les deux", "Rien n'est perdu"):
+        assert words in seen, words
+
+
+# -- in a real browser, on a phone and on a desktop ---------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser_wiki(tmp_path_factory, initialised_template):
+    from browser_support import running_wiki
+
+    with running_wiki(tmp_path_factory.mktemp("conflicts"), initialised_template) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+def chromium(browser_wiki):
+    from browser_support import launched_browser
+
+    with launched_browser() as instance:
+        yield instance
+
+
+GUIDE = Path(__file__).resolve().parents[1] / "wiki" / "starter" / "aide" / "resoudre-un-conflit.md"
+GUIDE_PICTURE = GUIDE.with_suffix("") / "conflit-passage.png"
+
+
+def check_guide_picture(taken: bytes) -> None:
+    """The guide « Résoudre un conflit » shows a passage as this test sees it.
+
+    With ``TROUSSE_UPDATE_SCREENSHOTS=1`` the picture just taken replaces the
+    starter's copy (to be committed after a change of the page); otherwise the
+    copy must be there, shown by the guide, and as wide as the picture taken.
+    """
+    if os.environ.get("TROUSSE_UPDATE_SCREENSHOTS"):
+        GUIDE_PICTURE.parent.mkdir(exist_ok=True)
+        GUIDE_PICTURE.write_bytes(taken)
+    assert f"]({GUIDE_PICTURE.name})" in GUIDE.read_text(encoding="utf-8")
+    kept = GUIDE_PICTURE.read_bytes()
+    assert kept[:8] == taken[:8] == b"\x89PNG\r\n\x1a\n"
+    assert kept[16:20] == taken[16:20], "the picture's width changed: run with TROUSSE_UPDATE_SCREENSHOTS=1"
+    assert len(kept) < 100_000, "keep the guide's picture small"
+
+
+def write_in_editor(page, text: str) -> None:
+    """Type the page's text in the editor, be it the plain text area or the toolbar editor that may replace it."""
+    page.locator("#markdown").wait_for(state="attached")
+    if page.evaluate("() => window.trousseEditor !== undefined"):
+        page.evaluate("text => window.trousseEditor.value(text)", text)
+    else:
+        page.locator("#markdown").fill(text)
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+@pytest.mark.parametrize("device", ["phone", "desktop"])
+def test_a_conflict_is_resolved_with_the_buttons_in_a_browser(chromium, browser_wiki, device, tmp_path):
+    from browser_support import ADMIN, VIEWPORTS, axe_violations, describe, log_in, overflow
+
+    base, data = browser_wiki
+    path = f"essais/resoudre-sur-{device}"
+    errors: list[str] = []
+    pages = {}
+    for who in ("camille", ADMIN):
+        # axe-core is added to camille's page as a script: her context bypasses the Content-Security-Policy, so
+        # the page's own HTML is checked for inline scripts and styles below instead.
+        context = chromium.new_context(locale="fr-FR", bypass_csp=who == "camille", **VIEWPORTS[device])
+        page = context.new_page()
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.on("console", lambda message: errors.append(message.text) if "Content Security Policy" in message.text else None)
+        log_in(page, base, who)
+        pages[who] = page
+    mine, theirs = pages["camille"], pages[ADMIN]
+    try:
+        mine.goto(f"{base}/edit/{path}")
+        write_in_editor(mine, START)
+        mine.locator("button[value=save]").click()
+        mine.wait_for_url(f"{base}/wiki/{path}")
+        mine.goto(f"{base}/edit/{path}")
+        theirs.goto(f"{base}/edit/{path}")
+        write_in_editor(theirs, START.replace("100 euros", "120 euros").replace("d'un an", "de deux ans"))
+        theirs.locator("button[value=save]").click()
+        theirs.wait_for_url(f"{base}/wiki/{path}")
+        my_text = START.replace("100 euros", "90 euros, charges comprises").replace("d'un an", "de trois ans")
+        write_in_editor(mine, my_text)
+        mine.get_by_label("Résumé de votre modification (facultatif)").fill("Loyer négocié")
+        with mine.expect_response(lambda response: response.request.method == "POST" and "/edit/" in response.url) as response:
+            mine.locator("button[value=save]").click()
+        assert response.value.status == 409
+        mine.wait_for_load_state()
+
+        served = response.value.text()
+        assert " style=" not in served and not re.search(r"<script(?![^>]*\bsrc=)", served)
+        first, second = mine.locator(".conflict-passage").all()
+        assert first.get_by_text("Votre version").is_visible()
+        assert re.fullmatch(
+            r"La version enregistrée par Dominique Admin à \d\d:\d\d", first.locator("figcaption").nth(1).inner_text()
+        )
+        assert "<<<<<<<" not in mine.locator("main").inner_text()
+        if device == "phone":
+            assert overflow(mine) <= 0, f"the conflict page is {overflow(mine)}px wider than the screen"
+        violations = axe_violations(mine)
+        assert not violations, describe(violations)
+        if device == "desktop":
+            check_guide_picture(first.screenshot(animations="disabled"))
+
+        # Passage 1: mine. Passage 2: theirs, then typed by hand, then a button, then the hand-typed text again.
+        box1, box2 = first.get_by_label("Texte retenu pour ce passage"), second.get_by_label("Texte retenu pour ce passage")
+        first.get_by_label("Garder ma version").check()
+        assert box1.input_value() == "Le loyer est de 90 euros, charges comprises.\n"
+        second.get_by_label("Garder la version enregistrée").check()
+        assert box2.input_value() == "La durée est de deux ans.\n"
+        box2.fill("La durée est de deux ans, renouvelable une fois.\n")
+        assert second.get_by_label("L’écrire moi-même, dans la case ci-dessous").is_checked()
+        second.get_by_label("Garder les deux").check()
+        assert box2.input_value() == "La durée est de deux ans.\nLa durée est de trois ans.\n"
+        second.get_by_label("L’écrire moi-même, dans la case ci-dessous").check()
+        assert box2.input_value() == "La durée est de deux ans, renouvelable une fois.\n"  # nothing typed is lost
+        mine.locator("summary", has_text="Une copie de tout votre texte").click()
+        assert mine.get_by_label("Tout votre texte (non enregistré)", exact=False).input_value() == my_text
+
+        mine.get_by_role("button", name="Enregistrer").click()
+        mine.wait_for_url(f"{base}/wiki/{path}")
+        text = git(data / "wiki.git", "show", f"main:{path}.md")
+        assert "Le loyer est de 90 euros, charges comprises.\n" in text
+        assert "La durée est de deux ans, renouvelable une fois.\n" in text
+        assert not has_conflict_markers(text) and "120 euros" not in text
+        log = git(data / "wiki.git", "log", "-1", "--format=%an|%s").strip()
+        assert log == "Camille Été|Loyer négocié"
+        assert not errors, errors
+    finally:
+        for page in pages.values():
+            page.context.close()
