@@ -149,9 +149,22 @@ def test_a_file_is_refused_alike_by_the_upload_form_the_api_and_a_push(case, app
 
 def test_a_push_checks_fiches_against_the_templates_it_pushes(app, clone, data_dir):
     """The hook reads a fiche's template from the pushed commit: a template and a page pushed together agree."""
-    template = "---\nmodele: Atelier\nchamps:\n  - nom: places\n    libelle: Places\n    type: nombre\n    requis: true\n---\n# Atelier\n"
+    template = (
+        "---\nmodele: Atelier\nchamps:\n  - nom: places\n    libelle: Places\n    type: nombre\n    requis: true\n---\n"
+        "# Atelier\n"
+    )
     (clone / "_templates").mkdir(exist_ok=True)
     (clone / "_templates" / "atelier.md").write_text(template, encoding="utf-8")
     subprocess.run(["git", "add", "--", "_templates/atelier.md"], cwd=clone, check=True, env=git_environment())
-    pushed = push_refusal(clone, data_dir, "guides/atelier.md", "---\nmodele: atelier\nplaces: dix\n---\n# Atelier\n".encode())
+    pushed = push_refusal(clone, data_dir, "guides/atelier.md", b"---\nmodele: atelier\nplaces: dix\n---\n# Atelier\n")
     assert "Places : Indiquez un nombre, par exemple 12 ou 12,5." in words(pushed).replace("\u00a0", " "), pushed
+
+    # The same template with a page that fits it goes through.
+    person = {"NAME": "Inès Simon", "EMAIL": "ines@example.org"}
+    env = git_environment({f"GIT_{role}_{key}": value for role in ("AUTHOR", "COMMITTER") for key, value in person.items()})
+    (clone / "_templates" / "atelier.md").write_text(template, encoding="utf-8")
+    (clone / "guides" / "atelier.md").write_text("---\nmodele: atelier\nplaces: 12\n---\n# Atelier\n", encoding="utf-8")
+    subprocess.run(["git", "add", "--", "_templates/atelier.md", "guides/atelier.md"], cwd=clone, check=True, env=env)
+    subprocess.run(["git", "commit", "-q", "-m", "atelier"], cwd=clone, check=True, env=env)
+    accepted = subprocess.run(["git", "push", "origin", "main"], cwd=clone, capture_output=True, text=True, env=env)
+    assert accepted.returncode == 0, accepted.stderr

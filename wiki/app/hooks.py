@@ -79,6 +79,19 @@ def _objects(names: list[str]) -> dict[str, tuple[str, bytes]]:
     return found
 
 
+def _tree_blob(tree: bytes, name: str) -> str | None:
+    """The blob id of the plain file ``name`` in a raw tree object (``mode name\\0`` then a 20-byte id per entry)."""
+    target = name.encode("utf-8")
+    position = 0
+    while position < len(tree):
+        space = tree.index(b" ", position)
+        end = tree.index(b"\0", space)
+        if tree[space + 1 : end] == target:
+            return tree[end + 1 : end + 21].hex() if tree[position:space] in (b"100644", b"100755") else None
+        position = end + 21
+    return None
+
+
 class Checker:
     """The rules of every write (``WriteRules``), applied to pushed commits; collects sentences for the pusher."""
 
@@ -86,11 +99,23 @@ class Checker:
         self.rules = WriteRules(limits)
         self._ = gettext
         self.problems: list[str] = []
-        self._templates: dict[str, str | None] = {}
+        self._templates: dict[str, str | None] = {}  # by blob id, or by ``commit:path`` for a nested name
+        self._template_trees: dict[str, bytes] = {}  # each checked commit's ``_templates`` folder
 
     def template_text(self, commit: str, name: str) -> str | None:
-        """The text of template ``name`` as the pushed commit has it (a fiche is checked against its own tree)."""
-        key = f"{commit}:{TEMPLATES_FOLDER}/{name}.md"
+        """The text of template ``name`` as the pushed commit has it (a fiche is checked against its own tree).
+
+        The ``_templates`` folders of all pushed commits come in the one batch
+        of ``check_commits``; a template's text is then read once per version,
+        however many commits share it.
+        """
+        tree = self._template_trees.get(commit)
+        if tree is not None and "/" not in name:
+            key = _tree_blob(tree, f"{name}.md")
+            if key is None:
+                return None
+        else:
+            key = f"{commit}:{TEMPLATES_FOLDER}/{name}.md"
         if key not in self._templates:
             blob = _objects([key]).get(key)
             self._templates[key] = blob[1].decode("utf-8", "replace") if blob and blob[0] == "blob" else None
@@ -142,7 +167,13 @@ class Checker:
                     wanted.append(change.blob)
                     if page_path_of(change.path) is None:
                         wanted.append(f"{commit}:{posixpath.dirname(change.path)}.md")
+                    else:
+                        wanted.append(f"{commit}:{TEMPLATES_FOLDER}")
         objects = _objects(list(dict.fromkeys(wanted)))
+        for commit, _changes in checks:
+            kind, data = objects.get(f"{commit}:{TEMPLATES_FOLDER}", ("", b""))
+            if kind == "tree":
+                self._template_trees[commit] = data
         for commit, changes in checks:
             for change in changes:
                 if change.blob is not None:
