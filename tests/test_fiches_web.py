@@ -215,3 +215,20 @@ def test_pages_without_a_declared_template_save_as_before(client, token):
     api_save(client, token, "guides/g", "---\nmodele: guide\n---\n# G\n")  # a template without fields
     api_save(client, token, "guides/h", "---\nmodele: disparu\nx: 1\n---\n# H\n")  # a template that is not there
     assert "fiche-box" not in client.get("/wiki/loyers/ancienne").text
+
+
+def test_the_box_links_addresses_and_says_yes_or_no(client, token):
+    api_save(
+        client,
+        token,
+        "lieux/la-fabrique",
+        "---\ntitle: La Fabrique\nmodele: lieu\ncommune: Hourtin\nlatitude: 45.1856\nlongitude: -1.0581\n"
+        "site_web: https://fabrique.example.org\ncontact: bonjour@fabrique.example.org\nouvert_au_public: false\n"
+        "---\n# La Fabrique\n",
+    )
+    view = html.unescape(client.get("/wiki/lieux/la-fabrique", headers=FRENCH).text)
+    box = re.search(r'<section class="fiche-box".*?</section>', view, re.S).group(0)
+    assert '<dd><a href="https://fabrique.example.org" rel="nofollow noopener">https://fabrique.example.org</a></dd>' in box
+    assert '<a href="mailto:bonjour@fabrique.example.org"' in box
+    assert "<dt>Ouvert au public</dt>\n      <dd>non</dd>" in box
+    assert "<dd>45,1856</dd>" in box and "<dd>-1,0581</dd>" in box
