@@ -431,6 +431,25 @@ def test_a_page_deleted_meanwhile_offers_the_authors_text_again(two_editors, cli
     assert saved.status_code == 302
 
 
+def test_a_page_created_twice_meanwhile_is_settled_passage_by_passage(two_editors, data_dir):
+    client, token, _base = two_editors
+    api_save(client, token, "guides/nouvelle", "# Nouvelle\n\nLeur texte.\n")
+    form = client.get("/edit/home")
+    answer = client.post(
+        "/edit/guides/nouvelle",
+        data={"csrf_token": csrf_token(form.text), "base_revision": "", "is_new": "1", "markdown": "# Nouvelle\n\nMon texte.\n"},
+        headers=FRENCH,
+    )
+    assert answer.status_code == 409
+    assert "Une page de ce nom a été créée entre-temps." in visible_text(answer.text)
+    fields = resolve_form(answer.text, "guides/nouvelle")
+    assert fields["reason"] == "exists"
+    fields["choice-1"] = "both"
+    assert client.post("/resolve/guides/nouvelle", data=fields, headers=FRENCH).status_code == 302
+    text = client.get("/raw/guides/nouvelle").text
+    assert "Leur texte." in text and "Mon texte." in text and not has_conflict_markers(text)
+
+
 def test_resolving_needs_an_editor(client, two_editors, auth):
     client, _token, _base = two_editors
     auth.logout()
@@ -464,6 +483,10 @@ def test_the_starter_guide_explains_the_buttons_as_the_page_names_them(client):
     seen = visible_text(page.text)
     for words in ("Votre version", "Garder ma version", "Garder la version enregistrée", "Garder les deux", "Rien n'est perdu"):
         assert words in seen, words
+    picture = re.search(r'<img [^>]*src="([^"]*conflit-passage\.png)"', page.text)
+    assert picture, "the guide shows no picture of the conflict page"
+    served = client.get(picture.group(1))
+    assert served.status_code == 200 and served.mimetype == "image/png"
 
 
 # -- in a real browser, on a phone and on a desktop ---------------------------------------
