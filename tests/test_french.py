@@ -227,3 +227,10 @@ def test_the_guide_s_pictures_come_with_a_new_wiki(client):
         assert re.search(rf'<img [^>]*src="[^"]*{name}"', html), name
         picture = client.get(f"/files/aide/modifier-une-page/{name}")
         assert picture.status_code == 200 and picture.data.startswith(b"\x89PNG")
+
+
+def test_help_and_an_interrupted_prompt_are_not_errors(cli):
+    helped = cli("user", "add", "--help")
+    assert helped.exit_code == 0 and "Erreur" not in helped.output
+    stopped = cli("user", "add", "zoe", "--role", "editor", input="")  # the prompt meets the end of input, as with Ctrl-D
+    assert stopped.exit_code == 1 and "Erreur" not in stopped.output and "Aborted" in stopped.output

@@ -44,6 +44,10 @@ class CleanErrors(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except (click.exceptions.Exit, click.Abort, click.UsageError, Refusal):
+            raise  # --help, Ctrl-C and click's own usage errors are click's to show; RuntimeError would catch the first two
+        except click.ClickException as error:
+            raise Refusal(error.format_message()) from None
         except AccountError as error:
             raise Refusal(error.describe(gettext)) from None
         except (InitError, ConfigError, StoreError, GitError, OSError, RuntimeError) as error:
