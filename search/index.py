@@ -42,6 +42,7 @@ from typing import Any, TypeVar
 
 from whoosh import index as whoosh_index
 from whoosh.codec.base import Segment
+from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
 from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
@@ -49,6 +50,7 @@ from whoosh.writing import CLEAR, IndexWriter, LockError, SegmentWriter
 
 from .analysis import french_stems, iter_tokens
 from .docsets import View
+from .merges import STAGING_PREFIX, PathLookup, build_in_child, delete_path, install, live_documents, tiers
 from .query import ParsedQuery, parse_query, rebuild
 from .schema import META_PATH, TITLE_BOOST, Document, build_schema
 from .segments import SegmentCache, segment_key
@@ -64,16 +66,40 @@ _FilesSeen = tuple[tuple[int, int, int, int] | None, tuple[tuple[str, int, int],
 MAX_LIMIT = 100
 BOOSTS = {"title": TITLE_BOOST, "title_en": TITLE_BOOST}
 WRITER_TIMEOUT = 60.0
+# How often a writer waiting for the index's lock tries again. Whoosh's default, 0.1 s, made
+# a save that found the lock taken for a millisecond (another save, a merge put in place)
+# wait a tenth of a second.
+LOCK_POLL_SECONDS = 0.002
 UPDATE_MEMORY_MB = 32
 MERGE_FACTOR = 4
-# Saves merge only segments of fewer than 4**3 = 64 documents (at most ~0.3 s of
-# work); bigger merges are left to ``maintain()`` (a background thread of each
-# server process), unless segments pile up past MAX_SEGMENTS.
-SAVE_MERGE_TIERS = 3
+# A save merges nothing: it adds its segment, and leaves in place even those whose
+# documents it replaced (see ``merges.install``). ``maintain()`` (a background thread
+# of each server process, woken once more than MAINTAIN_ABOVE segments are live)
+# merges them, holding the write lock only for a moment. Past MAX_SEGMENTS (no
+# maintenance thread: a command, a test) a save merges small ones itself; where a
+# maintenance thread merges, a save lets up to MAX_SEGMENTS_MAINTAINED pile up
+# meanwhile (a search costs about 0.03 ms more per small segment, a save nothing
+# more), then merges at most NEWEST_MERGE_DOCS documents, the newest.
 MAX_SEGMENTS = 15
+MAX_SEGMENTS_MAINTAINED = 64
+NEWEST_MERGE_DOCS = 8
 VALVE_MERGE_DOCS = 1024
 MAINTAIN_ABOVE = 6
 MAINTENANCE_MERGE_DOCS = 4096
+# While saves keep coming, merges of at most this many documents (under a second of a
+# child's work): a bigger one would keep the small ones waiting, and segments piling up.
+BURST_MERGE_DOCS = 128
+# How long one maintenance call keeps merging while saves keep adding segments,
+# and how long it waits for a next one before letting the maintenance loop go on.
+MAINTAIN_SECONDS = 30.0
+MAINTAIN_IDLE_SECONDS = 0.5
+MAINTAIN_POLL_SECONDS = 0.05
+# How long a merge already built waits for the write lock to be put in place.
+INSTALL_WAIT_SECONDS = 5.0
+# The longest a merging child may take (4,096 documents take half a minute), and the age
+# past which a staging directory was left by a killed process.
+MERGE_SECONDS = 300.0
+STALE_STAGING_SECONDS = 3600.0
 # A rebuild without this much memory per process spills its postings to disk
 # and runs several times slower (measured: 10,000 pages, 69 s at 512 MB).
 REBUILD_MEMORY_MB = 1024
@@ -157,6 +183,13 @@ class SearchIndex:
         self._current_view: tuple[tuple[int, tuple[str, ...]], View] | None = None
         self._paths = _SegmentPaths()
         self._verified: _FilesSeen | None = None
+        self._lookup = PathLookup()
+        # Called after a save left more than MAINTAIN_ABOVE segments: a server's maintenance thread then merges them.
+        self.merge_wanted: Callable[[], None] = lambda: None
+        self._saved = threading.Event()
+        self._last_save = 0.0
+        self._has_segments: tuple[tuple[int, int, int, int] | None, bool] | None = None
+        self._max_segments = MAX_SEGMENTS
 
     # -- opening -----------------------------------------------------------
 
@@ -245,6 +278,7 @@ class SearchIndex:
             self._local = threading.local()
             self._ix = None
             self._current_view = None
+        self._lookup.close()
 
     def _searcher(self) -> Searcher:
         """This thread's searcher, opened again whenever the index on disk changed.
@@ -382,15 +416,30 @@ class SearchIndex:
         self._verified = key
         return True
 
-    def _record_checksums(self) -> None:
-        """Note the size and CRC of the live segment files not noted yet (segments never change)."""
+    def _record_checksums(self, live: list[str] | None = None) -> None:
+        """Note the size and CRC of the live segment files not noted yet (segments never change).
+
+        ``live`` names the live segments, as the writer that just committed
+        left them; by default they are read from the table of contents.
+        """
         try:
             with _exclusive(self.directory / (CHECKSUMS + ".lock")):
-                segments = self._storage().open_index(INDEX_NAME)._segments()
+                if live is None:
+                    live = [segment.segment_id() for segment in _live_segments(self._storage().open_index(INDEX_NAME))]
                 recorded = _read_checksums(self.directory)
                 noted = {}
-                for _segment, name, status in _segment_files(self.directory, {s.segment_id() for s in segments}):
-                    noted[name] = recorded.get(name) or [status.st_size, _crc(self.directory / name)]
+                wanted = set(live)
+                for name in os.listdir(self.directory):  # only the files not noted yet are read
+                    match = _SEGMENT_FILE.match(name)
+                    if match is None or match.group(1) not in wanted:
+                        continue
+                    known = recorded.get(name)
+                    if known is None:
+                        try:
+                            known = [os.stat(self.directory / name).st_size, _crc(self.directory / name)]
+                        except FileNotFoundError:
+                            continue
+                    noted[name] = known
                 if noted != recorded:
                     temporary = self.directory / f".{CHECKSUMS}.{os.getpid()}.{threading.get_ident()}"
                     temporary.write_text(json.dumps(noted, sort_keys=True), encoding="ascii")
@@ -417,8 +466,22 @@ class SearchIndex:
         """False while a new (lost, damaged, never built) index waits to be filled from git."""
         return self._reading(lambda: self._meta() is not None)
 
+    def has_segments(self) -> bool:
+        """``is_filled`` as the table of contents tells it, without opening a searcher.
+
+        A filled index always holds its meta document, so a segment; one made
+        again empty has none until its refill is committed.
+        """
+        stamp = _toc_stamp(self.directory)
+        known = self._has_segments
+        if stamp is not None and known is not None and known[0] == stamp:
+            return known[1]
+        found = self._reading(lambda: bool(_live_segments(self._index())))
+        self._has_segments = (stamp, found)
+        return found
+
     def segment_count(self) -> int:
-        return self._reading(lambda: len(self._index()._segments()))
+        return self._reading(lambda: len(_live_segments(self._index())))
 
     def document_paths(self) -> dict[str, str]:
         """Every indexed path with its kind (the meta document left out)."""
@@ -442,10 +505,11 @@ class SearchIndex:
         holding the index for longer than ``wait_seconds`` raises ``IndexBusy``.
         """
         ix = self._index()
-        writer = self._guarded(lambda: self._writer(ix, wait_seconds, limitmb=UPDATE_MEMORY_MB))
+        writer = self._guarded(lambda: self._save_writer(ix, wait_seconds))
         try:
-            # The writer's own reader (not closed here: the writer keeps using it).
-            last = self._guarded(lambda: _meta_commit(writer.searcher()))
+            first = writer
+            self._lookup.keep_only({segment.segment_id() for segment in first.segments})
+            last = self._guarded(lambda: _indexed_commit(first, self._lookup))
             plan = planner(last)
             if plan.changes_nothing(last):
                 # Another process got there first (every server process catches up
@@ -463,12 +527,18 @@ class SearchIndex:
                     options = {"limitmb": REBUILD_MEMORY_MB}
                 writer = self._guarded(lambda: self._writer(ix, wait_seconds, **options))
             writing = writer
-            self._guarded(lambda: _apply(writing, plan))
+            live = self._guarded(lambda: _apply(writing, plan, self._lookup, self._max_segments))
         except BaseException:
             if writer is not None and not writer.is_closed:
                 writer.cancel()
             raise
-        self._record_checksums()
+        self._record_checksums(live)
+        if live:
+            self._has_segments = (_toc_stamp(self.directory), True)
+        self._last_save = time.monotonic()
+        self._saved.set()
+        if live is not None and len(live) > MAINTAIN_ABOVE:
+            self.merge_wanted()
         return plan
 
     def _guarded(self, operation: Callable[[], T]) -> T:
@@ -480,31 +550,97 @@ class SearchIndex:
             self._judge(error)
             raise
 
+    def _save_writer(self, ix: whoosh_index.FileIndex, wait_seconds: float | None = None) -> SegmentWriter:
+        """The writer of an update: a segment of a page or two, merged (and compressed) later by maintenance."""
+        try:
+            return _SaveWriter(
+                ix,
+                timeout=self.writer_timeout if wait_seconds is None else wait_seconds,
+                delay=LOCK_POLL_SECONDS,
+                limitmb=UPDATE_MEMORY_MB,
+                codec=W3Codec(compression=0),  # a quarter of the segment's cost, for a few kilobytes more
+            )
+        except LockError:
+            raise IndexBusy(str(self.directory)) from None
+
     def _writer(self, ix: whoosh_index.FileIndex, wait_seconds: float | None = None, **options: Any) -> IndexWriter:
         try:
             return ix.writer(timeout=self.writer_timeout if wait_seconds is None else wait_seconds, **options)
         except LockError:
             raise IndexBusy(str(self.directory)) from None
 
-    def maintain(self) -> bool:
-        """Merge big segments if there are many, unless a writer is busy; True if it merged.
+    def maintain(self, seconds: float = MAINTAIN_SECONDS) -> bool:
+        """Merge segments while more than MAINTAIN_ABOVE are live; True if it merged.
 
-        Servers call this from a background thread, so that large merges
-        happen between requests rather than during somebody's save.
+        Servers call this from a background thread. A merge is built with no
+        lock held and put in place under the write lock for a moment
+        (``merges``), so a save never waits for one. While saves keep adding
+        segments it goes on merging, for ``seconds`` at most; one process of
+        the wiki merges at a time.
         """
+        self._max_segments = MAX_SEGMENTS_MAINTAINED  # called, so called again: saves may leave merging to it
+        merged = False
+        with _exclusive_or_skip(self.directory.with_name(self.directory.name + ".merge.lock")) as mine:
+            if not mine:
+                return False
+            deadline = time.monotonic() + seconds
+            while time.monotonic() < deadline:
+                self._saved.clear()
+                if self._merge_once():
+                    merged = True
+                    continue
+                # Nothing to merge yet. Saves come in bursts: while one goes on, so does merging.
+                if time.monotonic() - self._last_save > MAINTAIN_IDLE_SECONDS:
+                    break
+                self._saved.wait(MAINTAIN_POLL_SECONDS)
+        return merged
+
+    def _merge_once(self) -> bool:
+        """Have the merges the live segments call for built, then put them in place; True if any went in."""
         ix = self._index()
-        if self._guarded(lambda: len(ix._segments())) <= MAINTAIN_ABOVE:
+        segments = self._guarded(lambda: _live_segments(ix))
+        if len(segments) <= MAINTAIN_ABOVE:
             return False
-        try:
-            writer = self._guarded(lambda: ix.writer(timeout=0.0, limitmb=UPDATE_MEMORY_MB))
-        except LockError:
+        saving = time.monotonic() - self._last_save < MAINTAIN_IDLE_SECONDS
+        max_docs = BURST_MERGE_DOCS if saving else MAINTENANCE_MERGE_DOCS
+        groups = tiers(segments, MERGE_FACTOR, max_docs)
+        emptied = not all(segment.doc_count() for segment in segments)
+        if not groups and not emptied:
             return False
+        _remove_stale_staging(self.directory)
+        root = self.directory / f"{STAGING_PREFIX}{os.getpid()}-{threading.get_ident()}"
+        shutil.rmtree(root, ignore_errors=True)
+        root.mkdir()
         try:
-            self._guarded(lambda: writer.commit(mergetype=tiered_merge(max_docs=MAINTENANCE_MERGE_DOCS)))
-        except BaseException:
-            if not writer.is_closed:
-                writer.cancel()
-            raise
+            built = []
+            if groups:
+                built = build_in_child(
+                    self.directory,
+                    root,
+                    index_name=INDEX_NAME,
+                    above=MAINTAIN_ABOVE,
+                    factor=MERGE_FACTOR,
+                    max_docs=max_docs,
+                    limitmb=UPDATE_MEMORY_MB,
+                    seconds=MERGE_SECONDS,
+                )
+            if not built and not emptied:
+                return False
+            try:
+                writer = self._guarded(lambda: ix.writer(timeout=INSTALL_WAIT_SECONDS, delay=LOCK_POLL_SECONDS))
+            except LockError:
+                return False
+            try:
+                installed = self._guarded(lambda: install(writer, built, self.directory))
+            finally:
+                if not writer.is_closed:
+                    writer.cancel()
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+        if installed is None:
+            return False
+        for merged in installed:
+            self._lookup.remember(merged.segment.segment_id(), merged.paths)
         self._record_checksums()
         return True
 
@@ -744,23 +880,120 @@ def tiered_merge(max_tier: int | None = None, max_docs: int | None = None) -> Me
     return policy
 
 
-def _apply(writer: SegmentWriter, plan: Plan) -> None:
-    """Write a plan's documents and the commit it reflects, in one Whoosh commit."""
+def _apply(writer: SegmentWriter, plan: Plan, lookup: PathLookup, max_segments: int = MAX_SEGMENTS) -> list[str] | None:
+    """Write a plan's documents and the commit it reflects, in one Whoosh commit; the live segments after it.
+
+    A document replaced is found through ``lookup``, not through Whoosh's
+    ``update_document``, which opens a reader of every segment each time;
+    the new segment's documents are told to ``lookup`` as they are written.
+    None after a rebuild.
+    """
     if plan.rebuild:
         for document in plan.upserts:
             writer.add_document(**document.fields())
-    else:
-        for path in plan.deletes:
-            writer.delete_by_term("path", path)
-        for document in plan.upserts:
-            writer.update_document(**document.fields())
-    writer.update_document(path=META_PATH, kind="meta", commit=plan.commit or "")
-    if plan.rebuild:
+        writer.update_document(path=META_PATH, kind="meta", commit=plan.commit or "")
         writer.commit(mergetype=CLEAR)
-    elif len(writer.segments) >= MAX_SEGMENTS:
-        writer.commit(mergetype=tiered_merge(max_docs=VALVE_MERGE_DOCS))  # rare: maintenance fell behind
+        return None
+    added: list[str] = []
+    for path in plan.deletes:
+        delete_path(writer, lookup, path)
+    for document in plan.upserts:
+        delete_path(writer, lookup, document.path)
+        writer.add_document(**document.fields())
+        added.append(document.path)
+    delete_path(writer, lookup, META_PATH)
+    writer.add_document(path=META_PATH, kind="meta", commit=plan.commit or "")
+    added.append(META_PATH)
+    crowded = len(writer.segments) >= max_segments
+    if crowded and max_segments == MAX_SEGMENTS:
+        policy = tiered_merge(max_docs=VALVE_MERGE_DOCS)  # no maintenance thread: a command, a test
+    elif crowded:
+        policy = _merge_newest(NEWEST_MERGE_DOCS)  # the maintenance thread fell behind: a bounded merge
     else:
-        writer.commit(mergetype=tiered_merge(SAVE_MERGE_TIERS))
+        policy = _keep_all
+    kept: list[Segment] = []
+
+    def keeping(writer: SegmentWriter, segments: list[Segment]) -> list[Segment]:
+        kept.extend(policy(writer, segments))
+        return kept
+
+    new = writer.newsegment.segment_id()
+    writer.commit(mergetype=keeping)
+    if policy is _keep_all:  # the new segment holds what was added, numbered in that order
+        lookup.remember(new, added, {"path": META_PATH, "kind": "meta", "commit": plan.commit or ""})
+    return [segment.segment_id() for segment in kept] + [new]
+
+
+class _SaveWriter(SegmentWriter):  # type: ignore[misc]  # Whoosh is untyped
+    """Whoosh's writer, with the field lengths of a document read once per field, not once per term.
+
+    Whoosh reads them back from the segment's files for every posting it
+    writes: a fifth of the cost of writing a page's segment.
+    """
+
+    def per_document_reader(self) -> _Lengths:
+        return _Lengths(super().per_document_reader())
+
+
+class _Lengths:
+    """A segment's per-document reader that remembers the field lengths asked for."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self._known: dict[tuple[int, str], int] = {}
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        key = (docnum, fieldname)
+        length = self._known.get(key)
+        if length is None:
+            length = self._known[key] = self._reader.doc_field_length(docnum, fieldname, default)
+        return length
+
+    def close(self) -> None:
+        self._reader.close()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._reader, name)
+
+
+def _merge_newest(max_docs: int) -> MergePolicy:
+    """A merge policy: the newest segments, ``max_docs`` live documents at most together, merged into the new one.
+
+    The newest, not the smallest: a merge the maintenance thread is building
+    read the segments as they were when it started, and would be thrown away
+    if one of them went into this one.
+    """
+
+    def policy(writer: SegmentWriter, segments: list[Segment]) -> list[Segment]:
+        from whoosh.reading import SegmentReader
+
+        chosen, total = set(), 0
+        for segment in reversed(segments):
+            if total + segment.doc_count() > max_docs:
+                break
+            chosen.add(segment.segment_id())
+            total += segment.doc_count()
+        for segment in segments:
+            if segment.segment_id() in chosen and segment.doc_count():
+                reader = SegmentReader(writer.storage, writer.schema, segment)
+                writer.add_reader(reader)
+                reader.close()
+        return [segment for segment in segments if segment.segment_id() not in chosen]
+
+    return policy
+
+
+def _keep_all(_writer: SegmentWriter, segments: list[Segment]) -> list[Segment]:
+    """The merge policy of a save: none. Even a segment whose documents were all replaced stays (``merges.install``)."""
+    return list(segments)
+
+
+def _indexed_commit(writer: SegmentWriter, lookup: PathLookup) -> str | None:
+    """The commit the index reflects, from its meta document, as the writer sees it (None: never filled)."""
+    for segment, docnum in reversed(live_documents(writer, lookup, META_PATH)):
+        commit = lookup.stored(writer.storage, writer.schema, segment, docnum).get("commit")
+        return str(commit) if commit else None
+    return None
 
 
 def _collect_quietly() -> None:
@@ -820,6 +1053,48 @@ def _crc(path: Path) -> int:
     return value
 
 
+def _live_segments(ix: whoosh_index.FileIndex) -> list[Segment]:
+    """The segments of the newest table of contents, read without the write lock.
+
+    Whoosh finds the newest table of contents, then opens it: another
+    process committing in between deletes it. The newer one is read then.
+    """
+    for _attempt in range(5):
+        try:
+            segments: list[Segment] = ix._segments()
+            return segments
+        except FileNotFoundError:
+            continue
+    segments = ix._segments()
+    return segments
+
+
+def _remove_stale_staging(directory: Path) -> None:
+    """Remove the staging directories of merges whose process was killed."""
+    now = time.time()
+    for staging in directory.glob(STAGING_PREFIX + "*"):
+        try:
+            if now - staging.stat().st_mtime > STALE_STAGING_SECONDS:
+                shutil.rmtree(staging, ignore_errors=True)
+        except FileNotFoundError:
+            continue
+
+
+@contextmanager
+def _exclusive_or_skip(lock_path: Path) -> Iterator[bool]:
+    """Hold an exclusive lock between processes if nobody holds it: yields whether it is held."""
+    with open(lock_path, "a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        try:
+            yield True
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
 @contextmanager
 def _exclusive(lock_path: Path) -> Iterator[None]:
     """Hold an exclusive lock between processes (released by the kernel if the process dies)."""
@@ -829,8 +1104,3 @@ def _exclusive(lock_path: Path) -> Iterator[None]:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def _meta_commit(searcher: Searcher) -> str | None:
-    fields: dict[str, Any] | None = searcher.document(path=META_PATH)
-    return (fields or {}).get("commit") or None

@@ -72,6 +72,9 @@ class SearchUpdater:
         self.gave_up: Callable[[], None] = lambda: None
         # False once a maintenance thread runs: refilling a lost index is then its job, never a request's.
         self.refill_in_requests = True
+        # Called when saves left many small index segments: the maintenance thread then merges them soon.
+        self.merge_wanted: Callable[[], None] = lambda: self.gave_up()
+        index.merge_wanted = lambda: self.merge_wanted()
 
     def __call__(self, _report: SyncReport) -> None:
         # In a server's request (a save, or the first request after main moved):
@@ -81,7 +84,8 @@ class SearchUpdater:
             self.update()
             return
         try:
-            filled = self.index.is_filled()
+            # Not ``is_filled()``: it opens a searcher on every segment, a cost each save paid.
+            filled = self.index.has_segments()
         except (IndexBusy, IndexUnavailable):
             filled = False
         if filled:
