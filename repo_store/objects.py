@@ -5,6 +5,11 @@ object; doing it the way git does (temporary file named ``tmp_obj_*`` in the
 object's fan-out directory, then an atomic rename) means a process killed at any
 moment leaves either nothing or a complete object, and any leftover temporary
 file is one that ``git fsck`` tolerates and ``git prune`` removes.
+
+A commit's objects are written together once all are known (``write_all``):
+a commit whose trees cannot be built writes nothing. (Flushing them from
+several threads at once was measured slower in a server, not faster: each
+thread then waits for the interpreter lock to finish.)
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import hashlib
 import os
 import tempfile
 import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,6 +56,18 @@ def parse_tree(data: bytes) -> list[TreeEntry]:
     return entries
 
 
+def find_entry(data: bytes, name: bytes) -> TreeEntry | None:
+    """The entry called ``name`` of a raw tree object, without making the others (a third of ``parse_tree``'s time)."""
+    position, end = 0, len(data)
+    while position < end:
+        space = data.index(b" ", position)
+        nul = data.index(b"\0", space)
+        if data[space + 1 : nul] == name:
+            return TreeEntry(data[position:space], name, data[nul + 1 : nul + 21].hex())
+        position = nul + 21
+    return None
+
+
 def _sort_key(entry: TreeEntry) -> bytes:
     # git compares a tree entry as if its name ended with '/'.
     return entry.name + b"/" if entry.is_tree else entry.name
@@ -64,49 +82,97 @@ def object_id(kind: bytes, data: bytes) -> str:
     return hashlib.sha1(b"%s %d\0" % (kind, len(data)) + data).hexdigest()
 
 
+def encode_object(kind: bytes, data: bytes) -> tuple[str, bytes]:
+    """(id, raw object) as ``LooseObjectWriter.write_all`` takes it: the id is computed once."""
+    raw = b"%s %d\0" % (kind, len(data)) + data
+    return hashlib.sha1(raw).hexdigest(), raw
+
+
 class LooseObjectWriter:
     """Writes loose objects into a repository's ``objects`` directory."""
 
     def __init__(self, objects_dir: Path, *, fsync: bool = True) -> None:
         self.objects_dir = Path(objects_dir)
         self.fsync = fsync
+        # A fan-out directory made since the last ``sync_directories``: its own entry must be flushed too.
+        self._made_directory = False
 
     def write(self, kind: bytes, data: bytes) -> str:
         """Store one object (if absent) and return its id."""
-        raw = b"%s %d\0" % (kind, len(data)) + data
-        sha = hashlib.sha1(raw).hexdigest()
-        directory = self.objects_dir / sha[:2]
-        target = directory / sha[2:]
-        if target.exists():
-            return sha
-        directory.mkdir(exist_ok=True)
-        fd, temporary = tempfile.mkstemp(prefix="tmp_obj_", dir=directory)
-        try:
-            with os.fdopen(fd, "wb") as handle:
-                handle.write(zlib.compress(raw, 1))
-                if self.fsync:
-                    handle.flush()
-                    os.fsync(handle.fileno())
-            os.chmod(temporary, 0o444)
-            os.replace(temporary, target)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except FileNotFoundError:
-                pass
-            raise
+        sha, raw = encode_object(kind, data)
+        self.write_all([(sha, raw)])
         return sha
 
+    def write_all(self, objects: Sequence[tuple[str, bytes]]) -> None:
+        """Store (id, raw object) pairs (``encode_object``), those absent.
+
+        Each object is complete under its name or absent, whatever happens:
+        its file is written and (with ``fsync``) flushed under a temporary
+        name before it is renamed. The renames themselves are made durable
+        by ``sync_directories``.
+        """
+        pending: dict[Path, tuple[int, str]] = {}  # target: (descriptor, temporary path)
+        try:
+            for sha, raw in objects:
+                directory = self.objects_dir / sha[:2]
+                target = directory / sha[2:]
+                if target in pending or target.exists():
+                    continue
+                if not directory.is_dir():
+                    directory.mkdir(exist_ok=True)
+                    self._made_directory = True
+                fd, temporary = tempfile.mkstemp(prefix="tmp_obj_", dir=directory)
+                pending[target] = (fd, temporary)
+                _write_fully(fd, zlib.compress(raw, 1))
+                os.fchmod(fd, 0o444)
+            if self.fsync:
+                for fd, _temporary in pending.values():
+                    os.fsync(fd)
+            while pending:
+                target, (fd, temporary) = pending.popitem()
+                os.close(fd)
+                try:
+                    os.replace(temporary, target)
+                except BaseException:
+                    _discard(temporary)
+                    raise
+        except BaseException:
+            for fd, temporary in pending.values():
+                os.close(fd)
+                _discard(temporary)
+            raise
+
     def sync_directories(self, shas: list[str]) -> None:
-        """Make the renames of freshly written objects durable before a ref names them."""
+        """Make the renames of freshly written objects durable before a ref names them.
+
+        Their fan-out directories are flushed, and the ``objects`` directory
+        too when one of those was made meanwhile.
+        """
         if not self.fsync:
             return
-        for directory in {self.objects_dir / sha[:2] for sha in shas}:
+        directories = {self.objects_dir / sha[:2] for sha in shas}
+        if self._made_directory:
+            directories.add(self.objects_dir)
+            self._made_directory = False
+        for directory in directories:
             fd = os.open(directory, os.O_RDONLY)
             try:
                 os.fsync(fd)
             finally:
                 os.close(fd)
+
+
+def _discard(temporary: str) -> None:
+    try:
+        os.unlink(temporary)
+    except FileNotFoundError:
+        pass
+
+
+def _write_fully(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
 
 
 def format_commit(

@@ -45,6 +45,8 @@ from .objects import (
     CommitInfo,
     LooseObjectWriter,
     TreeEntry,
+    encode_object,
+    find_entry,
     format_commit,
     object_id,
     parse_commit,
@@ -55,6 +57,7 @@ from .paths import check_path, check_revision, page_file, page_path_of
 
 BRANCH = "refs/heads/main"
 MAX_ATTEMPTS = 200
+FRESH_BLOB_BYTES = 8 * 1024 * 1024
 
 
 P = ParamSpec("P")
@@ -157,6 +160,8 @@ class PageStore:
         # Parsed trees and commits by id (immutable, so never stale); cachetools' LRU is not thread-safe.
         self._trees: cachetools.LRUCache[str, dict[bytes, TreeEntry]] = cachetools.LRUCache(4096)
         self._commits: cachetools.LRUCache[str, CommitInfo] = cachetools.LRUCache(1024)
+        # Blobs this process just wrote: the catalog and the search index read them right after a save.
+        self._fresh: cachetools.LRUCache[str, bytes] = cachetools.LRUCache(FRESH_BLOB_BYTES, getsizeof=len)
         self._parsed_lock = threading.Lock()
         self._listing: tuple[str, list[tuple[str, TreeEntry]]] | None = None
         self._writer = LooseObjectWriter(self.git_dir / "objects", fsync=fsync)
@@ -212,6 +217,9 @@ class PageStore:
         return entries
 
     def blob(self, sha: str) -> bytes:
+        fresh = self._recall(self._fresh, sha)
+        if fresh is not None:
+            return fresh
         _, kind, data = self._object(sha)
         if kind != b"blob":
             raise RevisionNotFound(sha)
@@ -234,15 +242,19 @@ class PageStore:
         """The full id of the commit ``revision`` (hex, possibly abbreviated) names."""
         return self.commit_info(revision).sha
 
-    def lookup(self, commit: str | None, file_path: str) -> TreeEntry | None:
-        """The tree entry at ``file_path`` in ``commit``, or None."""
+    def lookup(self, commit: str | None, file_path: str, *, keep: bool = True) -> TreeEntry | None:
+        """The tree entry at ``file_path`` in ``commit``, or None.
+
+        With ``keep=False`` a tree not cached yet is searched as it is read,
+        neither parsed whole nor kept: the right way to look once into an old
+        commit (a save's base revision, whose trees nobody reads again).
+        """
         if commit is None:
             return None
         tree_sha = self.commit_info(commit).tree
         parts = file_path.split("/")
         for index, part in enumerate(parts):
-            entries = self.tree(tree_sha)
-            entry = entries.get(part.encode("utf-8")) or _lookup_unnormalised(entries, part)
+            entry = self._entry(tree_sha, part, keep)
             if entry is None:
                 return None
             if index == len(parts) - 1:
@@ -251,6 +263,20 @@ class PageStore:
                 return None
             tree_sha = entry.sha
         return None
+
+    def _entry(self, tree_sha: str, name: str, keep: bool) -> TreeEntry | None:
+        entries = self._recall(self._trees, tree_sha)
+        if entries is None and not keep:
+            _, kind, data = self._object(tree_sha)
+            if kind != b"tree":
+                raise RevisionNotFound(tree_sha)
+            found = find_entry(data, name.encode("utf-8"))
+            if found is not None or name.isascii():
+                return found
+            entries = {entry.name: entry for entry in parse_tree(data)}  # stored in another Unicode form, perhaps
+        if entries is None:
+            entries = self.tree(tree_sha)
+        return entries.get(name.encode("utf-8")) or _lookup_unnormalised(entries, name)
 
     # -- pages and files ---------------------------------------------------
 
@@ -363,7 +389,7 @@ class PageStore:
         new_data = _normalise_newlines(markdown).encode("utf-8")
         new_blob = object_id(b"blob", new_data)
         base = self.resolve_revision(base_revision) if base_revision else None
-        base_entry = self.lookup(base, file_path) if base else None
+        base_entry = self.lookup(base, file_path, keep=False) if base else None
         with self._write_lock:
             for _attempt in range(MAX_ATTEMPTS):
                 head = self.head()
@@ -465,7 +491,7 @@ class PageStore:
                     raise InvalidPath(f"{change.path!r} crosses a file")
                 node = child
             node[parts[-1].encode("utf-8")] = change
-        written: list[str] = []
+        written: list[tuple[str, bytes]] = []  # the new objects (id, raw), written together once all are known
         applied: list[Change] = []
         tree = self._apply(root, nested, written, "", applied) or self._write(b"tree", b"", written)
         now = int(time.time())
@@ -481,21 +507,25 @@ class PageStore:
             message=message,
         )
         sha = self._write(b"commit", data, written)
-        self._writer.sync_directories(written)
+        self._writer.write_all(written)
+        self._writer.sync_directories([object_sha for object_sha, _raw in written])
+        for object_sha, raw in written:
+            if raw.startswith(b"blob ") and len(raw) <= FRESH_BLOB_BYTES // 8:
+                self._remember(self._fresh, object_sha, raw[raw.index(b"\0") + 1 :])
         info = parse_commit(sha, data)
         self._remember(self._commits, sha, info)
         return CommitRecord(info, _pair_renames(applied))
 
-    def _write(self, kind: bytes, data: bytes, written: list[str]) -> str:
-        sha = self._writer.write(kind, data)
-        written.append(sha)
+    def _write(self, kind: bytes, data: bytes, written: list[tuple[str, bytes]]) -> str:
+        sha, raw = encode_object(kind, data)
+        written.append((sha, raw))
         return sha
 
     def _apply(
         self,
         tree_sha: str | None,
         changes: _Changes,
-        written: list[str],
+        written: list[tuple[str, bytes]],
         prefix: str,
         applied: list[Change],
     ) -> str | None:
