@@ -846,9 +846,10 @@ PAYLOADS = (
 
 def known_script(attrs: dict[str, str | None]) -> bool:
     """The only scripts of the templates themselves: the site's own files, and structured data."""
-    if attrs == {"type": "application/ld+json"}:
-        return True
-    own = r"/static/(?:trousse|conflict)\.js(?:\?v=[\w.-]+)?"  # conflict.js: the conflict page's buttons
+    if attrs == {"type": "application/ld+json"} or attrs == {"type": "application/json", "id": "editor-strings"}:
+        return True  # data, never run: JSON written by tojson (the editor's labels)
+    # conflict.js: the conflict page's buttons; editor.js and the vendored EasyMDE: the editor's toolbar and preview.
+    own = r"/static/(?:trousse|conflict|editor|vendor/easymde/easymde\.min)\.js(?:\?v=[\w.-]+)?"
     return set(attrs) == {"src", "defer"} and bool(re.fullmatch(own, attrs["src"] or ""))
 
 
