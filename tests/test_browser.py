@@ -63,7 +63,7 @@ def test_create_and_edit_a_page_with_accents(browser, live_server):
 
     page.goto(base + "/new")
     page.get_by_label("Titre de la page").fill("Élus & mairies : négocier un loyer")
-    page.get_by_label("Dossier").select_option("loyers")
+    page.get_by_label("Dossier", exact=True).select_option("loyers")
     page.get_by_role("button", name="Continuer").click()
     assert page.url.startswith(base + "/edit/loyers/elus-mairies-negocier-un-loyer")
     editor = page_text(page)
@@ -156,7 +156,7 @@ def test_document_a_lease_attach_the_agreement_and_download_the_csv(browser, liv
     log_in(page, base)
     page.goto(base + "/new")
     page.get_by_label("Titre de la page").fill("Loyer de la maison des associations de Hourtin")
-    page.get_by_label("Dossier").select_option("loyers")
+    page.get_by_label("Dossier", exact=True).select_option("loyers")
     page.get_by_label("Partir d’un modèle").select_option("fiche-loyer")
     page.get_by_role("button", name="Continuer").click()
     editor = page_text(page)
@@ -176,7 +176,7 @@ def test_document_a_lease_attach_the_agreement_and_download_the_csv(browser, liv
     page.get_by_label(re.compile("Joindre un document")).set_input_files(str(agreement))
     page.get_by_role("button", name="Joindre", exact=True).click()
     page.wait_for_load_state()
-    assert page.get_by_role("link", name="convention-signee.pdf").is_visible()
+    assert page.get_by_role("link", name="convention-signee.pdf", exact=True).is_visible()
     page.goto(base + "/collections/loyers")
     with page.expect_download() as download:
         page.get_by_role("link", name="CSV").click()

@@ -293,7 +293,7 @@ def test_upload_from_the_editor(open_page, server, device, tmp_path):
     attachments.wait_for_load_state()
     assert attachments.url == f"{base}/wiki/{path}#attachments"
     assert attachments.get_by_role("status").get_by_text("convention-signee.pdf").is_visible()
-    assert attachments.get_by_role("link", name="convention-signee.pdf").is_visible()
+    assert attachments.get_by_role("link", name="convention-signee.pdf", exact=True).is_visible()
     check_layout(attachments, device)
     attachments.close()
     # The text being written was not lost.

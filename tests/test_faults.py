@@ -293,7 +293,7 @@ def assert_repository_valid(data: Path) -> None:
 
 def trousse_check(data: Path) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [sys.executable, "-m", "wiki", "--data", str(data), "check"],
+        [sys.executable, "-m", "wiki", "--lang", "en", "--data", str(data), "check"],
         capture_output=True,
         text=True,
         env=git_environment({"PYTHONPATH": str(PROJECT_ROOT)}),
