@@ -611,9 +611,11 @@ class Accounts:
         address = _clean_text(email, 200).replace(" ", "").casefold()
         if not address:
             return []
-        rows = self._db().execute(
-            "SELECT * FROM users WHERE lower(email) = ? AND disabled = 0 AND email != ''", (address,)
-        ).fetchall()
+        rows = (
+            self._db()
+            .execute("SELECT * FROM users WHERE lower(email) = ? AND disabled = 0 AND email != ''", (address,))
+            .fetchall()
+        )
         found = []
         for row in rows:
             user = self._user_of(row)
@@ -645,10 +647,14 @@ class Accounts:
         return self._changed(link["user_id"])
 
     def mail_link_is_valid(self, code: str, purpose: str) -> bool:
-        row = self._db().execute(
-            "SELECT 1 FROM mail_links WHERE code_hash = ? AND purpose = ? AND used = 0 AND expires > ?",
-            (_digest(code or ""), purpose, time.time()),
-        ).fetchone()
+        row = (
+            self._db()
+            .execute(
+                "SELECT 1 FROM mail_links WHERE code_hash = ? AND purpose = ? AND used = 0 AND expires > ?",
+                (_digest(code or ""), purpose, time.time()),
+            )
+            .fetchone()
+        )
         return row is not None
 
     def _mail_link(self, user_id: int, purpose: str, email: str, lifetime: float) -> str:

@@ -16,10 +16,8 @@ from .mail import Mail
 
 def _mail(recipient: str, subject: str, paragraphs: list[str], link: str, link_text: str) -> Mail:
     text = "\n\n".join([*paragraphs[:1], link, *paragraphs[1:]])
-    body = (
-        f"<p>{html.escape(paragraphs[0])}</p>"
-        f'<p><a href="{html.escape(link)}">{html.escape(link_text)}</a></p>'
-        + "".join(f"<p>{html.escape(part)}</p>" for part in paragraphs[1:])
+    body = f'<p>{html.escape(paragraphs[0])}</p><p><a href="{html.escape(link)}">{html.escape(link_text)}</a></p>' + "".join(
+        f"<p>{html.escape(part)}</p>" for part in paragraphs[1:]
     )
     return Mail(recipient, subject, text, body, (("Auto-Submitted", "auto-generated"),))
 

@@ -153,9 +153,7 @@ class Writes:
         self._tell(Written("create" if result.created else "save", (path,), outcome.revision, user))
         return outcome
 
-    def move(
-        self, path: str, to: str, *, user: User, message: str = "", title: str | None = None
-    ) -> tuple[CommitRecord, str]:
+    def move(self, path: str, to: str, *, user: User, message: str = "", title: str | None = None) -> tuple[CommitRecord, str]:
         """Rename a page and its attachments folder in one commit git sees as renames; returns it and the new path.
 
         With ``title``, the page's title changes too (its front matter
