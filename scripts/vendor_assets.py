@@ -25,6 +25,8 @@ ROOT = Path(__file__).resolve().parent.parent
 ASSETS = ROOT / "assets"
 VENDOR = ROOT / "wiki" / "static" / "vendor"
 
+LEAFLET_IMAGES = ("layers.png", "layers-2x.png", "marker-icon.png", "marker-icon-2x.png", "marker-shadow.png")
+
 # For each vendored package: the files to copy (source in the package → name in vendor/<package>/)
 # and the licence file of each npm package whose code ends up in those files.
 VENDORED: dict[str, dict[str, dict[str, str]]] = {
@@ -39,6 +41,15 @@ VENDORED: dict[str, dict[str, dict[str, str]]] = {
             "codemirror-spell-checker": "LICENSE",
             "typo-js": "README.md",
         },
+    },
+    "leaflet": {
+        # The map's library; its images are those its style sheet names (the default marker, the layers control).
+        "files": {
+            "dist/leaflet.js": "leaflet.js",
+            "dist/leaflet.css": "leaflet.css",
+            **{f"dist/images/{name}": f"images/{name}" for name in LEAFLET_IMAGES},
+        },
+        "licences": {"leaflet": "LICENSE"},
     },
 }
 
@@ -59,6 +70,7 @@ def vendor(package: str, spec: dict[str, dict[str, str]], lock: dict) -> None:
     target.mkdir(parents=True)
     files = {}
     for source, name in spec["files"].items():
+        (target / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(ASSETS / "node_modules" / package / source, target / name)
         files[name] = sha256(target / name)
     licences = {}
