@@ -31,10 +31,98 @@ EN_STOP = frozenset(stopwords_for_language("en"))
 # Words and numbers (1,5 or 2.0 stay whole); apostrophes and hyphens separate tokens.
 TOKEN = re.compile(r"\w+(?:[.,]\d+)*")
 
-# Nouns Snowball mistakes for verbs in -er: it stems "loyer" (rent) to "loi"
-# (law), which in a wiki about leases and statutes would merge the two.
-PROTECTED = frozenset({"loyer", "foyer", "noyer", "métayer", "clavier", "atelier", "grenier", "quartier"})
+# Hyphens (ASCII and the Unicode ones) that join the parts of a compound word.
+HYPHENS = frozenset("-\u2010\u2011")
+MAX_COMPOUND_PARTS = 4
+MAX_COMPOUND_CHARS = 40
 
+# Nouns Snowball mistakes for verbs in -er: it stems "loyer" (rent) to "loi"
+# (law), which in a wiki about leases and statutes would merge the two. And
+# words Snowball merges with others people keep apart: an ``association`` is
+# not its ``associés`` (partners), a ``commune`` (town) not the ``communs``.
+# Each is indexed as itself (accents folded, plural stripped).
+PROTECTED = frozenset(
+    {
+        "loyer",
+        "foyer",
+        "noyer",
+        "métayer",
+        "clavier",
+        "atelier",
+        "grenier",
+        "quartier",
+        "association",
+        "associé",
+        "commune",
+    }
+)
+
+# A small French lemma table: folded words (singular, or the plural itself when
+# irregular) → the word whose stem they share. Irregular plurals that stripping
+# one letter gets wrong (``baux`` → ``bail``, ``travaux`` → ``travail``), and
+# noun/verb families Snowball keeps apart (``construction`` / ``construire``,
+# ``gestion`` / ``gérer``). Keys and values are folded (no accents).
+LEMMAS: dict[str, str] = {
+    # irregular plurals
+    "baux": "bail",
+    "travaux": "travail",
+    "vitraux": "vitrail",
+    "coraux": "corail",
+    "emaux": "email",
+    "soupiraux": "soupirail",
+    "vantaux": "vantail",
+    "cieux": "ciel",
+    "yeux": "oeil",
+    "aieux": "aieul",
+    # the protected words' own forms
+    "associee": "associe",
+    "associatif": "association",
+    "associative": "association",
+    "communal": "commune",
+    "communale": "commune",
+    # noun / verb families
+    "construction": "construire",
+    "constructif": "construire",
+    "constructive": "construire",
+    "coconstruction": "coconstruire",
+    "reconstruction": "reconstruire",
+    "production": "produire",
+    "producteur": "produire",
+    "productrice": "produire",
+    "reduction": "reduire",
+    "traduction": "traduire",
+    "introduction": "introduire",
+    "inscription": "inscrire",
+    "souscription": "souscrire",
+    "gestion": "gerer",
+    "gestionnaire": "gerer",
+    "creation": "creer",
+    "createur": "creer",
+    "creatrice": "creer",
+    "decision": "decider",
+    "adhesion": "adherer",
+    "adherent": "adherer",
+    "adherente": "adherer",
+    "acquisition": "acquerir",
+    "election": "elire",
+    "location": "louer",
+    "locataire": "louer",
+    "bailleur": "bail",
+    "subventionner": "subvention",
+    "subventionne": "subvention",
+    "subventionnee": "subvention",
+    "cotisation": "cotiser",
+    "benevolat": "benevole",
+    "mutualisation": "mutualiser",
+    "animation": "animer",
+    "animateur": "animer",
+    "animatrice": "animer",
+    "mediation": "mediateur",
+    "financeur": "financer",
+    "financement": "financer",
+}
+
+PROTECTED_FOLDED = frozenset(word.translate(accent_map) for word in PROTECTED)
 _french_stemmer = stemmer_for_language("fr")
 _english_stemmer = stemmer_for_language("en")
 _cache_fr: dict[str, tuple[str, ...]] = {}
@@ -74,8 +162,11 @@ def french_stems(word: str) -> tuple[str, ...]:
     elif word[0].isdigit():
         stems = (word,)
     else:
-        singular = strip_plural(word)
-        if singular in PROTECTED or fold(singular) in PROTECTED:
+        folded = fold(word)
+        singular = LEMMAS.get(folded) or strip_plural(word)
+        folded_singular = fold(singular)
+        singular = LEMMAS.get(folded_singular, singular)
+        if singular in PROTECTED or fold(singular) in PROTECTED_FOLDED:
             stems = (fold(singular),)
             _cache_fr[word] = stems  # a protected word is short
             return stems
@@ -98,11 +189,40 @@ def english_stem(word: str) -> str | None:
 
 
 def french_positions(text: str) -> Iterator[tuple[str, ...]]:
-    """The stems of each meaningful word, in order: what the index stores and a query looks for."""
+    """The stems of each meaningful word, in order: what the index stores and a query looks for.
+
+    Words joined by hyphens (``co-construction``, ``tiers-lieux``, ``e-mails``)
+    stand at their own positions, so the phrase ``"tiers lieux"`` finds them,
+    and the last one also carries the stems of the whole run written as one
+    word (``coconstruction``, ``tierslieux``, ``emails``): whichever way a page
+    or a query writes a compound, the two meet.
+    """
+    run: list[str] = []
+    previous_end = -2
     for match in TOKEN.finditer(text):
-        stems = french_stems(match.group().lower())
+        word = match.group().lower()
+        start = match.start()
+        if start == previous_end + 1 and text[previous_end] in HYPHENS and len(run) < MAX_COMPOUND_PARTS:
+            run.append(word)
+        else:
+            run = [word]
+        previous_end = match.end()
+        stems = french_stems(word)
+        if len(run) > 1 and stems:
+            joined = "".join(run)
+            if len(joined) <= MAX_COMPOUND_CHARS:
+                extra = tuple(stem for stem in french_stems(joined) if stem not in stems)
+                stems = stems + extra
         if stems:
             yield stems
+
+
+def compound_stems(words: list[str]) -> tuple[str, ...]:
+    """The stems of ``words`` written as one word (``tiers lieux`` → the stems of ``tierslieux``)."""
+    joined = "".join(word.lower() for word in words)
+    if len(words) < 2 or len(joined) > MAX_COMPOUND_CHARS or not joined.isalnum():
+        return ()
+    return french_stems(joined)
 
 
 def stems_by_position(text: str) -> list[tuple[str, ...]]:
@@ -120,6 +240,29 @@ def english_terms(text: str) -> list[str]:
 
 def folded_words(text: str) -> list[str]:
     return [fold(match.group().lower()) for match in TOKEN.finditer(text)]
+
+
+def iter_words(text: str) -> Iterator[str]:
+    """Each word of ``text``, lowercase."""
+    for match in TOKEN.finditer(text):
+        yield match.group().lower()
+
+
+# Words that spelling corrections may propose: letters only, of this many characters.
+SPELL_MIN_CHARS = 3
+SPELL_MAX_CHARS = 30
+
+
+def spelling_words(text: str) -> Iterator[str]:
+    """The distinct words of ``text`` a correction may propose: folded, letters only, no stop words."""
+    seen: set[str] = set()
+    for match in TOKEN.finditer(text):
+        word = fold(match.group().lower())
+        if word in seen or not SPELL_MIN_CHARS <= len(word) <= SPELL_MAX_CHARS or not word.isalpha():
+            continue
+        seen.add(word)
+        if word not in FR_STOP_ALL:
+            yield word
 
 
 def iter_tokens(text: str) -> Iterator[tuple[int, int, tuple[str, ...], str]]:
@@ -180,3 +323,11 @@ class EnglishTokenizer(_SinglePass):
     def positions(self, text: str) -> Iterator[tuple[str, ...]]:
         for term in english_terms(text):
             yield (term,)
+
+
+class SpellingTokenizer(_SinglePass):
+    """The distinct words of a text as written (folded): the vocabulary of spelling corrections."""
+
+    def positions(self, text: str) -> Iterator[tuple[str, ...]]:
+        for word in spelling_words(text):
+            yield (word,)

@@ -28,6 +28,8 @@ Tiebreak = Callable[[int], str]  # a document's number to the key that orders it
 
 K1 = 1.2
 B = 0.75
+# Length normalisation per field (BM25F): how much a long page's matches count less than a short one's.
+FIELD_B = {"title": 0.75, "body": 0.75}
 MAX_SCORING_PREFIX_TERMS = 64  # matching uses every term a prefix starts; ranking the first ones
 CACHE_TERMS = 2048
 
@@ -124,6 +126,10 @@ class View:
         raise TypeError(f"cannot evaluate {type(query).__name__}")
 
     def phrase(self, reader: IndexReader, fieldname: str, words: list[str]) -> int:
+        """Documents where ``words`` stand next to each other, in order (kept for this generation)."""
+        return self._cached(("phrase", fieldname, "\x00".join(words)), lambda: self._phrase(reader, fieldname, words))
+
+    def _phrase(self, reader: IndexReader, fieldname: str, words: list[str]) -> int:
         """Documents where ``words`` stand next to each other, in order.
 
         Each word's positions are keys ``docnum << 24 | position``; shifting
@@ -142,6 +148,16 @@ class View:
                 result |= ids_to_bitmap(docs, segment.doc_count_all()) << offset
         return result & self.live
 
+    def flags(self, bitmap: int) -> np.ndarray:
+        """A bitmap as one boolean per document."""
+        return bitmap_to_flags(bitmap, self.size)
+
+    def idf(self, bitmap: int) -> float:
+        """How rare the documents of ``bitmap`` are among the live ones (BM25's idf)."""
+        total = max(1, self.live.bit_count())
+        frequency = bitmap.bit_count()
+        return math.log(1 + (total - frequency + 0.5) / (frequency + 0.5))
+
     # -- ranking -----------------------------------------------------------
 
     def rank(
@@ -154,10 +170,14 @@ class View:
         *,
         tiebreak: Tiebreak | None = None,
         skip: int = 0,
+        bonus: np.ndarray | None = None,
     ) -> list[Scored]:
-        """The ``count`` best documents of ``matching`` by BM25 over ``scoring``'s terms (see ``_best`` for ties)."""
+        """The ``count`` best documents of ``matching`` by BM25 over ``scoring``'s terms (see ``_best`` for ties).
+
+        ``bonus`` (one value per document) is added to the scores.
+        """
         allowed = bitmap_to_flags(matching, self.size)
-        scores = np.zeros(self.size, np.float32)
+        scores = np.zeros(self.size, np.float32) if bonus is None else bonus.astype(np.float32)
         total_docs = max(1, self.live.bit_count())
         for fieldname, text in self._scoring_terms(reader, scoring):
             self._add_term(reader, scores, fieldname, text, total_docs, boosts.get(fieldname, 1.0))
@@ -233,9 +253,10 @@ class View:
             return
         idf = math.log(1 + (total_docs - frequency + 0.5) / (frequency + 0.5))
         average = (reader.field_length(fieldname) / max(1, reader.doc_count())) or 1.0
+        b = FIELD_B.get(fieldname, B)
         for segment, offset, ids, tfs in parts:
             lengths = self.segments.lengths(segment, fieldname)[ids]
-            weights = idf * boost * tfs * (K1 + 1) / (tfs + K1 * (1 - B + B * lengths / average))
+            weights = idf * boost * tfs * (K1 + 1) / (tfs + K1 * (1 - b + b * lengths / average))
             scores[ids + offset] += weights.astype(np.float32)
 
 

@@ -37,9 +37,11 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from itertools import islice
 from pathlib import Path
 from typing import Any, TypeVar
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import W3Codec
@@ -48,13 +50,14 @@ from whoosh.reading import IndexReader
 from whoosh.searching import Searcher
 from whoosh.writing import CLEAR, IndexWriter, LockError, SegmentWriter
 
-from .analysis import french_stems, iter_tokens
+from .analysis import TOKEN, fold, french_stems
 from .docsets import View
 from .merges import STAGING_PREFIX, PathLookup, build_in_child, delete_path, install, live_documents, tiers
-from .query import ParsedQuery, parse_query, rebuild
-from .schema import META_PATH, TITLE_BOOST, Document, build_schema
-from .segments import SegmentCache, segment_key
+from .query import QUESTION_WORDS, ParsedQuery, parse_query, rebuild
+from .schema import ANALYSIS_VERSION, FACET_MARK, META_PATH, TITLE_BOOST, Document, build_schema
+from .segments import SegmentCache, ids_to_bitmap, segment_key
 from .snippets import snippet
+from .spelling import Speller
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -106,6 +109,8 @@ REBUILD_MEMORY_MB = 1024
 INDEX_NAME = "MAIN"
 WRITE_LOCK = f"{INDEX_NAME}_WRITELOCK"
 CHECKSUMS = "checksums.json"
+# The version of the analysis (``schema.ANALYSIS_VERSION``) that made the index: another one means a rebuild.
+ANALYSIS_FILE = "analysis-version"
 _TOC = re.compile(rf"^_{INDEX_NAME}_([0-9]+)\.toc$")
 _SEGMENT_FILE = re.compile(rf"^({INDEX_NAME}_[0-9a-z]+)\.[A-Za-z0-9_.]+$")
 
@@ -158,6 +163,12 @@ class SearchResults:
     limit: int
     suggestion: str | None = None
     facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    # The query run instead of the typed one, which found nothing (a spelling correction), or None.
+    corrected: str | None = None
+    # "any" when pages lacking some of the words are included (few had them all), else None.
+    fallback: str | None = None
+    # The fiche fields with few values, each with the results' counts per value: [(field, [(value, count)…])…].
+    field_facets: list[tuple[str, list[tuple[str, int]]]] = field(default_factory=list)
 
 
 class IndexBusy(Exception):
@@ -190,6 +201,8 @@ class SearchIndex:
         self._last_save = 0.0
         self._has_segments: tuple[tuple[int, int, int, int] | None, bool] | None = None
         self._max_segments = MAX_SEGMENTS
+        self._speller = Speller()
+        self._fields_known: tuple[tuple[int, tuple[str, ...]], dict[str, int]] | None = None
 
     # -- opening -----------------------------------------------------------
 
@@ -233,10 +246,16 @@ class SearchIndex:
         if not intact:
             log.warning("search index files changed since they were written; rebuilding it")
             return None
-        if set(ix.schema.names()) != set(build_schema().names()):
-            log.warning("search index schema changed; rebuilding it")
+        if set(ix.schema.names()) != set(build_schema().names()) or self._analysis_version() != ANALYSIS_VERSION:
+            log.warning("search index made by another version of the analysis; rebuilding it")
             return None
         return ix
+
+    def _analysis_version(self) -> str | None:
+        try:
+            return (self.directory / ANALYSIS_FILE).read_text(encoding="ascii").strip()
+        except (OSError, UnicodeDecodeError):
+            return None
 
     def _recreate(self) -> whoosh_index.FileIndex:
         """An empty index in place of whatever is there, made while no writer runs."""
@@ -263,6 +282,7 @@ class SearchIndex:
                 else:
                     child.unlink(missing_ok=True)
             ix = storage.create_index(build_schema(), INDEX_NAME)
+            (self.directory / ANALYSIS_FILE).write_text(ANALYSIS_VERSION + "\n", encoding="ascii")
         finally:
             lock.release()
         return ix
@@ -655,64 +675,162 @@ class SearchIndex:
         order: str = "relevance",
         facets: bool = False,
         suggest: bool = True,
+        fallback: bool = True,
+        proximity: bool = True,
     ) -> SearchResults:
         """Run what a visitor typed; malformed input is read as plain words, never an error.
 
         The set of matching pages (hence the total and the facets) is exact,
-        computed with bitmaps; ranking is BM25 over that set (see ``docsets``).
+        computed with bitmaps; ranking is BM25 over that set (see ``docsets``),
+        plus a boost for pages where words next to each other in the query
+        stand together (``proximity``). When fewer than ``FEW_RESULTS`` pages
+        have every word, pages with most of them follow (``fallback``: the
+        answer says ``fallback="any"``); when none has them and some words
+        look misspelt, the corrected query is run (``corrected``), and
+        offered (``suggestion``) when the typed one finds little.
         A damaged index raises ``IndexUnavailable``.
         """
         limit = max(1, min(MAX_LIMIT, int(limit)))
         offset = max(0, int(offset))
-        parsed = parse_query(text)
-        if parsed.query is None:
+        if not parse_query(text).parts:
             return SearchResults(text, 0, [], offset, limit)
-        return self._reading(lambda: self._search(text, parsed, limit, offset, order, facets, suggest))
+        options = _Options(limit, offset, order, facets, suggest, fallback, proximity)
+        return self._reading(lambda: self._search(text, options))
 
-    def _search(
-        self,
-        text: str,
-        parsed: ParsedQuery,
-        limit: int,
-        offset: int,
-        order: str,
-        facets: bool,
-        suggest: bool,
-    ) -> SearchResults:
-        results = SearchResults(text, 0, [], offset, limit)
+    def _search(self, text: str, options: _Options) -> SearchResults:
+        results = SearchResults(text, 0, [], options.offset, options.limit)
         searcher = self._searcher()
         reader = searcher.reader()
         if not reader.doc_count_all():
             return results
         view = self._view(reader)
-        matching = view.evaluate(reader, parsed.query)
+        fields = self._field_keys(reader)
+        parsed = parse_query(text, fields)
+        if parsed.query is None:
+            return results
+        matching, bonus, fallback = self._matching(reader, view, parsed, options)
+        if options.suggest and parsed.words and matching.bit_count() < FEW_RESULTS:
+            suggestion = self._suggest(searcher, parsed, matching.bit_count())
+            if suggestion is not None:
+                corrected = parse_query(suggestion, fields)
+                found, found_bonus, found_fallback = (0, None, False)
+                if corrected.query is not None:
+                    found, found_bonus, found_fallback = self._matching(reader, view, corrected, options)
+                if found and not matching:
+                    parsed, matching, bonus, fallback = corrected, found, found_bonus, found_fallback
+                    results.corrected = suggestion
+                elif found.bit_count() > matching.bit_count():
+                    results.suggestion = suggestion
         results.total = matching.bit_count()
-        if results.total and offset < results.total:
-            # Equal scores (or dates) follow the path, so that pages 1, 2, 3… together are the whole list.
-            tiebreak = self._paths.lookup(reader)
-            if order == "date" or parsed.scoring is None:
-                best = view.by_number(reader, "updated", matching, offset + limit, tiebreak=tiebreak, skip=offset)
-            else:
-                best = view.rank(reader, parsed.scoring, matching, offset + limit, BOOSTS, tiebreak=tiebreak, skip=offset)
-            for scored in best[offset:]:
-                fields = searcher.stored_fields(scored.docnum)
-                results.hits.append(
-                    Hit(
-                        path=fields["path"],
-                        title=fields.get("title_text", ""),
-                        kind=fields.get("kind", "page"),
-                        page=fields.get("page", ""),
-                        snippet=snippet(fields.get("text", ""), parsed.highlight, parsed.prefixes),
-                        score=round(scored.score, 4),
-                        updated=int(fields.get("updated", 0) or 0),
-                        tags=[tag for tag in (fields.get("tags") or "").split(",") if tag],
-                    )
-                )
-        if results.total and facets:
+        results.fallback = "any" if fallback else None
+        if results.total and options.offset < results.total:
+            self._fill(results, searcher, reader, view, parsed, matching, bonus, options)
+        if results.total and options.facets:
             results.facets = self._facets(reader, view, matching)
-        if not results.total and suggest and parsed.words:
-            results.suggestion = self._suggest(searcher, parsed)
+            results.field_facets = self._field_facets(reader, view, matching, fields)
         return results
+
+    def _matching(
+        self, reader: IndexReader, view: View, parsed: ParsedQuery, options: _Options
+    ) -> tuple[int, np.ndarray | None, bool]:
+        """The pages a query finds, a bonus per page for ranking, and whether pages lacking some words were let in.
+
+        Pages with every word come first; when they are fewer than
+        ``FEW_RESULTS``, pages with at least half of the words (question words
+        apart) follow, ranked by the words they have, each weighing its idf
+        (question words a fraction of it) — more than any text score.
+        """
+        assert parsed.query is not None
+        matching = view.evaluate(reader, parsed.query)
+        bonus: np.ndarray | None = None
+        fallback = False
+        content = [item for item in parsed.optional if not item.question]
+        if (
+            options.fallback
+            and matching.bit_count() < FEW_RESULTS
+            and len(parsed.optional) >= 2
+            and content
+            and not parsed.alternatives
+            and options.order != "date"
+        ):
+            allowed = view.live
+            for query in parsed.filters:
+                allowed &= view.evaluate(reader, query)
+            for query in parsed.excluded:
+                allowed &= ~view.evaluate(reader, query)
+            bitmaps = [view.evaluate(reader, item.query) & allowed for item in parsed.optional]
+            counts = np.zeros(view.size, np.int16)
+            coverage = np.zeros(view.size, np.float32)
+            for item, bitmap in zip(parsed.optional, bitmaps, strict=True):
+                flags = view.flags(bitmap)
+                weight = view.idf(bitmap) * (QUESTION_WEIGHT if item.question else 1.0)
+                coverage += flags * np.float32(weight)
+                if not item.question:
+                    counts += flags
+            needed = max(1, math.ceil(len(content) / 2))
+            wide = np.flatnonzero(counts >= needed)
+            if len(wide):
+                extra = ids_to_bitmap(wide, view.size) & ~matching & allowed
+                if extra:
+                    fallback = True
+                    matching |= extra
+                    bonus = coverage * np.float32(COVERAGE_SCALE)
+        if options.proximity and parsed.adjacent and options.order != "date":
+            bonus = self._proximity(reader, view, parsed, matching, bonus)
+        return matching, bonus, fallback
+
+    def _proximity(
+        self, reader: IndexReader, view: View, parsed: ParsedQuery, matching: int, bonus: np.ndarray | None
+    ) -> np.ndarray | None:
+        """A boost for pages where two words next to each other in the query stand together too."""
+        pairs = [(run[i], run[i + 1]) for run in parsed.adjacent for i in range(len(run) - 1)][:MAX_PROXIMITY_PAIRS]
+        for first, second in pairs:
+            together = 0
+            for fieldname in ("title", "body"):
+                together |= view.phrase(reader, fieldname, [first, second])
+            together &= matching
+            if not together:
+                continue
+            weight = (view.idf(view.term(reader, "body", first)) + view.idf(view.term(reader, "body", second))) / 2
+            if bonus is None:
+                bonus = np.zeros(view.size, np.float32)
+            bonus += view.flags(together) * np.float32(PROXIMITY_BOOST * weight)
+        return bonus
+
+    def _fill(
+        self,
+        results: SearchResults,
+        searcher: Searcher,
+        reader: IndexReader,
+        view: View,
+        parsed: ParsedQuery,
+        matching: int,
+        bonus: np.ndarray | None,
+        options: _Options,
+    ) -> None:
+        offset, limit = options.offset, options.limit
+        # Equal scores (or dates) follow the path, so that pages 1, 2, 3… together are the whole list.
+        tiebreak = self._paths.lookup(reader)
+        if options.order == "date" or (parsed.scoring is None and bonus is None):
+            best = view.by_number(reader, "updated", matching, offset + limit, tiebreak=tiebreak, skip=offset)
+        else:
+            best = view.rank(
+                reader, parsed.scoring, matching, offset + limit, BOOSTS, tiebreak=tiebreak, skip=offset, bonus=bonus
+            )
+        for scored in best[offset:]:
+            fields = searcher.stored_fields(scored.docnum)
+            results.hits.append(
+                Hit(
+                    path=fields["path"],
+                    title=fields.get("title_text", ""),
+                    kind=fields.get("kind", "page"),
+                    page=fields.get("page", ""),
+                    snippet=snippet(fields.get("text", ""), parsed.highlight, parsed.prefixes),
+                    score=round(scored.score, 4),
+                    updated=int(fields.get("updated", 0) or 0),
+                    tags=[tag for tag in (fields.get("tags") or "").split(",") if tag],
+                )
+            )
 
     def _view(self, reader: IndexReader) -> View:
         """The matching and ranking view of this generation (made once per generation).
@@ -726,10 +844,26 @@ class SearchIndex:
                 return self._current_view[1]
         view = View(reader, self._segments)
         view.exclude(view.term(reader, "kind", "meta"))
-        self._paths.keep_only({segment_key(leaf) for leaf, _offset in reader.leaf_readers()})
+        live = {segment_key(leaf) for leaf, _offset in reader.leaf_readers()}
+        self._paths.keep_only(live)
+        self._speller.keep_only(live)
         with self._lock:
             self._current_view = (key, view)
+            self._fields_known = None
         return view
+
+    def _field_keys(self, reader: IndexReader) -> dict[str, int]:
+        """The fiche fields some page has, with how many pages have each (for this generation)."""
+        key = reader.generation(), tuple(segment_key(leaf) for leaf, _offset in reader.leaf_readers())
+        known = self._fields_known
+        if known is not None and known[0] == key:
+            return known[1]
+        counts: dict[str, int] = {}
+        for term in islice(reader.lexicon("fact_keys"), MAX_FIELD_KEYS):
+            name = term.decode("utf-8") if isinstance(term, bytes) else term
+            counts[name] = reader.doc_frequency("fact_keys", name)
+        self._fields_known = (key, counts)
+        return counts
 
     def _facets(self, reader: IndexReader, view: View, matching: int) -> dict[str, list[tuple[str, int]]]:
         counts: dict[str, list[tuple[str, int]]] = {}
@@ -744,69 +878,120 @@ class SearchIndex:
             counts[name] = sorted(found, key=lambda item: (-item[1], item[0]))[:20]
         return counts
 
-    def _suggest(self, searcher: Searcher, parsed: ParsedQuery) -> str | None:
-        """A corrected query when some words are unknown: the nearest stems, spelt as the wiki spells them.
+    def _field_facets(
+        self, reader: IndexReader, view: View, matching: int, fields: dict[str, int]
+    ) -> list[tuple[str, list[tuple[str, int]]]]:
+        """Counts of the results per value of the fiche fields with few values (commune, type…), bounded.
 
-        Corrections are looked up among the indexed stems (no separate
-        spelling field to build) and then shown as the word a page actually
-        uses, found in the text of a page that has the stem.
+        Fields with more than ``MAX_FACET_VALUES`` values in the whole index
+        (addresses, surfaces) are no facet; at most ``MAX_FIELD_FACETS``
+        fields are shown, those most results have.
         """
-        replacements: dict[str, str] = {}
-        unknown = 0
-        for word in parsed.words:
-            stems = french_stems(word.lower())
-            if not stems or len(word) < 3 or any(searcher.doc_frequency("body", stem) for stem in stems):
+        found: list[tuple[int, str, list[tuple[str, int]]]] = []
+        common = sorted(fields, key=lambda name: (-fields[name], name))[:MAX_FACET_FIELDS_SCANNED]
+        for name in common:
+            if not (view.term(reader, "fact_keys", name) & matching):
                 continue
-            unknown += 1
-            if unknown > SUGGESTION_MAX_UNKNOWN_WORDS:
-                return None
-            for distance in (1, 2):
-                found = _nearest_term(searcher, "body", stems[0], distance)
-                if found:
-                    spelt = _spelling_of(searcher, found)
-                    if spelt:
-                        replacements[word] = spelt
-                    break
+            values = self._facet_values(reader, view, name)
+            if values is None:
+                continue
+            counted = []
+            for value, term in values:
+                count = (view.term(reader, "facts", term) & matching).bit_count()
+                if count:
+                    counted.append((value, count))
+            if counted:
+                counted.sort(key=lambda item: (-item[1], item[0]))
+                found.append((sum(count for _value, count in counted), name, counted[:MAX_FACET_VALUES_SHOWN]))
+        found.sort(key=lambda item: (-item[0], item[1]))
+        return [(name, counted) for _total, name, counted in found[:MAX_FIELD_FACETS]]
+
+    def _facet_values(self, reader: IndexReader, view: View, name: str) -> list[tuple[str, str]] | None:
+        """(value, term) of a field's values, or None when it has too many to be a facet."""
+        prefix = name + FACET_MARK
+        terms = view.prefix_terms(reader, "facts", prefix, MAX_FACET_VALUES + 1)
+        if len(terms) > MAX_FACET_VALUES:
+            return None
+        return [(term[len(prefix) :], term) for term in terms]
+
+    def _suggest(self, searcher: Searcher, parsed: ParsedQuery, total: int) -> str | None:
+        """A corrected query when some words look misspelt: the likeliest words pages use, as they spell them.
+
+        The caller runs it, and applies or offers it when it finds more.
+
+        A word no page has is replaced by the nearest frequent word within
+        two edits (``spelling``); when the query found a few pages, a word
+        few pages have may also be, by one much more common.
+        Any number of words: each costs a few hundred dictionary reads.
+        """
+        reader = searcher.reader()
+        replacements: dict[str, str] = {}
+        for word in parsed.words:
+            lowered = word.lower()
+            if fold(lowered) in QUESTION_WORDS:
+                continue
+            stems = french_stems(lowered)
+            folded = fold(lowered)
+            if not stems or not folded.isalpha() or len(folded) < 3:
+                continue
+            frequency = max(searcher.doc_frequency("body", stem) for stem in stems)
+            if frequency == 0:
+                found = self._speller.best(reader, folded)
+            elif total and frequency <= RARE_WORD_PAGES:
+                found = self._speller.best(reader, folded, at_least=max(RARE_WORD_PAGES, frequency * MUCH_MORE_COMMON))
+            else:
+                continue
+            if found:
+                replacements[word] = _spelling_of(searcher, found) or found
         if not replacements:
             return None
-        suggestion = rebuild(parsed.parts, replacements)
-        corrected = parse_query(suggestion).query
-        reader = searcher.reader()
-        if corrected is None or not self._view(reader).evaluate(reader, corrected):
-            return None
-        return suggestion
+        return rebuild(parsed.parts, replacements)
 
 
-# Each unknown word costs up to two Levenshtein scans of the indexed terms: a query of 32
-# nonsense words cost over a second of CPU, for a suggestion nobody needs.
-SUGGESTION_MAX_UNKNOWN_WORDS = 3
+@dataclass(frozen=True)
+class _Options:
+    limit: int
+    offset: int
+    order: str
+    facets: bool
+    suggest: bool
+    fallback: bool
+    proximity: bool
 
 
-def _nearest_term(searcher: Searcher, fieldname: str, text: str, distance: int) -> str | None:
-    """The most frequent indexed term within ``distance`` edits of ``text``.
+# Fewer pages than this with every word: pages with most of the words follow, and a correction may be offered.
+FEW_RESULTS = 5
+# A question word (quel, comment, combien…) weighs this fraction of its idf when words are counted.
+QUESTION_WEIGHT = 0.15
+# How much more than any text score the words a page has count, when pages lacking some are let in.
+COVERAGE_SCALE = 100.0
+# The proximity boost: this fraction of the two words' mean idf, for each pair of query words found together.
+PROXIMITY_BOOST = 0.5
+MAX_PROXIMITY_PAIRS = 4
+# A known word on at most this many pages may still be a typo for one used on MUCH_MORE_COMMON times as many.
+RARE_WORD_PAGES = 2
+MUCH_MORE_COMMON = 20
+# Fiche fields: how many keys are read, which are facets (few values), how many are shown.
+MAX_FIELD_KEYS = 500
+MAX_FACET_FIELDS_SCANNED = 12
+MAX_FACET_VALUES = 40
+MAX_FACET_VALUES_SHOWN = 10
+MAX_FIELD_FACETS = 4
 
-    Each segment is asked with its own Levenshtein automaton; Whoosh's
-    multi-segment reader would instead compare the word with every term.
-    """
-    candidates: set[str] = set()
-    for segment, _offset in searcher.reader().leaf_readers():
-        for term in segment.terms_within(fieldname, text, distance):
-            candidates.add(term.decode("utf-8") if isinstance(term, bytes) else term)
-    candidates.discard(text)
-    if not candidates:
-        return None
-    return max(sorted(candidates), key=lambda term: searcher.doc_frequency(fieldname, term))
 
-
-def _spelling_of(searcher: Searcher, stem: str) -> str | None:
-    """How a page writes a word with this stem (accents and all)."""
-    for docnum in searcher.postings("body", stem).all_ids():
-        text: str = searcher.stored_fields(docnum).get("text", "")
-        for start, end, stems, _folded in iter_tokens(text):
-            if stem in stems:
-                return text[start:end].lower()
+def _spelling_of(searcher: Searcher, word: str) -> str | None:
+    """How a page writes a (folded) word: accents and all, lowercase."""
+    for docnum in searcher.postings("spell", word).all_ids():
+        fields = searcher.stored_fields(docnum)
+        for text in (fields.get("title_text", ""), fields.get("text", "")):
+            for match in TOKEN.finditer(text[:MAX_SPELLING_SCAN]):
+                if fold(match.group().lower()) == word:
+                    return match.group().lower()
         break
     return None
+
+
+MAX_SPELLING_SCAN = 200_000
 
 
 class _SegmentPaths:

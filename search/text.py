@@ -165,6 +165,25 @@ def _footnotes(text: str) -> str:
     return _replace_spans(text, "[^", span)
 
 
+_LINK_TARGET = re.compile(r"\]\(\s*<?([^)\s>]{1,300})|\[\[([^\]|\n]{1,200})\||<(https?://[^>\s]{1,300})>")
+MAX_LINK_TARGETS = 200
+
+
+def link_targets(body: str) -> str:
+    """The targets of a page's links, one a line: addresses, page names (``[[target|label]]``).
+
+    The link texts stay in ``markdown_text``; these are what the texts
+    leave out. Each match reads a bounded number of characters: linear.
+    """
+    found: dict[str, None] = {}
+    for match in _LINK_TARGET.finditer(body):
+        target = match.group(1) or match.group(2) or match.group(3)
+        found[target.strip()] = None
+        if len(found) >= MAX_LINK_TARGETS:
+            break
+    return "\n".join(found)
+
+
 def markdown_text(body: str) -> str:
     """The readable text of a page body (front matter already removed), without markup.
 

@@ -382,7 +382,8 @@ def whoosh_ranking(searcher: Searcher, text: str) -> list[tuple[str, float]]:
 
 
 def fast_ranking(index: SearchIndex, text: str) -> list[tuple[str, float]]:
-    results = index.search(text, limit=100, suggest=False)
+    # BM25 alone, as Whoosh scores it: no pages with only some words, no proximity boost.
+    results = index.search(text, limit=100, suggest=False, fallback=False, proximity=False)
     assert results.total == len(results.hits), "the corpus is meant to fit one page of results"
     return [(hit.path, hit.score) for hit in results.hits]
 

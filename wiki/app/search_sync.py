@@ -28,7 +28,7 @@ from repo_store.paths import TEMPLATES_PREFIX, page_path_of
 from search import Document, IndexBusy, IndexUnavailable, Plan, SearchIndex
 from search.documents import INDEXED_SUFFIXES, Extraction, document_kind, extract, plain_text
 from search.extractions import ExtractionCache, Key
-from search.text import markdown_text
+from search.text import link_targets, markdown_text
 
 log = logging.getLogger(__name__)
 
@@ -205,6 +205,8 @@ class SearchUpdater:
             licence=record.licence or self.default_licence,
             updated=record.updated,
             language=language,
+            meta=meta,
+            links=link_targets(body),
         )
 
     def _file_document(self, path: str, blob: str) -> Document:
