@@ -18,8 +18,9 @@ RUN /opt/trousse/bin/pip install --no-cache-dir --no-deps /src \
  && /opt/trousse/bin/pip check
 
 FROM python:3.11-slim
+# git for the page store; Pango, HarfBuzz and a font for WeasyPrint (the PDF exports).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends git \
+ && apt-get install -y --no-install-recommends git libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --user-group --create-home --home-dir /home/trousse trousse \
  && mkdir /data \

@@ -78,6 +78,13 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "limits",
+        "export_seconds",
+        30.0,
+        "Time allowed to lay out one PDF export (a page, or a folder of at most 100 pages); past it the visitor is"
+        " told the document is too long for a PDF.",
+    ),
+    Setting(
+        "limits",
         "login_attempts",
         5,
         "Failed logins from one address (on one account, or on any) before each further"
@@ -246,6 +253,7 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
         "max_table_cells",
         "max_attachment_text_bytes",
         "extraction_seconds",
+        "export_seconds",
     ):
         if settings["limits"][key] <= 0:
             raise ConfigError(f"[limits] {key} must be positive")
