@@ -172,6 +172,8 @@ def search() -> ResponseReturnValue:
             "total": found.total,
             "results": [{"path": hit.path, "title": hit.title, "snippet": hit.snippet, "score": hit.score} for hit in found.hits],
             "suggestion": found.suggestion,
+            "corrected": found.corrected,
+            "fallback": found.fallback,
         }
     )
 

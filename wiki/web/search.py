@@ -16,6 +16,18 @@ PAGE_SIZE = 20
 MAX_PAGE = 500
 
 
+def field_label(name: str) -> str:
+    """A fiche field's key as a heading: ``type_de_bail`` → « Type de bail »; ``modele`` is the type of page."""
+    if name == "modele":
+        return _("Type of page")
+    return name.replace("_", " ").replace("-", " ").strip().capitalize() or name
+
+
+def field_filter(name: str, value: str) -> str:
+    """The ``field:"value"`` words that narrow a search to one value of a fiche field."""
+    return f'{name}:"{value.replace(chr(34), " ")}"'
+
+
 @blueprint.route("/search")
 def results() -> ResponseReturnValue:
     query = request.args.get("q", "")[:1000]
@@ -41,4 +53,14 @@ def results() -> ResponseReturnValue:
                 dict(unavailable.headers()),
             )
     pages = -(-found.total // PAGE_SIZE) if found else 0
-    return render_template("search.html", query=query, order=order, page=page, pages=pages, found=found, search_query=query)
+    return render_template(
+        "search.html",
+        query=query,
+        order=order,
+        page=page,
+        pages=pages,
+        found=found,
+        search_query=query,
+        field_label=field_label,
+        field_filter=field_filter,
+    )
