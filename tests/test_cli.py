@@ -37,7 +37,7 @@ def test_init_creates_the_data_directory(cli):
     assert (data / "trousse.sqlite").exists() and (data / "index").is_dir()
     assert stat.S_IMODE((data / "secret_key").stat().st_mode) == 0o600
     config = tomllib.loads((data / "config.toml").read_text())
-    assert config == {"site": {}, "access": {"read": "anyone"}, "limits": {}, "storage": {}, "server": {}, "mail": {}}
+    assert config == {"site": {}, "access": {"read": "anyone"}, "limits": {}, "storage": {}, "server": {}, "mail": {}, "map": {}}
     pages = git(data / "wiki.git", "ls-tree", "-r", "--name-only", "main").split()
     assert "home.md" in pages and "licence.md" in pages and "aide/modifier-une-page.md" in pages
     assert len(pages) >= 8

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -122,6 +123,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("mail", "starttls", False, "Encrypt the connection to the SMTP server with STARTTLS."),
     Setting("mail", "username", "", "User name for the SMTP server, if it asks for one."),
     Setting("mail", "password", "", "Password for the SMTP server (or TROUSSE_MAIL_PASSWORD)."),
+    Setting(
+        "map",
+        "tiles_url",
+        "https://tile.openstreetmap.org/{z}/{x}/{y}.png",
+        "Tile server of the maps, with {z}, {x} and {y} (and {s} for a subdomain); the pages' policy allows images"
+        " from its host only. Empty: the points are drawn on a plain background, nothing is fetched.",
+    ),
+    Setting(
+        "map",
+        "attribution",
+        "© OpenStreetMap contributors (https://www.openstreetmap.org/copyright)",
+        "Credit shown on the maps for the tiles, as their licence asks; an address in it becomes a link.",
+    ),
 )
 
 LANGUAGES = ("fr", "en")
@@ -241,6 +255,10 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
     if base_url and not base_url.startswith(("http://", "https://")):
         raise ConfigError("[site] base_url must be empty or start with http:// or https://")
     settings["site"]["base_url"] = base_url.rstrip("/")
+    tiles = str(settings["map"]["tiles_url"]).strip()
+    if tiles and (tiles_origin(tiles) is None or not all(part in tiles for part in ("{z}", "{x}", "{y}"))):
+        raise ConfigError("[map] tiles_url must be empty or an http:// or https:// address with {z}, {x} and {y}")
+    settings["map"]["tiles_url"] = tiles
     for key in (
         "max_page_bytes",
         "max_file_bytes",
@@ -257,6 +275,15 @@ def _validate(settings: dict[str, dict[str, Any]]) -> None:
     ):
         if settings["limits"][key] <= 0:
             raise ConfigError(f"[limits] {key} must be positive")
+
+
+def tiles_origin(tiles_url: str) -> str | None:
+    """The origin a tile address loads from, as a Content-Security-Policy source (``{s}`` as ``*``); None if unusable."""
+    scheme, sep, rest = tiles_url.partition("://")
+    host = rest.split("/", 1)[0].replace("{s}", "*")
+    if scheme not in ("http", "https") or not sep or not re.fullmatch(r"(\*\.)?[A-Za-z0-9.-]+(:\d{1,5})?", host):
+        return None
+    return f"{scheme}://{host}"
 
 
 def resolve_data_dir(value: str | os.PathLike[str] | None) -> Path:

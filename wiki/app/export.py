@@ -21,6 +21,7 @@ from repo_store.pages import split_front_matter
 
 from ..render.rendering import LinkTarget, RenderBudget, render
 from .licences import Licence
+from .map_export import export_map
 from .service import Wiki
 
 STATIC = Path(__file__).parent.parent / "static"
@@ -114,6 +115,7 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
             date=_dt.date.today().isoformat(),
             home=urllib.parse.quote(home + ".html") if home in existing else None,
             folders=sorted(folders.items()),
+            map_href="map.html" if export_map(wiki, records, out) else None,
         )
     (out / "index.html").write_text(index, encoding="utf-8")
     return len(records)

@@ -55,6 +55,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         static_assets,
         watch,
     )
+    from . import map as places_map
     from .access_log import USER_KEY
     from .extensions import csrf, login_manager
     from .http_cache import build_id
@@ -135,6 +136,14 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(account_links.blueprint)
     app.register_blueprint(preview.blueprint)
     drafts.init_app(app, data.database)
+    places_map.init_app(app)
+    # The pages' policy; the map's tile server is added to img-src (wiki/web/map.py).
+    app.config["TROUSSE_CONTENT_POLICY"] = places_map.content_policy(
+        "default-src 'self'; img-src 'self' https:; script-src 'self'; "
+        "style-src 'self'; object-src 'none'; frame-ancestors 'none'; "
+        "base-uri 'none'; form-action 'self'",
+        settings["map"]["tiles_url"],
+    )
     watch.init_app(app, wiki, accounts)
 
     @app.context_processor
@@ -162,12 +171,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         if who is not None:
             request.environ[USER_KEY] = who.name
         if response.mimetype == "text/html":
-            response.headers.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' https:; script-src 'self'; "
-                "style-src 'self'; object-src 'none'; frame-ancestors 'none'; "
-                "base-uri 'none'; form-action 'self'",
-            )
+            response.headers.setdefault("Content-Security-Policy", app.config["TROUSSE_CONTENT_POLICY"])
         return response
 
     return app

@@ -27,6 +27,7 @@ from ..app.fiches import (
     template_of,
 )
 from ..app.page_templates import template_declaration
+from ..app.places import fiche_point
 from .auth import wiki
 
 
@@ -53,6 +54,7 @@ class FicheBox:
     label: str
     template: str
     entries: list[BoxEntry]
+    point: tuple[float, float] | None = None  # (latitude, longitude) when its template declares and it fills them
 
 
 def declaration_for(path: str, meta: Mapping[str, Any]) -> Declaration | None:
@@ -116,7 +118,7 @@ def fiche_box(path: str, meta: Mapping[str, Any]) -> FicheBox | None:
         value, problem = check_value(field, raw)
         text, href = _shown(field.type, value) if problem is None else (str(raw), None)
         entries.append(BoxEntry(field.label, text, field.unit, href))
-    return FicheBox(found.label, found.name, entries) if entries else None
+    return FicheBox(found.label, found.name, entries, fiche_point(found, meta)) if entries else None
 
 
 def page_fields(path: str, meta: Mapping[str, Any]) -> dict[str, Any]:
