@@ -50,3 +50,11 @@ class CommitMessages:
     def conflict_labels(self) -> tuple[str, str, str]:
         """How the conflict markers name the two sides and their base."""
         return (self._("version saved meanwhile"), self._("common base"), self._("your version"))
+
+    def discuss(self, title: str, excerpt: str) -> str:
+        return self._("Discussion of « %(title)s »: %(excerpt)s", title=title, excerpt=excerpt)
+
+    def hide_message(self, number: int, title: str, *, hidden: bool) -> str:
+        if hidden:
+            return self._("Hide message %(number)s of the discussion of « %(title)s »", number=number, title=title)
+        return self._("Show message %(number)s of the discussion of « %(title)s » again", number=number, title=title)

@@ -20,6 +20,8 @@ from flask import Flask, render_template
 from repo_store.pages import split_front_matter
 
 from ..render.rendering import LinkTarget, RenderBudget, render
+from .collection_export import export_collections
+from .discussions import discussion_page_of
 from .licences import Licence
 from .map_export import export_map
 from .service import Wiki
@@ -81,6 +83,8 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
             licence = wiki.licence_of(record.meta)
             attachments = []
             for file_path, blob, _size in wiki.catalog.files_under(path):
+                if discussion_page_of(file_path) is not None:
+                    continue  # a discussion is not a document of the page
                 target = _inside(out, file_path)
                 target.parent.mkdir(parents=True, exist_ok=True)
                 target.write_bytes(wiki.store.blob(blob))

@@ -22,6 +22,7 @@ from repo_store.paths import TEMPLATES_FOLDER, page_path_of
 from repo_store.rawlog import LOG_FORMAT, parse_raw_entries, parse_raw_log
 
 from .config import load_settings
+from .discussions import discussion_page_of
 from .translations import site_gettext
 from .write_rules import WriteRules
 
@@ -202,7 +203,10 @@ class Checker:
                 if not problems:
                     self.rules.fiche_fields(page, markdown, lambda name: self.template_text(commit, name))
                 return
-            self.rules.attachment(path, data)
+            if discussion_page_of(path) is not None:
+                self.rules.discussion(data)
+            else:
+                self.rules.attachment(path, data)
         except DomainError as refused:
             self.refuse(commit, path, refused.describe(self._))
             return

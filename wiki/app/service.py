@@ -43,6 +43,7 @@ from ..render.rendering import LinkTarget, RenderBudget, Rendered, render
 from .attachments import Attachment, mimetype_of
 from .catch_up import BEHIND_AFTER_SECONDS, REQUEST_SYNC_COMMITS, CatchUp, Health, LagWatch, commits_behind
 from .datadir import DataDir
+from .discussions import discussion_page_of
 from .errors import SearchUnavailable
 from .licences import Licence, find_licence
 from .search_sync import REQUEST_WAIT_SECONDS, SearchUpdater
@@ -471,10 +472,11 @@ class Wiki:
             Attachment(path, path.rsplit("/", 1)[-1], size, mimetype_of(path))
             for path, _blob, size in self.catalog.files_under(page)
         ]
+            if discussion_page_of(path) is None  # the page's discussion lives there too, shown on its own page
 
     def removed_attachments(self, page: str) -> list[RemovedFile]:
         """Documents removed from a page that can be brought back, last removed first."""
-        return self.history.removed_files(check_path(page))
+        return [item for item in self.history.removed_files(check_path(page)) if discussion_page_of(item.path) is None]
 
     # -- reading the past --------------------------------------------------
 

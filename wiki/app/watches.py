@@ -41,6 +41,8 @@ DIGEST_SECONDS = 24 * 3600.0
 MAX_WATCHES = 1000
 # A push of a thousand pages tells of the first ones only: one mail per page, and not a flood.
 MAX_PAGES_TOLD = 20
+# Writes whose paths are pages (the others name files); the first three watch the page for their author.
+PAGE_ACTIONS = ("save", "create", "discuss", "delete", "restore", "move")
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS watches (
@@ -288,7 +290,7 @@ class Notifier:
         author = event.user
         if event.action == "move" and len(event.paths) == 2:
             self.watches.rename(*event.paths)
-        if author is not None and event.action in ("save", "create") and self.watches.preferences(author.id).watch_edits:
+        if author is not None and event.action in PAGE_ACTIONS[:3] and self.watches.preferences(author.id).watch_edits:
             for path in event.paths:
                 if page_path_of(path + ".md") == path:
                     self.watches.add(author.id, Watch(path, "page"))
@@ -314,11 +316,14 @@ class Notifier:
             "delete": _("%(author)s deleted « %(title)s »", author=change.author, title=change.title),
             "move": _("%(author)s moved « %(title)s »", author=change.author, title=change.title),
         }.get(change.action, _("%(author)s changed « %(title)s »", author=change.author, title=change.title))
+        if change.action == "discuss":  # the message, rather than the diff of the file that keeps it
+            diff_url = base + "/discussion/" + urllib.parse.quote(change.page)
         line = _("%(what)s: %(summary)s", what=what, summary=change.summary)
         if self.watches.preferences(reader.id).digest:
             self.watches.keep_for_digest(
                 reader.id,
                 f"- {line}\n  {diff_url}",
+            "discuss": _("%(author)s wrote in the discussion of « %(title)s »", author=change.author, title=change.title),
                 f'<li><a href="{html.escape(diff_url)}">{html.escape(what)}</a> — {html.escape(change.summary)}</li>',
             )
             return
@@ -401,13 +406,13 @@ def change_describer(
     """
 
     def describe(event: Written) -> list[Change]:
-        if event.revision is None:
+        if event.revision is None or event.action == "hide_message":
             return []
         pages: list[str] = []
         for path in event.paths[-1:] if event.action == "move" else event.paths:
             page = page_path_of(path) if path.endswith(".md") else None
             if page is None:
-                page = path if event.action in ("save", "create", "delete", "restore", "move") else posixpath.dirname(path)
+                page = path if event.action in PAGE_ACTIONS else posixpath.dirname(path)
             if page and page not in pages:
                 pages.append(page)
         summary = commit_subject(event.revision)

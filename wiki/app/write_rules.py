@@ -17,6 +17,7 @@ from repo_store.paths import check_attachment_name, check_new_page_path, check_p
 
 from .attachments import check_content
 from .content_rules import ContentRejected, Problem, page_problems
+from .discussions import check_discussion
 from .fiches import TemplateReader, check_fields
 
 MAX_MESSAGE_CHARS = 2000
@@ -66,6 +67,10 @@ class WriteRules:
         if len(data) > limit:
             raise ContentTooLarge(name, limit)
         check_content(name, data)
+
+    def discussion(self, data: bytes) -> None:
+        """A page's discussion file as a push leaves it: the format of ``wiki.app.discussions`` (``DiscussionRejected``)."""
+        check_discussion(data, self.limits)
 
     @staticmethod
     def message(message: str | None) -> str:

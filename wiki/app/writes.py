@@ -44,6 +44,7 @@ from .attachments import attachment_name
 from .commit_messages import CommitMessages
 from .titles import with_title
 from .translations import site_gettext
+from .discussions import DISCUSSION_NAME, Posted, append, discussion_file, set_hidden
 from .write_rules import WriteRules
 
 log = logging.getLogger(__name__)
@@ -268,7 +269,7 @@ class Writes:
                 changes += [
                     FileChange(f"{path}/{name}", blob=blob)
                     for name, blob in self._attachments(commit_id, folder_then)
-                    if name not in present
+                    if name not in present and name != DISCUSSION_NAME
                 ]
             elif current.sha == old_blob:
                 raise NothingToRestore(path, commit_id)
@@ -280,6 +281,8 @@ class Writes:
         self._tell(Written("restore", (path,), commit.sha, user))
         return commit
 
+                if DISCUSSION_NAME not in present:  # its discussion as it was last, not as it was then
+                    changes += [FileChange(discussion_file(path), blob=blob) for blob in self._last_discussion(path)]
     # -- attachments ---------------------------------------------------------
 
     def upload(self, page: str, filename: str, data: bytes, *, user: User) -> tuple[str, Attached]:
@@ -322,7 +325,7 @@ class Writes:
 
         def build(head: str | None) -> list[FileChange]:
             entry = self.store.lookup(head, path)
-            if entry is None or not entry.is_blob or path.endswith(".md"):
+            if entry is None or not entry.is_blob or path.endswith(".md") or name == DISCUSSION_NAME:
                 raise PageNotFound(path)
             return [FileChange(path)]
 
@@ -365,6 +368,60 @@ class Writes:
         return report
 
     # -- the machinery ---------------------------------------------------------
+    # -- discussions (``wiki.app.discussions``) -----------------------------------
+
+    def post_message(self, page: str, markdown: str, *, user: User, reply_to: int | None = None) -> Posted:
+        """Add a message to a page's discussion (any account may): one commit appending it to the file."""
+        page = check_path(page)
+        record = self.wiki.existing_page(page)
+        limits = self.wiki.settings["limits"]
+        posted: list[Posted] = []
+
+        def build(head: str | None) -> list[FileChange]:
+            if head is None or not self.store.page_exists(page, head):
+                raise PageNotFound(page)
+            text, message = append(
+                self._discussion_text(head, page), author=user.display_name, markdown=markdown, reply_to=reply_to, limits=limits
+            )
+            posted[:] = [Posted(message, "")]
+            return [FileChange(discussion_file(page), data=text.encode("utf-8"))]
+
+        excerpt = " ".join(markdown.split())
+        message = self.rules.message(self.messages.discuss(record.title, excerpt if len(excerpt) <= 80 else excerpt[:79] + "…"))
+        commit = self._commit_on(build, user=user, message=message)
+        self._tell(Written("discuss", (page,), commit.sha, user))
+        return Posted(posted[0].message, commit.sha)
+
+    def hide_message(self, page: str, number: int, *, user: User, hidden: bool = True) -> Posted:
+        """Hide a message of a page's discussion (or show it again); it stays in the file and its history.
+
+        Nothing is committed when the message already is as asked (``revision`` is then empty).
+        """
+        page = check_path(page)
+        record = self.wiki.existing_page(page)
+        changed: list[Posted] = []
+
+        def build(head: str | None) -> list[FileChange]:
+            before = self._discussion_text(head, page)
+            text, message = set_hidden(before, number, hidden)
+            changed[:] = [Posted(message, "")]
+            return [] if text == before else [FileChange(discussion_file(page), data=text.encode("utf-8"))]
+
+        if not build(self.store.head()):
+            return changed[0]
+        commit = self._commit_on(build, user=user, message=self.messages.hide_message(number, record.title, hidden=hidden))
+        self._tell(Written("hide_message", (page,), commit.sha, user))
+        return Posted(changed[0].message, commit.sha)
+
+    def _discussion_text(self, head: str | None, page: str) -> str:
+        entry = self.store.lookup(head, discussion_file(page))
+        return self.store.blob(entry.sha).decode("utf-8", "replace") if entry is not None and entry.is_blob else ""
+
+    def _last_discussion(self, page: str) -> list[str]:
+        """The blob of a deleted page's discussion as it was when it went (none when it had none)."""
+        removed = self.wiki.history.removed_files(page, limit=1000)
+        return [item.blob for item in removed if item.name == DISCUSSION_NAME][:1]
+
 
     def _attachments(self, head: str | None, folder: str) -> list[tuple[str, str]]:
         """(file name, blob) of the files directly in a page's folder (its attachments)."""

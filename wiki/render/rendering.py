@@ -529,6 +529,28 @@ def render(
     return Rendered(preformatted(parsed.body), title, [], parsed.meta, parsed.error, degraded=reason)
 
 
+def render_fragment(
+    markdown: str,
+    *,
+    resolve_link: LinkResolver,
+    rewrite_url: UrlRewriter | None = None,
+    budget: RenderBudget | None = None,
+) -> Rendered:
+    """Render Markdown that is not a page (a discussion message) with the page rules and sanitiser.
+
+    No front matter is read and no first heading is taken for a title: the
+    text is shown whole. Past the ``budget`` it comes back preformatted.
+    """
+    budget = budget or DEFAULT_BUDGET
+    reason = obstacle(markdown, markdown, budget)
+    if reason is None:
+        try:
+            return _render_body(markdown, "\0", {}, None, budget, resolve_link, rewrite_url)
+        except RenderTooCostly:
+            reason = "too_costly"
+    return Rendered(preformatted(markdown), "", [], {}, None, degraded=reason)
+
+
 def _render_body(
     body: str,
     title: str,

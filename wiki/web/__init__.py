@@ -40,6 +40,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         api,
         auth,
         collections,
+        discussions,
         drafts,
         errors,
         exports,
@@ -145,6 +146,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         settings["map"]["tiles_url"],
     )
     watch.init_app(app, wiki, accounts)
+    discussions.init_app(app)
 
     @app.context_processor
     def _endpoints() -> dict:
