@@ -471,8 +471,8 @@ class Wiki:
         return [
             Attachment(path, path.rsplit("/", 1)[-1], size, mimetype_of(path))
             for path, _blob, size in self.catalog.files_under(page)
-        ]
             if discussion_page_of(path) is None  # the page's discussion lives there too, shown on its own page
+        ]
 
     def removed_attachments(self, page: str) -> list[RemovedFile]:
         """Documents removed from a page that can be brought back, last removed first."""
