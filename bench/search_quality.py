@@ -293,10 +293,28 @@ def verbose(queries: list[Query], results: dict[str, dict[str, list[str]]], scor
     return "\n".join(lines)
 
 
+def compare(queries: list[Query], scores: dict[str, Scores], earlier: dict) -> str:
+    """Each system's queries whose nDCG@10 moved since an earlier ``--json`` run, worst first."""
+    lines = []
+    for system, result in scores.items():
+        before = earlier.get(system, {}).get("queries", {})
+        moves = [
+            (result.per_query[query.id]["nDCG@10"] - before[query.id]["nDCG@10"], query)
+            for query in queries
+            if query.id in before
+        ]
+        worse = sorted((move for move in moves if move[0] < -1e-9), key=lambda move: move[0])
+        better = sum(1 for delta, _query in moves if delta > 1e-9)
+        lines += ["", f"{system} against the earlier run: {better} queries better, {len(worse)} worse"]
+        lines += [f"  {delta:+.3f} [{query.id}] {query.text!r}" for delta, query in worse]
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--json", metavar="FILE", help="write every score, per query and overall, to this file")
     parser.add_argument("--verbose", action="store_true", help="list each query's top ten results per system")
+    parser.add_argument("--compare", metavar="FILE", help="list the queries whose nDCG@10 changed since this earlier --json")
     args = parser.parse_args(argv)
 
     queries = load_queries()
@@ -316,6 +334,8 @@ def main(argv: list[str] | None = None) -> None:
     scores = {name: score(queries, found) for name, found in results.items()}
     print(f"{len(page_paths(files))} pages; built in {built:.1f} s, searched in {time.perf_counter() - started - built:.1f} s")
     print(table(queries, scores))
+    if args.compare:
+        print(compare(queries, scores, json.loads(Path(args.compare).read_text(encoding="utf-8"))))
     if args.verbose:
         print(verbose(queries, results, scores))
     if args.json:

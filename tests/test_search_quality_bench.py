@@ -78,3 +78,12 @@ def test_a_malformed_judgment_is_refused(tmp_path, entry, complaint):
     path.write_text(entry, encoding="utf-8")
     with pytest.raises(ValueError, match=complaint):
         bench.load_queries(path)
+
+
+def test_compare_lists_the_queries_that_got_worse():
+    queries = [bench.Query("q1", "a", "pauillac", "t", {"b": 3}), bench.Query("q2", "g", "finacement", "t", {"e": 2})]
+    now = {"trousse": bench.score(queries, {"q1": ["b"], "q2": ["x", "e"]})}
+    earlier = {"trousse": {"queries": {"q1": {"nDCG@10": 0.0}, "q2": {"nDCG@10": 1.0}}}}
+    report = bench.compare(queries, now, earlier)
+    assert "1 queries better, 1 worse" in report
+    assert "[q2] 'finacement'" in report and "[q1]" not in report.split("worse", 1)[1]
