@@ -20,7 +20,6 @@ from flask import Flask, render_template
 from repo_store.pages import split_front_matter
 
 from ..render.rendering import LinkTarget, RenderBudget, render
-from .collection_export import export_collections
 from .discussions import discussion_page_of
 from .licences import Licence
 from .map_export import export_map

@@ -310,20 +310,20 @@ class Notifier:
         base = self.address()
         page_url = base + "/wiki/" + urllib.parse.quote(change.page)
         diff_url = base + "/diff/" + urllib.parse.quote(change.page) + "?" + urllib.parse.urlencode({"to": change.revision})
+        if change.action == "discuss":  # the message, rather than the diff of the file that keeps it
+            diff_url = base + "/discussion/" + urllib.parse.quote(change.page)
         unsubscribe = base + "/watch/unsubscribe/" + self.unsubscribe_token(reader.id, watch)
         licence = self.licence(change.page)
         what = {
             "delete": _("%(author)s deleted « %(title)s »", author=change.author, title=change.title),
             "move": _("%(author)s moved « %(title)s »", author=change.author, title=change.title),
+            "discuss": _("%(author)s wrote in the discussion of « %(title)s »", author=change.author, title=change.title),
         }.get(change.action, _("%(author)s changed « %(title)s »", author=change.author, title=change.title))
-        if change.action == "discuss":  # the message, rather than the diff of the file that keeps it
-            diff_url = base + "/discussion/" + urllib.parse.quote(change.page)
         line = _("%(what)s: %(summary)s", what=what, summary=change.summary)
         if self.watches.preferences(reader.id).digest:
             self.watches.keep_for_digest(
                 reader.id,
                 f"- {line}\n  {diff_url}",
-            "discuss": _("%(author)s wrote in the discussion of « %(title)s »", author=change.author, title=change.title),
                 f'<li><a href="{html.escape(diff_url)}">{html.escape(what)}</a> — {html.escape(change.summary)}</li>',
             )
             return

@@ -42,9 +42,9 @@ from repo_store.paths import TEMPLATES_FOLDER, check_path, check_revision, page_
 from ..accounts.store import User
 from .attachments import attachment_name
 from .commit_messages import CommitMessages
+from .discussions import DISCUSSION_NAME, Posted, append, discussion_file, set_hidden
 from .titles import with_title
 from .translations import site_gettext
-from .discussions import DISCUSSION_NAME, Posted, append, discussion_file, set_hidden
 from .write_rules import WriteRules
 
 log = logging.getLogger(__name__)
@@ -271,6 +271,8 @@ class Writes:
                     for name, blob in self._attachments(commit_id, folder_then)
                     if name not in present and name != DISCUSSION_NAME
                 ]
+                if DISCUSSION_NAME not in present:  # its discussion as it was last, not as it was then
+                    changes += [FileChange(discussion_file(path), blob=blob) for blob in self._last_discussion(path)]
             elif current.sha == old_blob:
                 raise NothingToRestore(path, commit_id)
             return changes
@@ -281,8 +283,6 @@ class Writes:
         self._tell(Written("restore", (path,), commit.sha, user))
         return commit
 
-                if DISCUSSION_NAME not in present:  # its discussion as it was last, not as it was then
-                    changes += [FileChange(discussion_file(path), blob=blob) for blob in self._last_discussion(path)]
     # -- attachments ---------------------------------------------------------
 
     def upload(self, page: str, filename: str, data: bytes, *, user: User) -> tuple[str, Attached]:
@@ -358,16 +358,6 @@ class Writes:
         self._tell(Written("attach", (path,), commit.sha, user))
         return commit
 
-    # -- pushes ----------------------------------------------------------------
-
-    def pushed(self, user: User | None) -> SyncReport | None:
-        """After ``git push`` landed (checked by the hook with the same rules): catch up and tell the listeners."""
-        report = self.wiki.sync()
-        if report is not None and report.moved:
-            self._tell(Written("push", tuple(sorted(report.changed)), report.new_head, user))
-        return report
-
-    # -- the machinery ---------------------------------------------------------
     # -- discussions (``wiki.app.discussions``) -----------------------------------
 
     def post_message(self, page: str, markdown: str, *, user: User, reply_to: int | None = None) -> Posted:
@@ -422,6 +412,16 @@ class Writes:
         removed = self.wiki.history.removed_files(page, limit=1000)
         return [item.blob for item in removed if item.name == DISCUSSION_NAME][:1]
 
+    # -- pushes ----------------------------------------------------------------
+
+    def pushed(self, user: User | None) -> SyncReport | None:
+        """After ``git push`` landed (checked by the hook with the same rules): catch up and tell the listeners."""
+        report = self.wiki.sync()
+        if report is not None and report.moved:
+            self._tell(Written("push", tuple(sorted(report.changed)), report.new_head, user))
+        return report
+
+    # -- the machinery ---------------------------------------------------------
 
     def _attachments(self, head: str | None, folder: str) -> list[tuple[str, str]]:
         """(file name, blob) of the files directly in a page's folder (its attachments)."""
