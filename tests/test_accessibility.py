@@ -107,6 +107,7 @@ MAIN_PAGES = [
 MORE_PAGES = [
     ("page-as-editor", f"/wiki/{PAGE}", "camille", 200),
     ("collection", "/collections/loyers", None, 200),
+    ("collections", "/collections", None, 200),
     ("missing-page", "/wiki/guides/page-a-ecrire", None, 404),
     ("new", "/new", "camille", 200),
     ("preview", None, "camille", 200),

@@ -179,7 +179,7 @@ def test_document_a_lease_attach_the_agreement_and_download_the_csv(browser, liv
     assert page.get_by_role("link", name="convention-signee.pdf", exact=True).is_visible()
     page.goto(base + "/collections/loyers")
     with page.expect_download() as download:
-        page.get_by_role("link", name="CSV").click()
+        page.get_by_role("link", name="CSV", exact=True).click()
     rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text(encoding="utf-8"))))
     row = next(r for r in rows if r["path"] == "loyers/loyer-de-la-maison-des-associations-de-hourtin")
     assert (row["commune"], row["surface_m2"], row["loyer_mensuel_eur"], row["licence"]) == ("Hourtin", "85", "150", "CC0-1.0")

@@ -20,6 +20,7 @@ from flask import Flask, render_template
 from repo_store.pages import split_front_matter
 
 from ..render.rendering import LinkTarget, RenderBudget, render
+from .collection_export import export_collections
 from .discussions import discussion_page_of
 from .licences import Licence
 from .map_export import export_map
@@ -119,6 +120,7 @@ def export_static_site(wiki: Wiki, app: Flask, out: Path) -> int:
             home=urllib.parse.quote(home + ".html") if home in existing else None,
             folders=sorted(folders.items()),
             map_href="map.html" if export_map(wiki, records, out) else None,
+            collections=export_collections(wiki, out, base_url),
         )
     (out / "index.html").write_text(index, encoding="utf-8")
     return len(records)

@@ -1,25 +1,30 @@
-"""``/collections/<folder>``: a folder's front matter as a sortable table, and as CSV, JSON and GeoJSON."""
+"""``/collections/<folder>``: a folder's fiches as a sortable table, and as open data in every format people open."""
 
 from __future__ import annotations
 
-import json
-from collections import Counter
-
-from flask import Blueprint, Response, render_template, request
+from flask import Blueprint, Response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext
 
-from ..app.collections import Collection, build, cell_text, to_csv, to_geojson, to_json
+from ..app.collections import Collection, build, build_all, cell_text, is_number
 from ..app.errors import PageNotFound
+from ..app.open_data import FORMATS, download, formats, header
 from ..app.page_names import check_path
+from ..app.page_templates import template_declarations
+from .addresses import absolute_url
 from .auth import settings, wiki
-from .downloads import download
+from .downloads import download as attachment
 
 blueprint = Blueprint("collections", __name__)
+
+# Longest first: ``.datapackage.json`` also ends with ``.json``.
+_SUFFIXES = sorted(((suffix, key) for key, _label, suffix in FORMATS if key != "excel-fr"), key=lambda item: -len(item[0]))
 
 
 def _collection(folder: str) -> Collection:
     folder = check_path(folder.strip("/"))
-    collection = build(folder, wiki().catalog.pages(folder), settings()["site"]["default_licence"])
+    catalog = wiki().catalog
+    collection = build(folder, catalog.pages(folder), settings()["site"]["default_licence"], template_declarations(catalog))
     if not collection.rows:
         raise PageNotFound(folder)
     return collection
@@ -29,17 +34,32 @@ def _licence_links(collection: Collection) -> str:
     return ", ".join(f'<{licence.url}>; rel="license"' for licence in collection.licences)
 
 
+def download_links(collection: Collection) -> list[tuple[str, str]]:
+    """(label, address) of each download of the collection, for the table and the index."""
+    links = []
+    for key, label, suffix in formats(collection):
+        if key == "excel-fr":
+            href = url_for("collections.table", folder=collection.folder + ".csv", dialect="excel-fr")
+        else:
+            href = url_for("collections.table", folder=collection.folder + suffix)
+        links.append((gettext(label), href))
+    return links
+
+
 @blueprint.route("/collections")
 def index() -> ResponseReturnValue:
-    counts = Counter(record.path.rsplit("/", 1)[0] for record in wiki().catalog.pages(templates=False) if "/" in record.path)
-    return render_template("collections_index.html", folders=sorted(counts.items()))
+    catalog = wiki().catalog
+    found = build_all(catalog.pages(templates=False), settings()["site"]["default_licence"], template_declarations(catalog))
+    return render_template("collections_index.html", collections=found, download_links=download_links)
 
 
 @blueprint.route("/collections/<path:folder>")
 def table(folder: str) -> ResponseReturnValue:
-    for suffix, view in ((".csv", as_csv), (".json", as_json), (".geojson", as_geojson)):
+    for suffix, key in _SUFFIXES:
         if folder.endswith(suffix):
-            return view(folder[: -len(suffix)])
+            if key == "csv" and request.args.get("dialect") == "excel-fr":
+                key = "excel-fr"
+            return _download(folder[: -len(suffix)], key)
     collection = _collection(folder)
     sort = request.args.get("sort", "path")
     if sort not in collection.columns:
@@ -47,7 +67,15 @@ def table(folder: str) -> ResponseReturnValue:
     descending = request.args.get("order") == "desc"
     rows = sorted(collection.rows, key=lambda row: _sort_key(row.get(sort)), reverse=descending)
     return render_template(
-        "collection.html", collection=collection, rows=rows, sort=sort, descending=descending, cell_text=cell_text
+        "collection.html",
+        collection=collection,
+        rows=rows,
+        sort=sort,
+        descending=descending,
+        cell_text=cell_text,
+        is_number=is_number,
+        header=lambda name: header(collection.column(name), gettext),
+        downloads=download_links(collection),
     )
 
 
@@ -60,24 +88,20 @@ def _sort_key(value: object) -> tuple[int, float, str]:
     return (1, 0, cell_text(value).casefold())
 
 
-def as_csv(folder: str) -> Response:
+def _download(folder: str, key: str) -> Response:
     collection = _collection(folder)
-    response = download(to_csv(collection), "text/csv", collection.folder.replace("/", "-") + ".csv")
-    response.headers["Link"] = _licence_links(collection)
-    return response
-
-
-def as_json(folder: str) -> Response:
-    collection = _collection(folder)
-    response = Response(json.dumps(to_json(collection), ensure_ascii=False, default=str), mimetype="application/json")
-    response.headers["Link"] = _licence_links(collection)
-    return response
-
-
-def as_geojson(folder: str) -> Response:
-    collection = _collection(folder)
-    if not collection.has_coordinates:
+    found = download(
+        collection,
+        key,
+        gettext=gettext,
+        source_url=absolute_url(url_for("collections.table", folder=collection.folder)),
+        page_url=lambda path: absolute_url(url_for("pages.view", path=path)),
+    )
+    if found is None:  # a GeoJSON without coordinates, an agenda without dates
         raise PageNotFound(folder)
-    response = Response(json.dumps(to_geojson(collection), ensure_ascii=False, default=str), mimetype="application/geo+json")
+    if key in ("json", "geojson", "datapackage"):
+        response = Response(found.body, mimetype=found.mimetype)
+    else:
+        response = attachment(found.body, found.mimetype, found.filename)
     response.headers["Link"] = _licence_links(collection)
     return response
