@@ -32,6 +32,8 @@ TOKEN_PREFIX = "trousse_"
 MIN_PASSWORD_LENGTH = 8
 INVITATION_DAYS = 14
 RESET_SECONDS = 3600
+# Languages an account may choose for the mail the wiki sends it ("" until chosen: the site's language).
+LANGUAGES = ("fr", "en")
 EMAIL_CONFIRM_SECONDS = 2 * 86400
 # A browser session nobody used for this long is over (a "remember me" token may start a new one).
 SESSION_IDLE_SECONDS = 30 * 86400
@@ -50,7 +52,8 @@ CREATE TABLE IF NOT EXISTS users (
     password_hash TEXT,
     disabled INTEGER NOT NULL DEFAULT 0,
     session_version INTEGER NOT NULL DEFAULT 0,
-    created TEXT NOT NULL
+    created TEXT NOT NULL,
+    language TEXT NOT NULL DEFAULT ''
 );
 CREATE TABLE IF NOT EXISTS tokens (
     id INTEGER PRIMARY KEY,
@@ -118,6 +121,7 @@ class AccountError(DomainError, ValueError):
         "wrong_password": N_("The current password is wrong."),
         "last_admin": N_("The wiki must keep at least one active administrator."),
         "bad_link": N_("This link is not valid any more: it was used already, or it expired. Ask for a new one."),
+        "bad_language": N_("The language is French or English."),
     }
 
     def __init__(self, reason: str, message: str) -> None:
@@ -139,6 +143,8 @@ class User:
     disabled: bool
     session_version: int
     created: str
+    # The language of the mail sent to the account: "fr", "en", or "" for the site's language.
+    language: str = ""
 
     # flask-login's protocol
     @property
@@ -267,6 +273,10 @@ class Accounts:
         self._all_lock = threading.Lock()
         db = self._db()
         db.executescript(_SCHEMA)
+        # Databases made before accounts chose a language gain the column (CREATE TABLE IF NOT EXISTS leaves them).
+        if "language" not in {row["name"] for row in db.execute("PRAGMA table_info(users)")}:
+            with contextlib.suppress(sqlite3.OperationalError):  # another process added it meanwhile
+                db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")
 
     def _db(self) -> sqlite3.Connection:
         connection = getattr(self._local, "db", None)
@@ -305,6 +315,7 @@ class Accounts:
             bool(row["disabled"]),
             row["session_version"],
             row["created"],
+            row["language"],
         )
 
     def add_user(
@@ -424,6 +435,13 @@ class Accounts:
             "UPDATE users SET display_name=?, email=?, publish_email=? WHERE id=?",
             (display, email, int(publish_email and bool(email)), user_id),
         )
+        return self._changed(user_id)
+
+    def set_language(self, user_id: int, language: str) -> User:
+        """The language of the mail sent to the account: one of ``LANGUAGES``, or "" for the site's."""
+        if language not in ("", *LANGUAGES):
+            raise AccountError("bad_language", "the language is French or English")
+        self._db().execute("UPDATE users SET language=? WHERE id=?", (language, user_id))
         return self._changed(user_id)
 
     def authenticate(self, name: str, password: str) -> User | None:

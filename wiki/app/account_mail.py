@@ -1,8 +1,8 @@
 """The e-mails about accounts: a password reset link, an invitation, the confirmation of a new address.
 
-They speak the site's language (the person may not have an account yet),
-in plain text and the same in HTML, and say what to do if the message was
-not expected.
+They speak the language the account chose for its mail, else the site's
+(an invitation goes to someone who has no account yet: the site's), in plain
+text and the same in HTML, and say what to do if the message was not expected.
 """
 
 from __future__ import annotations

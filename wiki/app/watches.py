@@ -251,6 +251,7 @@ class Notifier:
         users: Callable[[int], User | None],
         describe: Callable[[Written], list[Change]],
         gettext: Gettext,
+        gettext_for: Callable[[str], Gettext] | None = None,
         site_name: str,
         address: Callable[[], str],
         secret: str | bytes,
@@ -261,10 +262,15 @@ class Notifier:
         self.users = users
         self.describe = describe
         self._ = gettext
+        self._gettext_for = gettext_for
         self.site_name = site_name
         self.address = address
         self.licence = licence
         self._signer = URLSafeSerializer(secret, salt="trousse.unsubscribe")
+
+    def gettext_of(self, reader: User) -> Gettext:
+        """The catalogue of the language ``reader`` chose for mail; the site's until they choose."""
+        return self._gettext_for(reader.language) if reader.language and self._gettext_for else self._
 
     # -- unsubscribing -----------------------------------------------------------
 
@@ -306,7 +312,7 @@ class Notifier:
                 self._tell(reader, watch, change)
 
     def _tell(self, reader: User, watch: Watch, change: Change) -> None:
-        _ = self._
+        _ = self.gettext_of(reader)
         base = self.address()
         page_url = base + "/wiki/" + urllib.parse.quote(change.page)
         diff_url = base + "/diff/" + urllib.parse.quote(change.page) + "?" + urllib.parse.urlencode({"to": change.revision})
@@ -376,7 +382,7 @@ class Notifier:
             lines = self.watches.take_digest(user_id, moment)
             if reader is None or reader.disabled or not reader.email or not lines:
                 continue
-            _ = self._
+            _ = self.gettext_of(reader)
             settings = self.address() + "/account"
             text = "\n\n".join(
                 [
@@ -390,7 +396,7 @@ class Notifier:
                 f"<ul>{''.join(item for _text, item in lines)}</ul>"
                 f'<p><small><a href="{html.escape(settings)}">{html.escape(_("Change how you hear of changes"))}</a></small></p>'
             )
-            subject = f"[{self.site_name}] " + self._("Daily digest of what you watch")
+            subject = f"[{self.site_name}] " + _("Daily digest of what you watch")
             self.outbox.put(Mail(reader.email, subject, text, body, (("Auto-Submitted", "auto-generated"),)))
             sent += 1
         return sent

@@ -34,8 +34,9 @@ def outbox() -> Outbox:
     return found
 
 
-def _site_gettext() -> Gettext:
-    return site_gettext(settings()["site"]["language"])
+def _gettext_for(user: User | None) -> Gettext:
+    """The language an account chose for its mail, else the site's (an invitation is for nobody yet)."""
+    return site_gettext((user.language if user is not None else "") or settings()["site"]["language"])
 
 
 def _limit(bucket: str, key: str, policy: tuple[int, float]) -> None:
@@ -56,7 +57,7 @@ def request_reset() -> ResponseReturnValue:
         site = settings()["site"]["name"]
         for user, code in accounts().create_password_resets(email):
             link = absolute_url(url_for("account_links.reset", code=code))
-            outbox().put(reset_mail(_site_gettext(), site=site, recipient=user.email, name=user.name, link=link))
+            outbox().put(reset_mail(_gettext_for(user), site=site, recipient=user.email, name=user.name, link=link))
     return render_template("password_reset.html", enabled=True, sent=True, code=None)
 
 
@@ -99,7 +100,7 @@ def send_email_confirmation(user: User, email: str) -> bool:
     code = accounts().request_email_change(user.id, email)
     link = absolute_url(url_for("account_links.confirm_email", code=code))
     site = settings()["site"]["name"]
-    outbox().put(email_confirmation_mail(_site_gettext(), site=site, recipient=email.strip(), name=user.name, link=link))
+    outbox().put(email_confirmation_mail(_gettext_for(user), site=site, recipient=email.strip(), name=user.name, link=link))
     return True
 
 
@@ -109,4 +110,4 @@ def send_invitation(email: str, code: str) -> bool:
         return False
     link = absolute_url(url_for("sessions.register", code=code))
     site = settings()["site"]["name"]
-    return outbox().put(invitation_mail(_site_gettext(), site=site, recipient=email, link=link, days=INVITATION_DAYS))
+    return outbox().put(invitation_mail(_gettext_for(None), site=site, recipient=email, link=link, days=INVITATION_DAYS))

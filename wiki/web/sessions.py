@@ -148,12 +148,15 @@ def account() -> ResponseReturnValue:
         this_session=current_session_id(),
         new_token=new_token,
         clone_url=absolute_url(url_for("git_http.backend")),
+        mail_language=who.language or settings()["site"]["language"],
     ), status
 
 
 def _change_account(action: str, who: User) -> str | None:
     """Carry out one change of one's own account; a new token is returned, to be shown once."""
     if action == "profile":
+        if "language" in request.form:  # first, so that a confirmation mailed below speaks it
+            who = accounts().set_language(who.id, request.form["language"])
         email = request.form.get("email", "").strip()
         # A new address is confirmed by a link sent to it, when the wiki sends mail; until then the old one stays.
         confirming = bool(email) and email.casefold() != who.email.casefold() and send_email_confirmation(who, email)

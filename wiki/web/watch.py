@@ -150,6 +150,7 @@ def init_app(app: Flask, wiki: Wiki, accounts: Accounts) -> None:
         users=accounts.get,
         describe=change_describer(title_of, lambda revision: wiki.store.commit_info(revision).message.strip().split("\n")[0]),
         gettext=site_gettext(settings["site"]["language"]),
+        gettext_for=site_gettext,
         site_name=str(settings["site"]["name"]),
         address=address,
         secret=app.secret_key or b"",
