@@ -1,6 +1,6 @@
 """Search relevance: hand-judged French queries, Trousse against a plain SQLite FTS5 index.
 
-    python bench/search_quality.py [--verbose] [--json results.json]
+    python bench/search_quality.py [--verbose] [--json results.json] [--compare earlier.json]
 
 The documents are the wiki's starter pages plus the pages in
 ``bench/relevance/corpus`` (CC BY-SA 4.0, see the LICENSE there). The queries
@@ -26,7 +26,9 @@ search box does) or any of them (``fts5-or``).
 Metrics (a page is *relevant* when judged 2 or 3): MRR@10 (first relevant
 page), nDCG@10 (gain 2^grade - 1 over the ideal ordering of every judged
 page), P@5, Recall@20 and the number of queries that found nothing.
-Deterministic; takes well under a minute.
+Deterministic; takes well under a minute. ``--compare`` names the queries
+whose nDCG@10 fell since an earlier ``--json`` run (a change of the search
+code should make none worse without a reason).
 """
 
 from __future__ import annotations
