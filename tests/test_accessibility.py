@@ -87,6 +87,20 @@ def open_conflict(page, base: str, old_revision: str) -> None:
     assert page.locator(".banner-conflict").count() == 1
 
 
+def start_discussion(page, base: str) -> None:
+    """A message, a reply and a hidden message: the discussion as an editor sees it."""
+    page.goto(f"{base}/discussion/{PAGE}")
+    for text in ("Une **question** sur cette formation ?", "Une réponse."):
+        page.locator("#message-text").fill(text)
+        page.locator(".new-message button[type=submit]").click()
+        page.wait_for_load_state()
+        page.locator(".message-actions a").first.click()
+        page.wait_for_load_state()
+    page.locator(".message-actions button[value=hide]").first.click()
+    page.wait_for_load_state()
+    assert page.locator(".message-masked").count() >= 1 and page.locator(".replies").count() >= 1
+
+
 # The main pages, checked in both languages: (name, address, account, expected status).
 MAIN_PAGES = [
     ("home", "/", None, 200),
@@ -113,9 +127,10 @@ MORE_PAGES = [
     ("preview", None, "camille", 200),
     ("conflict", None, "camille", 409),
     ("blame", f"/blame/{PAGE}", None, 200),
+    ("discussion", f"/discussion/{PAGE}", "camille", 200),
 ]
 # On a phone, where the layout differs most: checked in French.
-PHONE_PAGES = ["page-as-editor", "search", "edit", "history", "diff"]
+PHONE_PAGES = ["page-as-editor", "search", "edit", "history", "diff", "discussion"]
 ALL_PAGES = {entry[0]: entry for entry in MAIN_PAGES + MORE_PAGES}
 
 CASES = [
@@ -131,6 +146,8 @@ def test_no_serious_accessibility_violation(contexts, server, old_base, language
     page = contexts(language, who, device)
     if name == "conflict":
         open_conflict(page, base, old_base)
+    elif name == "discussion":
+        start_discussion(page, base)
     elif name == "preview":
         page.goto(f"{base}/edit/{PAGE}")
         page.locator("button[value=preview]").click()

@@ -212,6 +212,22 @@ def test_a_clone_keeps_the_discussion_and_a_push_is_checked(client, people, data
     assert [m["markdown"] for m in messages(client)][-1] == "Répondu depuis un clone."
 
 
+def test_an_imported_discussion_out_of_format_is_read_leniently_and_reported(app, client, people, data_dir):
+    from click.testing import CliRunner
+
+    from repo_store import FileChange, Identity
+    from wiki.cli.commands import main
+
+    wiki = app.extensions["trousse"]
+    broken = "Notes d'avant\n\n%% message 1\nauthor: Import\ndate: 2020-01-01T00:00:00+00:00\n\nLisible.\n"
+    wiki.store.commit([FileChange(FILE, broken.encode())], author=Identity("Import", "import@example.org"), message="import")
+    wiki.sync()
+    assert [m["markdown"] for m in messages(client)] == ["Lisible."]
+    result = CliRunner().invoke(main, ["--data", str(data_dir), "--lang", "en", "check"])
+    assert result.exit_code == 1
+    assert f"The discussion {FILE} does not follow its format (Line 1: text before the first message" in result.output
+
+
 @pytest.fixture
 def mail_app(app_factory, smtp):
     _inbox, port = smtp

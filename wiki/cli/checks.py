@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from repo_store import PageStore
 from repo_store.catalog import Catalog
@@ -13,7 +13,12 @@ from ..accounts.store import Accounts
 from ..app.config import load_settings
 from ..app.content_rules import Problem, page_problems
 from ..app.datadir import DataDir
+from ..app.discussions import check_discussion, discussion_page_of
+from ..app.errors import DomainError
 from .language import _, gettext, ngettext
+
+if TYPE_CHECKING:
+    from ..app.service import Wiki
 
 
 def run_checks(data: DataDir) -> list[str]:
@@ -139,9 +144,30 @@ def _skipped_content(data: DataDir) -> list[str]:
                         problems=_sentences(over),
                     )
                 )
+        problems += _broken_discussions(wiki)
         return problems
     finally:
         wiki.close()
+
+
+def _broken_discussions(wiki: Wiki) -> list[str]:
+    """Discussion files that do not follow their format (imported that way): shown as far as they can be read."""
+    problems = []
+    for path, blob, _size in wiki.catalog.files():
+        if discussion_page_of(path) is None:
+            continue
+        try:
+            check_discussion(wiki.store.blob(blob), wiki.settings["limits"])
+        except DomainError as refused:
+            problems.append(
+                _(
+                    "The discussion %(path)s does not follow its format (%(problem)s); it is shown as far as it can be read:"
+                    " correct the file (see CONTRIBUTING.md) and push it again.",
+                    path=path,
+                    problem=refused.describe(gettext),
+                )
+            )
+    return problems
 
 
 def _page_limits(limits: dict[str, Any]) -> dict[str, Any]:
