@@ -11,14 +11,15 @@ import shutil
 import urllib.parse
 from pathlib import Path
 
+from babel.numbers import get_decimal_symbol
 from flask import render_template
-from flask_babel import format_decimal
+from flask_babel import get_locale
 from flask_babel import gettext as _
 
 from repo_store.catalog import PageRecord
 
 from .page_templates import template_declarations
-from .places import MAX_PLACES, find_places, map_settings
+from .places import MAX_PLACES, coordinates_text, find_places, map_settings
 from .service import Wiki
 
 STATIC = Path(__file__).parent.parent / "static"
@@ -40,7 +41,7 @@ def export_map(wiki: Wiki, records: list[PageRecord], out: Path) -> bool:
         (
             place,
             urllib.parse.quote(place.path + ".html"),
-            f"{format_decimal(place.latitude, '#,##0.######')} ; {format_decimal(place.longitude, '#,##0.######')}",
+            coordinates_text(place.latitude, place.longitude, get_decimal_symbol(get_locale())),
         )
         for place in shown
     ]

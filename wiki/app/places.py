@@ -172,3 +172,16 @@ def map_settings(config: Mapping[str, Any], gettext: Callable[[str], str]) -> di
             "credits": gettext("Map credits"),
         },
     }
+
+
+def coordinates_text(latitude: float, longitude: float, decimal_symbol: str = ".") -> str:
+    """“45,3106 ; -0,9358”: up to six decimals (about 10 cm), with the language's decimal symbol.
+
+    Written by hand rather than by Babel: the map lists thousands of places and this runs twice for each.
+    """
+
+    def number(value: float) -> str:
+        text = f"{value:.6f}".rstrip("0").rstrip(".")
+        return ("0" if text == "-0" else text).replace(".", decimal_symbol)
+
+    return f"{number(latitude)} ; {number(longitude)}"

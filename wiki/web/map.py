@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import re
 from typing import Any
+from urllib.parse import quote
 
+from babel.numbers import get_decimal_symbol
 from flask import Blueprint, Flask, current_app, make_response, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import format_decimal
+from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 
 from ..app import places
@@ -47,10 +49,6 @@ def map_settings() -> dict[str, Any]:
     return places.map_settings(settings()["map"], _)
 
 
-def coordinates_text(latitude: float, longitude: float) -> str:
-    return f"{format_decimal(latitude, '#,##0.######')} ; {format_decimal(longitude, '#,##0.######')}"
-
-
 @blueprint.route("/map")
 def places_map() -> ResponseReturnValue:
     folder = request.args.get("folder", "").strip().strip("/")[:_MAX_FILTER]
@@ -60,8 +58,12 @@ def places_map() -> ResponseReturnValue:
         catalog.pages(templates=False), template_declarations(catalog), folder=folder, tag=tag, limit=places.MAX_PLACES
     )
     shown = sorted(found.places, key=lambda place: (place.title.casefold(), place.path))
-    rows = [(place, url_for("pages.view", path=place.path)) for place in shown]
-    points = [[place.latitude, place.longitude, place.title, href] for place, href in rows]
+    prefix = url_for("pages.view", path="-")[:-1]  # one url_for, not thousands: page paths are plain slugs
+    symbol = get_decimal_symbol(get_locale())
+    rows = [
+        (place, prefix + quote(place.path), places.coordinates_text(place.latitude, place.longitude, symbol)) for place in shown
+    ]
+    points = [[place.latitude, place.longitude, place.title, href] for place, href, _text in rows]
     response = make_response(
         render_template(
             "map.html",
@@ -70,7 +72,6 @@ def places_map() -> ResponseReturnValue:
             folder=folder,
             tag=tag,
             data={"settings": map_settings(), "points": points},
-            coordinates_text=coordinates_text,
         )
     )
     tiles = str(settings()["map"]["tiles_url"])
