@@ -60,6 +60,8 @@ def test_a_reader_posts_and_replies_through_the_api(client, people, data_dir):
     text = repository_text(data_dir)
     assert "%% message 2\nauthor: Camille Été\n" in text and "reply-to: 1\n" in text
     assert client.get(f"/api/v1/pages/{PAGE}").json["markdown"].startswith("# Loyers"), "the page itself is untouched"
+    changes = client.get("/changes").text
+    assert f'href="/discussion/{PAGE}">Discussion de « Loyers »</a>' in changes, "recent changes lead to the discussion"
 
 
 @pytest.mark.parametrize(
