@@ -15,6 +15,8 @@ import datetime as dt
 import io
 import json
 import re
+import shutil
+import subprocess
 import zipfile
 from xml.etree import ElementTree
 
@@ -234,6 +236,13 @@ def test_collection_page_links_every_download(client, afterworks):
         assert f'href="/collections/sorties{suffix}"' in html
 
 
+def test_a_download_follows_the_pages_after_an_edit(client, token, afterworks):
+    assert b"Hourtin,2026-06-12,4.5," in client.get("/collections/sorties.csv").data
+    page = client.get("/api/v1/pages/sorties/hourtin").json
+    api_save(client, token, "sorties/hourtin", page["markdown"].replace("prix: 4.5", "prix: 6"), base=page["revision"])
+    assert b"Hourtin,2026-06-12,6," in client.get("/collections/sorties.csv").data
+
+
 # -- ODS ------------------------------------------------------------------------------
 
 
@@ -276,7 +285,7 @@ def test_ods_has_typed_cells_neutralised_text_and_the_licence(client, afterworks
     assert hourtin["Longitude"][:2] == ("float", "-1.06")  # a number cell, never neutralised
     assert hourtin["Date"][:2] == ("date", "2026-06-12")
     assert hourtin["Note"] == ("string", "", "'=1+1; oui")
-    assert rows[2][3][:2] == ("date", "2026-05-14") and rows[2][4] == ("string", "", "")
+    assert rows[2][3][:2] == ("date", "2026-05-14") and rows[2][4] == ("", "", "")
     texts = " ".join(meta.itertext())
     assert CC0 in texts and "Afterwork" in texts
     user_defined = meta.find(".//meta:user-defined", NS)
@@ -406,3 +415,68 @@ def test_static_site_holds_the_collections_and_their_downloads(app, places, afte
     assert icalendar.Calendar.from_ical((folder / "sorties.ics").read_bytes()).walk("VEVENT")
     assert 'href="_collections/index.html"' in (out / "index.html").read_text(encoding="utf-8")
     assert 'href="lieux.html"' in (folder / "index.html").read_text(encoding="utf-8")
+
+
+# -- LibreOffice, where it is installed ------------------------------------------------------
+
+
+def _libreoffice_cells(path) -> list[list[tuple[str | None, str | None]]]:
+    """The (value type, value) of the first sheet's first rows, as LibreOffice read the file and saved it."""
+    root = ElementTree.fromstring(zipfile.ZipFile(path).read("content.xml"))
+    rows = []
+    for row in root.find(".//table:table", NS).findall("table:table-row", NS)[:3]:
+        cells = []
+        for cell in row.findall("table:table-cell", NS):
+            repeated = int(cell.get(f"{{{NS['table']}}}number-columns-repeated", "1"))
+            kind = cell.get(f"{{{NS['office']}}}value-type")
+            value = cell.get(f"{{{NS['office']}}}value") or cell.get(f"{{{NS['office']}}}date-value") or "".join(cell.itertext())
+            cells += [(kind, value)] * min(repeated, 20)
+        rows.append(cells)
+    return rows
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("soffice") is None, reason="LibreOffice is not installed")
+def test_libreoffice_calc_opens_the_ods_and_the_french_csv(client, leases, afterworks, tmp_path):
+    """French LibreOffice reads decimal commas as numbers, ISO dates as dates and accents through the BOM."""
+    (tmp_path / "sorties.ods").write_bytes(client.get("/collections/sorties.ods").data)
+    (tmp_path / "sorties-tableur.csv").write_bytes(client.get("/collections/sorties.csv?dialect=excel-fr").data)
+    profile = f"-env:UserInstallation=file://{tmp_path}/profile"
+    common = ["soffice", "--headless", profile]
+    subprocess.run(
+        [*common, "--convert-to", "ods", "--outdir", str(tmp_path / "ods"), str(tmp_path / "sorties.ods")],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    subprocess.run(
+        [
+            *common,
+            "--infilter=Text - txt - csv (StarCalc):59,34,76,1,,1036",
+            "--convert-to",
+            "ods",
+            "--outdir",
+            str(tmp_path / "csv"),
+            str(tmp_path / "sorties-tableur.csv"),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=180,
+    )
+    for saved in (tmp_path / "ods" / "sorties.ods", tmp_path / "csv" / "sorties-tableur.ods"):
+        header, hourtin, _pauillac = _libreoffice_cells(saved)
+        assert header[:5] == [
+            ("string", "Page"),
+            ("string", "Titre"),
+            ("string", "Commune"),
+            ("string", "Date"),
+            ("string", "Prix (€)"),
+        ]
+        assert hourtin[2:8] == [
+            ("string", "Hourtin"),
+            ("date", "2026-06-12"),
+            ("float", "4.5"),
+            ("float", "45.18"),
+            ("float", "-1.06"),
+            ("string", "'=1+1; oui"),
+        ], saved.name

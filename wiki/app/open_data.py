@@ -24,6 +24,8 @@ from typing import Any
 import icalendar
 from odf import dc, teletype
 from odf import meta as odf_meta
+from odf.number import DateStyle, Day, Month, Year
+from odf.number import Text as NumberText
 from odf.opendocument import OpenDocumentSpreadsheet
 from odf.style import Style, TextProperties
 from odf.table import Table, TableCell, TableColumn, TableRow
@@ -143,23 +145,21 @@ def _xml(text: str) -> str:
     return _NOT_XML.sub("\ufffd", text)
 
 
-def _ods_cell(column: Column, value: Any) -> TableCell:
+def _ods_cell(column: Column, value: Any, date_style: Style) -> TableCell:
+    """A typed cell: a number, date or yes/no carries its value alone (the spreadsheet writes its text)."""
     if is_number(value):
-        cell = TableCell(valuetype="float", value=cell_text(value))
-        cell.addElement(P(text=cell_text(value)))
-    elif isinstance(value, bool):
-        cell = TableCell(valuetype="boolean", booleanvalue="true" if value else "false")
-        cell.addElement(P(text="true" if value else "false"))
-    elif _is_date(column, value):
-        cell = TableCell(valuetype="date", datevalue=value)
-        cell.addElement(P(text=value))
-    else:
-        text = cell_text(value)
-        cell = TableCell(valuetype="string")
-        if text:
-            paragraph = P()
-            teletype.addTextToElement(paragraph, _xml(safe_text(text)))
-            cell.addElement(paragraph)
+        return TableCell(valuetype="float", value=cell_text(value))
+    if isinstance(value, bool):
+        return TableCell(valuetype="boolean", booleanvalue="true" if value else "false")
+    if _is_date(column, value):
+        return TableCell(valuetype="date", datevalue=value, stylename=date_style)
+    text = cell_text(value)
+    if not text:
+        return TableCell()
+    cell = TableCell(valuetype="string")
+    paragraph = P()
+    teletype.addTextToElement(paragraph, _xml(safe_text(text)))
+    cell.addElement(paragraph)
     return cell
 
 
@@ -180,6 +180,12 @@ def to_ods(collection: Collection, gettext: Gettext, source_url: str) -> bytes:
     bold = Style(name="header", family="table-cell")
     bold.addElement(TextProperties(fontweight="bold"))
     document.automaticstyles.addElement(bold)
+    iso_date = DateStyle(name="iso-date")  # dates shown as they are written in the fiches: 2026-06-12
+    for part in (Year(style="long"), NumberText(text="-"), Month(style="long"), NumberText(text="-"), Day(style="long")):
+        iso_date.addElement(part)
+    document.automaticstyles.addElement(iso_date)
+    date_cell = Style(name="date", family="table-cell", datastylename="iso-date")
+    document.automaticstyles.addElement(date_cell)
 
     sheet = Table(name=_xml(collection.folder.rsplit("/", 1)[-1])[:31] or "data")
     sheet.addElement(TableColumn(numbercolumnsrepeated=len(collection.columns)))
@@ -192,7 +198,7 @@ def to_ods(collection: Collection, gettext: Gettext, source_url: str) -> bytes:
     for values in collection.rows:
         row = TableRow()
         for name in collection.columns:
-            row.addElement(_ods_cell(collection.column(name), values.get(name)))
+            row.addElement(_ods_cell(collection.column(name), values.get(name), date_cell))
         sheet.addElement(row)
     document.spreadsheet.addElement(sheet)
 

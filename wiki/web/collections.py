@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, render_template, request, url_for
+import threading
+
+from cachetools import LRUCache
+from flask import Blueprint, Response, current_app, render_template, request, url_for
 from flask.typing import ResponseReturnValue
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 
 from ..app.collections import Collection, build, build_all, cell_text, is_number
 from ..app.errors import PageNotFound
-from ..app.open_data import FORMATS, download, formats, header
+from ..app.open_data import FORMATS, Download, download, formats, header
 from ..app.page_names import check_path
 from ..app.page_templates import template_declarations
-from .addresses import absolute_url
+from .addresses import absolute_url, origin
 from .auth import settings, wiki
 from .downloads import download as attachment
 
 blueprint = Blueprint("collections", __name__)
+
+# Downloads already made, by what they depend on: the catalog's commit, the language and the address.
+# Writing a spreadsheet of thousands of rows takes seconds; downloading it again should not.
+_CACHE = "trousse.collection_downloads"
+_CACHE_BYTES = 32 * 1024 * 1024
+_CACHE_LOCK = threading.Lock()
 
 # Longest first: ``.datapackage.json`` also ends with ``.json``.
 _SUFFIXES = sorted(((suffix, key) for key, _label, suffix in FORMATS if key != "excel-fr"), key=lambda item: -len(item[0]))
@@ -89,19 +98,31 @@ def _sort_key(value: object) -> tuple[int, float, str]:
 
 
 def _download(folder: str, key: str) -> Response:
-    collection = _collection(folder)
-    found = download(
-        collection,
-        key,
-        gettext=gettext,
-        source_url=absolute_url(url_for("collections.table", folder=collection.folder)),
-        page_url=lambda path: absolute_url(url_for("pages.view", path=path)),
+    cache: LRUCache[tuple[object, ...], tuple[Download, str]] = current_app.extensions.setdefault(
+        _CACHE, LRUCache(maxsize=_CACHE_BYTES, getsizeof=lambda entry: len(entry[0].body) + 1)
     )
-    if found is None:  # a GeoJSON without coordinates, an agenda without dates
-        raise PageNotFound(folder)
+    cache_key = (folder.strip("/"), key, wiki().catalog.state(), str(get_locale()), origin())
+    with _CACHE_LOCK:
+        cached = cache.get(cache_key)
+    if cached is None:
+        collection = _collection(folder)
+        found = download(
+            collection,
+            key,
+            gettext=gettext,
+            source_url=absolute_url(url_for("collections.table", folder=collection.folder)),
+            page_url=lambda path: absolute_url(url_for("pages.view", path=path)),
+        )
+        if found is None:  # a GeoJSON without coordinates, an agenda without dates
+            raise PageNotFound(folder)
+        cached = (found, _licence_links(collection))
+        if len(found.body) < _CACHE_BYTES // 4:
+            with _CACHE_LOCK:
+                cache[cache_key] = cached
+    found, links = cached
     if key in ("json", "geojson", "datapackage"):
         response = Response(found.body, mimetype=found.mimetype)
     else:
         response = attachment(found.body, found.mimetype, found.filename)
-    response.headers["Link"] = _licence_links(collection)
+    response.headers["Link"] = links
     return response
