@@ -15,7 +15,13 @@ def test_save_read_and_discard_a_draft(client, token):
     assert saved.status_code == 200, saved.text
     assert saved.json["saved"].endswith("+00:00")
     got = client.get("/api/v1/drafts/home", headers=bearer(token))
-    assert got.json == {"markdown": "# Accueil\n\nEn cours…\n", "base_revision": revision, "saved": saved.json["saved"]}
+    assert got.json == {
+        "markdown": "# Accueil\n\nEn cours…\n",
+        "base_revision": revision,
+        "saved": saved.json["saved"],
+        "fields": {},
+        "files": [],
+    }
     # A second save replaces the first: one draft per account and page.
     put_draft(client, token, "home", "v2")
     assert client.get("/api/v1/drafts/home", headers=bearer(token)).json["markdown"] == "v2"

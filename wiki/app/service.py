@@ -13,7 +13,7 @@ import posixpath
 import sqlite3
 import threading
 import urllib.parse
-from collections.abc import Callable, Hashable
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -423,12 +423,13 @@ class Wiki:
         resolve = functools.partial(self.resolve_link, from_page=path)
         return self._renders.get(blob, path, self.generation, resolve, lambda: self.preview(path, text()))
 
-    def preview(self, path: str, markdown: str) -> Rendered:
+    def preview(self, path: str, markdown: str, pending: Mapping[str, str] | None = None) -> Rendered:
+        """The text as saving would show it; ``pending`` maps documents not attached yet to where they are shown."""
         return render(
             markdown,
             path=path,
             resolve_link=functools.partial(self.resolve_link, from_page=path),
-            rewrite_url=relative_url_rewriter(path),
+            rewrite_url=relative_url_rewriter(path, pending),
             budget=RenderBudget.from_limits(self.settings["limits"]),
         )
 
@@ -516,7 +517,7 @@ class Wiki:
         return cached
 
 
-def relative_url_rewriter(path: str) -> Callable[[str, str], str]:
+def relative_url_rewriter(path: str, pending: Mapping[str, str] | None = None) -> Callable[[str, str], str]:
     """Links and images written relative to a page point at its attachments or at pages.
 
     ``![](plan.png)`` in ``lieux/cafe`` shows ``/files/lieux/cafe/plan.png``;
@@ -530,6 +531,8 @@ def relative_url_rewriter(path: str) -> Callable[[str, str], str]:
             return url
         target, hash_mark, fragment = url.partition("#")
         if "/" not in target and "." in target and not target.endswith(".md"):
+            if pending and target in pending:  # added in the editor, waiting for the page's first save
+                return pending[target] + hash_mark + fragment
             return "/files/" + urllib.parse.quote(f"{path}/{target}") + hash_mark + fragment
         if kind == "link" and target.endswith(".md"):
             joined = posixpath.normpath(posixpath.join(folder, target[:-3]))

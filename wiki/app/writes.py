@@ -11,7 +11,9 @@ checks pushed commits with the same ``WriteRules`` before they land, and
 
 Creating a page is saving at a path where there is none (``SaveOutcome.created``):
 if somebody created it meanwhile, the save is a conflict like any other,
-with the author's text kept.
+with the author's text kept. Documents the author added in the editor before
+that first save (``pending``, kept by ``wiki.app.drafts``) are committed with
+the page, in the same commit, after the same checks as any attachment.
 """
 
 from __future__ import annotations
@@ -84,6 +86,12 @@ class Written:
 Listener = Callable[[Written], None]
 
 
+class PendingFiles(Protocol):
+    """Where documents added before a page's first save wait (``wiki.app.drafts.Drafts``)."""
+
+    def pending_files(self, user_id: int, path: str) -> list[tuple[str, bytes]]: ...
+
+
 class NothingToRestore(StoreError):
     """The page already has the content of the revision to restore."""
 
@@ -124,6 +132,7 @@ class Writes:
         self.rules = WriteRules(wiki.settings["limits"])
         self.messages = CommitMessages(site_gettext(wiki.settings["site"]["language"]))
         self.listeners: list[Listener] = []
+        self.pending: PendingFiles | None = None
 
     # -- pages ---------------------------------------------------------------
 
@@ -144,6 +153,7 @@ class Writes:
             message=message,
             base_revision=base_revision or None,
             labels=self.messages.conflict_labels(),
+            extra_changes=self._pending_changes(path, user),
         )
         if result.record is None:
             self.wiki.sync()
@@ -468,6 +478,23 @@ class Writes:
         """A template's text on ``main``, for checking a fiche's fields; None when there is no such template."""
         entry = self.store.lookup(self.store.head(), f"{TEMPLATES_FOLDER}/{name}.md")
         return self.store.blob(entry.sha).decode("utf-8", "replace") if entry is not None and entry.is_blob else None
+
+    def _pending_changes(self, path: str, user: User) -> list[FileChange] | None:
+        """The documents ``user`` added before the page's first save, checked like any attachment.
+
+        They exist only for a page that did not exist when they were added; if
+        somebody created it meanwhile, they go with the author's save after the
+        conflict is resolved (an identical name is replaced, its old version kept
+        in the history).
+        """
+        if self.pending is None:
+            return None
+        changes = []
+        for name, data in self.pending.pending_files(user.id, path):
+            file_path = check_path(f"{path}/{name}")
+            self.rules.attachment(file_path, data)
+            changes.append(FileChange(file_path, data=data))
+        return changes or None
 
     def _tell(self, event: Written) -> None:
         """Hand a committed write to the listeners; one failing never undoes or fails the write."""

@@ -124,25 +124,49 @@
     return extension ? slug + "." + extension : slug;
   }
 
+  // A page not saved yet has no folder: its documents wait on the server for this account, are
+  // shown in the preview from there, and are attached by the first save, in the same commit.
+  var pendingList = document.querySelector(".pending-files");
+  function listPending(name, size) {
+    if (!pendingList) return;
+    Array.prototype.forEach.call(pendingList.querySelectorAll("button[value]"), function (button) {
+      if (button.value === name) button.parentNode.remove();
+    });
+    var item = document.createElement("li");
+    var label = document.createElement("span");
+    label.className = "pending-name";
+    label.textContent = name;
+    var remove = document.createElement("button");
+    remove.type = "submit";
+    remove.setAttribute("form", "editor-form");
+    remove.name = "remove_pending";
+    remove.value = name;
+    remove.formNoValidate = true;
+    remove.textContent = fill(strings.notAttached, { name: name });
+    item.append(label, " (" + Math.max(1, Math.round(size / 1024)) + " ko) ", remove);
+    pendingList.appendChild(item);
+    pendingList.hidden = false;
+  }
+
   function upload(cm, file) {
-    if (isNew) { say(strings.saveFirst); return; }
     var original = file.name || "image.png";
     var name = fileName(original);
+    var url = (isNew ? "/api/v1/draft-files/" : "/api/v1/files/") + encodePath(path) + "/" + encodeURIComponent(name);
     say(fill(strings.uploading, { name: name }));
-    send("PUT", "/api/v1/files/" + encodePath(path) + "/" + encodeURIComponent(name), file)
+    send("PUT", url, file)
       .then(function (response) { return response.ok ? response : refusal(response); })
       .then(function () {
         var label = original.replace(/\.[^.]*$/, "").replace(/[\[\]]/g, "") || name;
         var image = /^image\//.test(file.type);
         cm.replaceSelection((image ? "!" : "") + "[" + label + "](" + name + ")");
-        say(fill(strings.uploaded, { name: name }));
+        if (isNew) listPending(name, file.size);
+        say(fill(isNew ? strings.pendingAdded : strings.uploaded, { name: name }));
         cm.focus();
       })
       .catch(function (reason) { say(fill(strings.uploadFailed, { name: name, reason: String(reason) })); });
   }
 
   function attach(editor) {
-    if (isNew) { say(strings.saveFirst); return; }
     picker.onchange = function () {
       Array.prototype.forEach.call(picker.files, function (file) { upload(editor.codemirror, file); });
       picker.value = "";
@@ -201,6 +225,19 @@
   var cm = mde.codemirror;
   var original = mde.value();
 
+  // The new-page editor's own file input (it posts with the form without JavaScript): here a chosen
+  // file goes up at once and is linked where the cursor is, like the toolbar's button does.
+  var fileInput = isNew ? document.getElementById("upload-file") : null;
+  if (fileInput) {
+    fileInput.multiple = true;
+    var addButton = document.querySelector("button[name=action][value=attach]");
+    if (addButton) addButton.hidden = true;
+    fileInput.addEventListener("change", function () {
+      Array.prototype.forEach.call(fileInput.files, function (file) { upload(cm, file); });
+      fileInput.value = "";
+    });
+  }
+
   // Accessibility: the text gets the form's label; Tab leaves the editor (no keyboard trap);
   // the toolbar is reachable by keyboard; the label focuses the editor.
   var labelNode = form.querySelector("label[for=markdown]");
@@ -231,6 +268,10 @@
   area.classList.add("wide");
   tabs.hidden = false;
   live.hidden = false;
+  // The live preview replaces the form's preview button (kept for browsers without JavaScript):
+  // one way to see the preview, a tab on a phone, beside the text on a wide screen.
+  var previewButton = form.querySelector("button[type=submit][value=preview]");
+  if (previewButton) previewButton.hidden = true;
   live.setAttribute("role", "tabpanel");
   live.setAttribute("aria-labelledby", "editor-tab-preview");
   var writePanel = area.querySelector(".editor-write");
@@ -302,16 +343,42 @@
   var draftState = document.createElement("span");
   draftState.className = "draft-state";
   status.parentNode.insertBefore(draftState, status);
-  var lastDrafted = original;
   var draftTimer = null;
   var changed = false;
   var leaving = false;
 
+  // The fiche form's inputs go into the draft too (not the hidden "champ-initial-" ones, which say
+  // what the form showed when it opened: the server compares them to know what the person changed).
+  var ficheForm = form.querySelector(".fiche-form");
+  function ficheInputs() {
+    return ficheForm ? Array.prototype.filter.call(ficheForm.querySelectorAll("input[name], select[name], textarea[name]"),
+      function (input) { return input.type !== "hidden" && input.name.indexOf("champ-") === 0; }) : [];
+  }
+  function ficheFields() {
+    var values = {};
+    ficheInputs().forEach(function (input) {
+      values[input.name] = input.type === "checkbox" ? (input.checked ? input.value : "") : input.value;
+    });
+    return values;
+  }
+  function putFields(values) {
+    ficheInputs().forEach(function (input) {
+      if (!(input.name in values)) return;
+      if (input.type === "checkbox") input.checked = values[input.name] !== "";
+      else input.value = values[input.name];
+    });
+  }
+  function currentState() { return JSON.stringify([mde.value(), ficheFields()]); }
+  var originalState = currentState();
+  var lastDrafted = originalState;
+
   function saveDraft(keepalive) {
+    var state = currentState();
+    if (state === lastDrafted) return;
+    lastDrafted = state;
     var text = mde.value();
-    if (text === lastDrafted) return;
-    lastDrafted = text;
-    send("PUT", draftUrl, { markdown: text, base_revision: baseInput.value || null }, keepalive ? { keepalive: true } : {})
+    var body = { markdown: text, base_revision: baseInput.value || null, fields: ficheFields() };
+    send("PUT", draftUrl, body, keepalive ? { keepalive: true } : {})
       .then(function (response) { return response.ok ? response.json() : refusal(response); })
       .then(function (body) {
         var time = new Date(body.saved).toLocaleTimeString(lang, { hour: "2-digit", minute: "2-digit" });
@@ -325,7 +392,15 @@
     clearTimeout(draftTimer);
     draftTimer = setTimeout(saveDraft, draftDelay());
   });
+  function ficheChanged(event) {
+    if (!ficheForm || !ficheForm.contains(event.target)) return;
+    changed = true;
+    clearTimeout(draftTimer);
+    draftTimer = setTimeout(saveDraft, draftDelay());
+  }
   form.addEventListener("input", function (event) { if (!cm.getWrapperElement().contains(event.target)) changed = true; });
+  form.addEventListener("input", ficheChanged);
+  form.addEventListener("change", ficheChanged);
   form.addEventListener("submit", function () { leaving = true; clearTimeout(draftTimer); });
   window.addEventListener("beforeunload", function (event) {
     if (!changed || leaving) return;
@@ -340,21 +415,27 @@
       .then(function (response) { return response.ok ? response.json() : null; })
       .then(function (draft) {
         if (!draft) return;
-        if (draft.markdown === mde.value()) {
+        var fields = draft.fields || {};
+        var same = draft.markdown === mde.value() && Object.keys(fields).every(function (name) {
+          return ficheFields()[name] === undefined || ficheFields()[name] === fields[name];
+        });
+        if (same && !(draft.files || []).length) {
           send("DELETE", draftUrl);
           return;
         }
         offer.hidden = false;
         offer.querySelector("[data-draft=restore]").addEventListener("click", function () {
           mde.value(draft.markdown);
+          putFields(fields);
           if (draft.base_revision) baseInput.value = draft.base_revision;
-          lastDrafted = draft.markdown;
-          changed = draft.markdown !== original;
+          lastDrafted = currentState();
+          changed = lastDrafted !== originalState;
           offer.hidden = true;
           cm.focus();
         });
         offer.querySelector("[data-draft=discard]").addEventListener("click", function () {
-          send("DELETE", draftUrl);
+          send("DELETE", draftUrl);  // its waiting documents go with it
+          if (pendingList) { pendingList.textContent = ""; pendingList.hidden = true; }
           offer.hidden = true;
           cm.focus();
         });

@@ -23,6 +23,7 @@ from flask_babel import get_locale
 from flask_babel import gettext as _
 from werkzeug.wrappers import Response as WerkzeugResponse
 
+from ..app.attachments import IMAGES
 from ..app.errors import Conflict, ContentRejected, DomainError, InvalidPath, PageExists, PageNotFound
 from ..app.export import attribution_line
 from ..app.fiches import InvalidFields
@@ -46,6 +47,7 @@ from .auth import require_editor, safe_next, settings, user, wiki
 from .conflict_page import conflict_page, resolve_conflict
 from .http_cache import Validators, page_validators
 from .i18n import LANGUAGE_COOKIE
+from .pending import drafts, pending_files, pending_urls
 
 blueprint = Blueprint("pages", __name__)
 blueprint.add_app_template_global(fiche_views.fiche_box, "fiche_box")
@@ -222,12 +224,14 @@ def edit(path: str) -> ResponseReturnValue:
             preview=None,
             problems=[],
             attachments=[] if is_new else wiki().attachments(path),
+            pending=pending_files(path) if is_new else [],
             fiche=fiche_views.editor_form(path, markdown),
         )
     # The fiche form's changed inputs go into the text's front matter (wiki.app.fiches.merge_fields).
     markdown, fiche_sent, fiche_shown = fiche_views.merge_form(path, request.form.get("markdown", ""), request.form)
     message = request.form.get("message", "")
     base_revision = request.form.get("base_revision") or None
+    is_new = request.form.get("is_new") == "1"
 
     def editor(
         preview: Rendered | None = None, problems: list[str] | None = None, field_errors: dict[str, str] | None = None
@@ -239,15 +243,35 @@ def edit(path: str) -> ResponseReturnValue:
             markdown=markdown,
             base_revision=base_revision or "",
             message=message,
-            is_new=request.form.get("is_new") == "1",
+            is_new=is_new,
             preview=preview,
             problems=problems or [],
             attachments=wiki().attachments(path) if store.page_exists(path) else [],
+            pending=pending_files(path) if is_new else [],
             fiche=fiche_views.editor_form(path, markdown, fiche_sent, fiche_shown, field_errors),
         )
 
+    # The new-page editor's own file input and buttons (they work without JavaScript): a document
+    # chosen there waits for the first save (wiki.app.drafts), and a link to it goes into the text.
+    removed = request.form.get("remove_pending", "")
+    if removed:
+        drafts().remove_file(who.id, path, removed)
+        flash(_("The document “%(name)s” will not be attached.", name=removed), "info")
+        return editor()
+    for uploaded in request.files.getlist("file"):
+        if not uploaded.filename:
+            continue
+        data = uploaded.read(settings()["limits"]["max_file_bytes"] + 1)
+        try:
+            added = drafts().add_file(who.id, path, uploaded.filename, data, page_exists=store.page_exists(path))
+        except DomainError as refused:
+            return editor(problems=[refused.describe(_)]), refused.status
+        markdown = _with_link(markdown, uploaded.filename, added.name)
+        flash(_("The document “%(name)s” will be attached when the page is saved.", name=added.name), "success")
+    if request.form.get("action") == "attach":
+        return editor()
     if request.form.get("action") == "preview":
-        return editor(preview=wiki().preview(path, markdown))
+        return editor(preview=wiki().preview(path, markdown, pending_urls(who.id, path)))
     try:
         outcome = wiki().writes.save(path, markdown, user=who, message=message, base_revision=base_revision)
     except Conflict as conflict:
@@ -272,6 +296,15 @@ def resolve(path: str) -> ResponseReturnValue:
     """The conflict page's form: the passages as chosen, saved over the version they were chosen against."""
     who = require_editor()
     return resolve_conflict(check_path(path), who, request.form)
+
+
+def _with_link(markdown: str, filename: str, name: str) -> str:
+    """The text with a link to an added document at its end (an image shown), unless it links to it already."""
+    if f"({name})" in markdown:
+        return markdown
+    label = filename.replace("\\", "/").rsplit("/", 1)[-1].rsplit(".", 1)[0].replace("[", "").replace("]", "").strip()
+    image = "!" if name.rsplit(".", 1)[-1] in IMAGES else ""
+    return markdown.rstrip("\n") + f"\n\n{image}[{label or name}]({name})\n"
 
 
 def _new_page_text(title: str, template: str) -> str:
