@@ -197,3 +197,20 @@ def test_the_static_copy_has_the_map_and_leaflet(places, app, tmp_path):
     for href in re.findall(r'(?:href|src)="([^"#:]+)"', page):
         assert (out / href).is_file(), href
     assert 'href="map.html"' in (out / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        {"folder": "../../etc"},
+        {"folder": "\x00"},
+        {"tag": "<script>"},
+        {"folder": "a" * 5000},
+        {"tag": "é" * 3000, "folder": "/"},
+    ],
+    ids=["dots", "nul", "markup", "long-folder", "long-tag"],
+)
+def test_odd_filters_answer_an_empty_map(places, query):
+    page = places.get("/map", query_string=query)
+    assert page.status_code == 200
+    assert "<script>" not in page.text.replace('<script type="application/json" id="map-data">', "")
