@@ -199,12 +199,39 @@ def test_drop_a_file_uploads_it_and_links_it(open_page, server, device):
     assert git(data / "wiki.git", "show", f"main:{path}/compte-rendu-ete.pdf") == "%PDF-1.4 essai"
 
 
-def test_a_new_page_says_documents_come_after_the_first_save(open_page, server, device):
-    base, _data = server
+def test_a_new_page_takes_a_dropped_document_before_its_first_save(open_page, server, device):
+    base, data = server
+    path = f"essais/neuve-{device}"
     page = open_page()
-    open_editor(page, base, f"essais/neuve-{device}")
-    page.get_by_role("toolbar", name="Mise en forme").get_by_role("button", name="Image ou document").click()
-    page.get_by_role("status").filter(has_text="une fois la page enregistrée").wait_for()
+    open_editor(page, base, path)
+    page.evaluate("text => window.trousseEditor.value(text)", "# Neuve\n\n")
+    put_cursor(page, 2, 0)
+    page.evaluate(
+        """() => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File(['%PDF-1.4 essai'], 'Ordre du jour.pdf', {type: 'application/pdf'}));
+        const target = document.querySelector('.CodeMirror-lines');
+        const box = target.getBoundingClientRect();
+        target.dispatchEvent(new DragEvent('drop', {dataTransfer: transfer, bubbles: true, cancelable: true,
+                                                      clientX: box.left + 5, clientY: box.bottom - 5}));
+    }"""
+    )
+    page.get_by_role("status").filter(has_text="ordre-du-jour.pdf sera joint à l’enregistrement de la page").wait_for()
+    assert "[Ordre du jour](ordre-du-jour.pdf)" in page.evaluate("window.trousseEditor.value()")
+    if device == "phone":
+        page.get_by_role("tab", name="Aperçu").click()
+    link = page.locator("#editor-live a", has_text="Ordre du jour")
+    link.wait_for()
+    assert link.get_attribute("href") == f"/api/v1/draft-files/{path}/ordre-du-jour.pdf"
+    if device == "phone":
+        page.get_by_role("tab", name="Écrire").click()
+    page.get_by_role("button", name="Enregistrer").click()
+    page.wait_for_url(f"{base}/wiki/{path}")
+    assert git(data / "wiki.git", "show", f"main:{path}/ordre-du-jour.pdf") == "%PDF-1.4 essai"
+    assert git(data / "wiki.git", "show", "--format=", "--name-only", "main").split() == [
+        f"{path}.md",
+        f"{path}/ordre-du-jour.pdf",
+    ]
 
 
 def test_draft_comes_back_after_reload_and_goes_after_save(open_page, server, device):

@@ -274,6 +274,7 @@
   if (previewButton) previewButton.hidden = true;
   live.setAttribute("role", "tabpanel");
   live.setAttribute("aria-labelledby", "editor-tab-preview");
+  live.tabIndex = 0; // a long preview scrolls: keyboard users reach and scroll it too
   var writePanel = area.querySelector(".editor-write");
   writePanel.setAttribute("role", "tabpanel");
   writePanel.setAttribute("aria-labelledby", "editor-tab-write");
