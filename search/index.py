@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 from whoosh import index as whoosh_index
+from whoosh import query as q
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import W3Codec
 from whoosh.filedb.filestore import FileStorage
@@ -741,13 +742,18 @@ class SearchIndex:
         (question words a fraction of it) — more than any text score.
         """
         assert parsed.query is not None
-        matching = view.evaluate(reader, parsed.query)
+        content = [item for item in parsed.optional if not item.question]
+        if content and len(content) < len(parsed.optional) and not parsed.alternatives:
+            # Question words (quel, comment…) are not required: a page answering need not repeat the question.
+            required: q.Query = q.And([item.query for item in content] + parsed.filters)
+            matching = view.evaluate(reader, q.AndNot(required, q.Or(parsed.excluded)) if parsed.excluded else required)
+        else:
+            matching = view.evaluate(reader, parsed.query)
         bonus: np.ndarray | None = None
         fallback = False
-        content = [item for item in parsed.optional if not item.question]
         if (
             options.fallback
-            and matching.bit_count() < FEW_RESULTS
+            and matching.bit_count() < FALLBACK_BELOW
             and len(parsed.optional) >= 2
             and content
             and not parsed.alternatives
@@ -763,18 +769,22 @@ class SearchIndex:
             coverage = np.zeros(view.size, np.float32)
             for item, bitmap in zip(parsed.optional, bitmaps, strict=True):
                 flags = view.flags(bitmap)
-                weight = view.idf(bitmap) * (QUESTION_WEIGHT if item.question else 1.0)
-                coverage += flags * np.float32(weight)
-                if not item.question:
+                if item.question:  # a little more than nothing: ranked with the text, not with the words
+                    coverage += flags * np.float32(view.idf(bitmap) * QUESTION_WEIGHT / COVERAGE_SCALE)
+                else:
+                    coverage += flags * np.float32(view.idf(bitmap))
                     counts += flags
-            needed = max(1, math.ceil(len(content) / 2))
-            wide = np.flatnonzero(counts >= needed)
-            if len(wide):
-                extra = ids_to_bitmap(wide, view.size) & ~matching & allowed
-                if extra:
-                    fallback = True
-                    matching |= extra
-                    bonus = coverage * np.float32(COVERAGE_SCALE)
+            # At least half of the meaningful words; fewer while that still finds few pages.
+            extra = 0
+            for needed in range(math.ceil(len(content) / 2), 0, -1):
+                wide = np.flatnonzero(counts >= needed)
+                extra = ids_to_bitmap(wide, view.size) & ~matching & allowed if len(wide) else 0
+                if (matching | extra).bit_count() >= FALLBACK_BELOW:
+                    break
+            if extra:
+                fallback = True
+                matching |= extra
+                bonus = coverage * np.float32(COVERAGE_SCALE)
         if options.proximity and parsed.adjacent and options.order != "date":
             bonus = self._proximity(reader, view, parsed, matching, bonus)
         return matching, bonus, fallback
@@ -959,14 +969,17 @@ class _Options:
     proximity: bool
 
 
-# Fewer pages than this with every word: pages with most of the words follow, and a correction may be offered.
+# Fewer pages than this with every word: a correction may be offered.
 FEW_RESULTS = 5
+# Fewer pages than this with every word: pages with most of the words follow (tuned on bench/search_quality.py).
+FALLBACK_BELOW = 10
 # A question word (quel, comment, combien…) weighs this fraction of its idf when words are counted.
 QUESTION_WEIGHT = 0.15
-# How much more than any text score the words a page has count, when pages lacking some are let in.
-COVERAGE_SCALE = 100.0
+# How much the words a page has count (times their idf) against its text score, when pages lacking some are let in:
+# mostly more (tuned on bench/search_quality.py: 100 ranked long pages having every common word first).
+COVERAGE_SCALE = 3.0
 # The proximity boost: this fraction of the two words' mean idf, for each pair of query words found together.
-PROXIMITY_BOOST = 0.5
+PROXIMITY_BOOST = 1.0
 MAX_PROXIMITY_PAIRS = 4
 # A known word on at most this many pages may still be a typo for one used on MUCH_MORE_COMMON times as many.
 RARE_WORD_PAGES = 2

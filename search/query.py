@@ -217,6 +217,7 @@ def parse_query(text: str, fields: Container[str] = frozenset()) -> ParsedQuery:
     required: list[q.Query] = []
     excluded: list[q.Query] = []
     scoring: list[q.Query] = []
+    question_scoring: list[q.Query] = []
     pending_or = False
     previous_word: str | None = None  # the plain word just before, for compounds and proximity
     run: list[str] = []  # plain words next to each other
@@ -263,7 +264,10 @@ def parse_query(text: str, fields: Container[str] = frozenset()) -> ParsedQuery:
             parsed.filters.append(clause.query)
         else:
             parsed.optional.append(Optional(clause.query, question))
-        scoring += clause.scoring
+        if question:
+            question_scoring += clause.scoring  # ranks only a query made of question words
+        else:
+            scoring += clause.scoring
         query = clause.query
         _track_adjacent(parsed, run, word if plain and not pending_or else None)
         joined = False
@@ -289,6 +293,7 @@ def parse_query(text: str, fields: Container[str] = frozenset()) -> ParsedQuery:
         return parsed
     positive: q.Query = q.And(required) if required else q.Every()
     parsed.query = q.AndNot(positive, q.Or(excluded)) if excluded else positive
+    scoring = scoring or question_scoring
     parsed.scoring = q.Or(scoring) if scoring else None
     return parsed
 

@@ -48,7 +48,7 @@ from whoosh.searching import Searcher
 
 from search import Document, SearchIndex
 from search import segments as fast
-from search.docsets import K1, MAX_SCORING_PREFIX_TERMS, B
+from search.docsets import FIELD_B, K1, MAX_SCORING_PREFIX_TERMS, B
 from search.index import BOOSTS, INDEX_NAME, Plan
 from search.query import parse_query
 from search.schema import META_PATH
@@ -312,7 +312,7 @@ class FastPathBM25(scoring.BM25F):
     """Whoosh's BM25F with the fast path's B, K1 and idf (over ``documents`` pages, the meta document left out)."""
 
     def __init__(self, documents: int) -> None:
-        super().__init__(B=B, K1=K1)
+        super().__init__(B=B, K1=K1, **{f"{name}_B": b for name, b in FIELD_B.items()})
         self.documents = documents
 
     def idf(self, searcher, fieldname, text):
