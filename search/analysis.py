@@ -3,8 +3,18 @@
 The French chain lowercases, drops stop words and elided articles (``l'``,
 ``d'``, ``qu'``…), strips plurals *before* the Snowball stemmer — Snowball
 alone keeps ``loyer``/``loyers`` and ``élu``/``élus`` apart — folds accents
-and keeps numbers. Hyphenated words (``tiers-lieux``) become two tokens, and
-the query side turns them into a phrase.
+and keeps numbers. Hyphenated words (``tiers-lieux``) become two tokens, the
+last one also carrying the stems of the whole word written as one
+(``tierslieux``); the query side reads them as a phrase or as that word.
+
+Two tables correct Snowball, both small and meant to be extended with care:
+``PROTECTED`` words are indexed as themselves (``association`` is not
+``associés``, a ``commune`` not the ``communs``); ``LEMMAS`` maps folded
+words to the word whose stem they take, for irregular plurals (``baux`` →
+``bail``) and noun/verb families (``construction`` → ``construire``). A
+change to either (or to anything else here) must bump
+``schema.ANALYSIS_VERSION``, so that indexes made before are rebuilt;
+``tests/search/test_what_people_type.py`` holds the cases they settle.
 
 All of it runs in one Python loop per text (the tokenizers at the end of
 this module), several times faster than a chain of Whoosh filters; queries

@@ -709,18 +709,19 @@ class SearchIndex:
         parsed = parse_query(text, fields)
         if parsed.query is None:
             return results
-        matching, bonus, fallback = self._matching(reader, view, parsed, options)
-        if options.suggest and parsed.words and matching.bit_count() < FEW_RESULTS:
-            suggestion = self._suggest(searcher, parsed, matching.bit_count())
+        matching, bonus, fallback, strict = self._matching(reader, view, parsed, options)
+        if options.suggest and parsed.words and strict < FEW_RESULTS:
+            suggestion = self._suggest(searcher, parsed, strict)
             if suggestion is not None:
                 corrected = parse_query(suggestion, fields)
-                found, found_bonus, found_fallback = (0, None, False)
+                found, found_bonus, found_fallback, found_strict = (0, None, False, 0)
                 if corrected.query is not None:
-                    found, found_bonus, found_fallback = self._matching(reader, view, corrected, options)
-                if found and not matching:
+                    found, found_bonus, found_fallback, found_strict = self._matching(reader, view, corrected, options)
+                # Applied when the typed words, all together, found nothing and the corrected ones find something.
+                if found and (not matching or (not strict and found_strict)):
                     parsed, matching, bonus, fallback = corrected, found, found_bonus, found_fallback
                     results.corrected = suggestion
-                elif found.bit_count() > matching.bit_count():
+                elif found_strict > strict:
                     results.suggestion = suggestion
         results.total = matching.bit_count()
         results.fallback = "any" if fallback else None
@@ -733,8 +734,9 @@ class SearchIndex:
 
     def _matching(
         self, reader: IndexReader, view: View, parsed: ParsedQuery, options: _Options
-    ) -> tuple[int, np.ndarray | None, bool]:
-        """The pages a query finds, a bonus per page for ranking, and whether pages lacking some words were let in.
+    ) -> tuple[int, np.ndarray | None, bool, int]:
+        """The pages a query finds, a bonus per page for ranking, whether pages lacking some words were let in,
+        and how many pages have every word.
 
         Pages with every word come first; when they are fewer than
         ``FEW_RESULTS``, pages with at least half of the words (question words
@@ -749,6 +751,7 @@ class SearchIndex:
             matching = view.evaluate(reader, q.AndNot(required, q.Or(parsed.excluded)) if parsed.excluded else required)
         else:
             matching = view.evaluate(reader, parsed.query)
+        strict = matching.bit_count()
         bonus: np.ndarray | None = None
         fallback = False
         if (
@@ -787,7 +790,7 @@ class SearchIndex:
                 bonus = coverage * np.float32(COVERAGE_SCALE)
         if options.proximity and parsed.adjacent and options.order != "date":
             bonus = self._proximity(reader, view, parsed, matching, bonus)
-        return matching, bonus, fallback
+        return matching, bonus, fallback, strict
 
     def _proximity(
         self, reader: IndexReader, view: View, parsed: ParsedQuery, matching: int, bonus: np.ndarray | None

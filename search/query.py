@@ -222,7 +222,7 @@ def parse_query(text: str, fields: Container[str] = frozenset()) -> ParsedQuery:
     previous_word: str | None = None  # the plain word just before, for compounds and proximity
     run: list[str] = []  # plain words next to each other
     for match in _TOKEN.finditer(text):
-        if len(required) + len(excluded) >= MAX_CLAUSES:
+        if len(parsed.optional) + len(parsed.filters) + len(excluded) >= MAX_CLAUSES:
             break
         negated = match.group(1) == "-"
         field_name = fold((match.group(2) or "").lower())

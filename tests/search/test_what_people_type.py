@@ -229,3 +229,10 @@ def test_an_index_made_by_another_analysis_is_made_again(tmp_path):
 def test_malformed_queries_never_fail(index):
     for text in ['"', 'commune:"', "-", "*", "a:b:c", ":", "OR", "quel OR", "x" * 2000, "co--construction", "-commune:x"]:
         index.search(text, facets=True)
+
+
+def test_a_typo_is_corrected_even_when_some_words_alone_find_pages(index):
+    # "lieux" alone finds pages (the fallback would show them); the corrected words all together win.
+    results = index.search("finacement participatif lieux")
+    assert results.corrected == "financement participatif lieux"
+    assert results.hits[0].path == "guides/financement"
