@@ -105,3 +105,11 @@ def describe(violations: list[dict]) -> str:
 def overflow(page) -> int:
     """How many CSS pixels the document is wider than the window (0 when nothing overflows)."""
     return page.evaluate("document.scrollingElement.scrollWidth - window.innerWidth")
+
+
+def open_menu(page) -> None:
+    """On a narrow screen the main menu is folded behind its "Menu" button: open it (nothing to do on a desktop)."""
+    button = page.locator("label.menu-button")
+    if button.is_visible() and not page.locator("#menu-toggle").is_checked():
+        button.click()
+        page.locator(".site-nav").wait_for(state="visible")

@@ -94,6 +94,8 @@ def test_the_site_works_on_a_phone_and_in_english(browser, live_server):
     page = context.new_page()
     page.goto(base + "/wiki/home")
     assert page.locator("html").get_attribute("lang") == "en"
+    assert not page.get_by_role("link", name="All pages").is_visible(), "folded behind the Menu button"
+    page.get_by_text("Menu", exact=True).click()
     assert page.get_by_role("link", name="All pages").is_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 360

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import ADMIN, VIEWPORTS, launched_browser, log_in, overflow, running_wiki
+from browser_support import ADMIN, VIEWPORTS, launched_browser, log_in, open_menu, overflow, running_wiki
 from conftest import git
 from editor_support import page_text
 
@@ -82,17 +82,21 @@ MENU_ITEMS = """() => [...document.querySelectorAll('.site-nav a, .site-nav butt
 
 
 def check_layout(page, device: str) -> None:
-    """On a phone nothing is wider than the screen, and every item of the main menu is shown, on screen, tappable."""
+    """On a phone nothing is wider than the screen, and once the menu is open every item of it is shown, on screen, tappable."""
     if device != "phone":
         return
     assert overflow(page) <= 0, f"{page.url} is {overflow(page)}px wider than the screen"
     width = page.evaluate("window.innerWidth")
+    open_menu(page)
     items = page.evaluate(MENU_ITEMS)
     assert len(items) >= 4
     for item in items:
         assert item["shown"], f"{item['text']!r} is hidden on {page.url}"
         assert item["left"] >= 0 and item["right"] <= width, f"{item['text']!r} is off screen on {page.url}"
         assert item["height"] >= 24, f"{item['text']!r} is too small to tap on {page.url}"
+    assert overflow(page) <= 0, f"{page.url} is {overflow(page)}px wider than the screen with its menu open"
+    page.locator("label.menu-button").click()  # and folded again
+    assert not page.locator(".site-nav").is_visible()
 
 
 def activate(locator, device: str) -> None:
@@ -124,7 +128,6 @@ def test_read(open_page, server, device):
     page.goto(base + "/")
     assert page.url == base + "/wiki/home"
     assert page.locator("h1").inner_text() == "Accueil"
-    check_layout(page, device)
     # From the keyboard, the first stop is a visible link that skips to the content.
     page.keyboard.press("Tab")
     skip = page.locator(".skip-link")
@@ -133,14 +136,16 @@ def test_read(open_page, server, device):
     assert box["x"] >= 0 and box["y"] >= 0
     page.keyboard.press("Enter")
     assert page.evaluate("document.activeElement.id") == "content"
+    check_layout(page, device)
     activate(page.locator(".page-content").get_by_role("link", name="Tiers-lieux nourriciers").first, device)
     page.wait_for_url(base + "/wiki/guides/tiers-lieux-nourriciers")
     assert page.locator("h1").inner_text() == "Tiers-lieux nourriciers"
     check_layout(page, device)
-    activate(page.get_by_role("navigation", name="Dossiers").get_by_role("link", name="guides"), device)
+    activate(page.get_by_role("navigation", name="Fil d’Ariane").get_by_role("link", name="Guides"), device)
     page.wait_for_url(base + "/pages/guides")
-    assert page.get_by_role("link", name="Se former autrement").is_visible()
+    assert page.locator("main").get_by_role("link", name="Se former autrement").is_visible()
     check_layout(page, device)
+    open_menu(page)
     activate(page.get_by_role("navigation", name="Menu principal").get_by_role("link", name="Modifications récentes"), device)
     page.wait_for_url(base + "/changes")
     check_layout(page, device)
@@ -177,6 +182,7 @@ def test_log_in(open_page, server, device):
     page = open_page()
     page.goto(base + "/wiki/guides/se-former-autrement")
     assert page.get_by_role("link", name="Modifier", exact=True).count() == 0
+    open_menu(page)
     activate(page.get_by_role("link", name="Se connecter"), device)
     page.wait_for_url(re.compile(r"/login\?next="))
     check_layout(page, device)
@@ -188,11 +194,14 @@ def test_log_in(open_page, server, device):
     page.get_by_label("Mot de passe").fill("correct horse battery")
     page.locator("main").get_by_role("button", name="Se connecter").click()
     page.wait_for_url(base + "/wiki/guides/se-former-autrement")
+    open_menu(page)
     assert page.get_by_role("link", name="Camille Été").is_visible()
     assert page.get_by_role("link", name="Modifier", exact=True).is_visible()
     check_layout(page, device)
+    open_menu(page)
     page.get_by_role("button", name="Se déconnecter").click()
     page.wait_for_load_state()
+    open_menu(page)
     assert page.get_by_role("link", name="Se connecter").is_visible()
 
 

@@ -41,6 +41,12 @@ SETTINGS: tuple[Setting, ...] = (
         " host, else localhost.",
     ),
     Setting("site", "home", "home", "Path of the home page."),
+    Setting(
+        "site",
+        "sidebar",
+        "barre-laterale",
+        "Path of the page shown beside every page on a wide screen and in the menu on a phone; empty: no sidebar.",
+    ),
     Setting("site", "language", "fr", 'Default language of the interface and of commit messages: "fr" or "en".'),
     Setting("site", "timezone", "Europe/Paris", "Time zone written into commits made from the browser and the API."),
     Setting("site", "default_licence", "CC-BY-SA-4.0", "Licence (SPDX id) of pages whose front matter names none."),

@@ -147,6 +147,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     watch.init_app(app, wiki, accounts)
     discussions.init_app(app)
+    navigation.init_app(app, data.database)
 
     @app.context_processor
     def _endpoints() -> dict:
@@ -183,8 +184,9 @@ def close_app(app: Flask) -> None:
     """Stop the git processes and close the databases an application opened."""
     app.extensions["trousse"].close()
     app.extensions["trousse.accounts"].close()
-    from . import watch
+    from . import navigation, watch
 
     watch.close(app)
+    navigation.close(app)
     if "trousse.drafts" in app.extensions:
         app.extensions["trousse.drafts"].close()

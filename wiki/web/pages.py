@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import urllib.parse
-from collections import defaultdict
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -47,6 +46,7 @@ from .auth import require_editor, safe_next, settings, user, wiki
 from .conflict_page import conflict_page, resolve_conflict
 from .http_cache import Validators, page_validators
 from .i18n import LANGUAGE_COOKIE
+from .navigation import page_tree
 from .pending import drafts, pending_files, pending_urls
 
 blueprint = Blueprint("pages", __name__)
@@ -385,20 +385,12 @@ def _with(folders: list[str], folder: str) -> list[str]:
 @blueprint.route("/pages")
 @blueprint.route("/pages/<path:folder>")
 def all_pages(folder: str = "") -> ResponseReturnValue:
+    """The tree of folders and pages (of the whole wiki, or of one folder), from the catalog's titles in one pass."""
     folder = check_path(folder) if folder else ""
-    records = wiki().catalog.pages(folder or None)
-    prefix = folder + "/" if folder else ""
-    subfolders: dict[str, int] = defaultdict(int)
-    here = []
-    for record in records:
-        rest = record.path[len(prefix) :]
-        if "/" in rest:
-            subfolders[rest.split("/", 1)[0]] += 1
-        else:
-            here.append(record)
-    if folder and not records:
+    tree = page_tree(folder)
+    if folder and not tree.total:
         return render_template("error.html", status=404, message=_("There is no page in this folder.")), 404
-    return render_template("pages.html", folder=folder, pages=here, subfolders=sorted(subfolders.items()), total=len(records))
+    return render_template("pages.html", folder=folder, tree=tree, pages=tree.pages, total=tree.total)
 
 
 @blueprint.route("/healthz")
