@@ -254,3 +254,9 @@ def test_a_moved_page_stays_in_the_list(client, token, editor):
     moved = client.post("/api/v1/pages/ancien/nom/move", json={"to": "nouveau/nom"}, headers=bearer(token))
     assert moved.status_code == 200, moved.text
     assert recent(client) == ["nouveau/nom"]
+
+
+def test_made_up_folders_are_not_kept(client, app):
+    for n in range(20):
+        assert client.get(f"/pages/invente-{n}").status_code == 404
+    assert not any(folder.startswith("invente") for folder in app.extensions["trousse.navigation"]._trees)

@@ -88,7 +88,8 @@ class Navigation:
             return kept
         built = build_tree(titles, folder, self.folder_title(folder, titles) if folder else "")
         with self._lock:
-            if self._kept is not None and self._kept[1] is titles:
+            # Only folders that hold pages are kept: made-up addresses must not fill the memory.
+            if (built.total or not folder) and self._kept is not None and self._kept[1] is titles:
                 self._trees[folder] = built
         return built
 
