@@ -20,9 +20,10 @@ def test_results_page_with_snippets_and_facets(client):
     assert 'role="status"' in html
 
 
-def test_suggestion_is_offered(client):
+def test_a_typo_that_finds_nothing_is_corrected_on_the_page(client):
     html = client.get("/search", query_string={"q": "nouriciers"}).text
-    assert "nourriciers" in html and "/search?q=nourriciers" in html
+    assert "Résultats pour <em>nourriciers</em>" in html
+    assert "Tiers-lieux nourriciers" in html
 
 
 def test_malformed_query_is_not_an_error(client):
@@ -50,7 +51,8 @@ def test_search_finds_what_was_just_saved(client, auth):
 
 def test_api_search_shape(client):
     body = client.get("/api/v1/search", query_string={"q": "tiers-lieux", "limit": 2}).json
-    assert set(body) == {"query", "total", "results", "suggestion"}
+    assert set(body) == {"query", "total", "results", "suggestion", "corrected", "fallback"}
+    assert body["corrected"] is None and body["fallback"] is None
     assert body["query"] == "tiers-lieux" and body["total"] >= 2 and len(body["results"]) == 2
     assert set(body["results"][0]) == {"path", "title", "snippet", "score"}
     second = client.get("/api/v1/search", query_string={"q": "tiers-lieux", "limit": 1, "offset": 1}).json

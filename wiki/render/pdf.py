@@ -56,17 +56,17 @@ def html_to_pdf(html: str, *, seconds: float, max_bytes: int, memory_bytes: int 
 def _run_child(html: str, *, seconds: float, max_bytes: int, memory_bytes: int) -> bytes:
     cpu_seconds = max(1, math.ceil(seconds))
     command = [sys.executable, "-I", "-c", _CHILD, _MODULE_FILE, str(memory_bytes), str(cpu_seconds), str(max_bytes)]
-    child = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
-    try:
-        output, _ = child.communicate(html.encode("utf-8"), timeout=seconds)
-    except subprocess.TimeoutExpired:
-        child.kill()
-        child.communicate()
-        raise ExportTooCostly(f"more than {seconds:g} s") from None
-    except BaseException:
-        child.kill()
-        child.wait()
-        raise
+    # The context closes the three pipes whatever happens (a timeout can leave stdin half written).
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL) as child:
+        try:
+            output, _ = child.communicate(html.encode("utf-8"), timeout=seconds)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+            raise ExportTooCostly(f"more than {seconds:g} s") from None
+        except BaseException:
+            child.kill()
+            raise
     if child.returncode in (-signal.SIGXCPU, -signal.SIGKILL):
         raise ExportTooCostly(f"more than {cpu_seconds} s of CPU")
     if child.returncode == _EXIT_TOO_LARGE or len(output) > max_bytes:
