@@ -10,9 +10,13 @@ from __future__ import annotations
 
 import io
 import re
+import sqlite3
+import threading
 
 import pytest
 from conftest import api_save, bearer, csrf_token, git
+
+from wiki.app.drafts import Drafts
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
 PDF = b"%PDF-1.4 compte rendu"
@@ -216,3 +220,35 @@ def test_drafts_keep_the_fiche_form(client, token):
     # A draft without fields answers an empty object.
     client.put("/api/v1/drafts/loyers/x", json={"markdown": "x"}, headers=headers)
     assert client.get("/api/v1/drafts/loyers/x", headers=headers).json["fields"] == {}
+
+
+# -- the database under several workers -------------------------------------------------------
+
+
+def test_workers_starting_together_upgrade_an_old_database_once(tmp_path):
+    """Each worker of ``trousse serve`` opens the drafts at once: the second to add a column must not fail."""
+    for round_ in range(10):  # the race is short: several rounds make a regression show
+        database = tmp_path / f"trousse-{round_}.sqlite"
+        with sqlite3.connect(database) as db:  # drafts as they were before the fiche form was kept
+            db.execute(
+                "CREATE TABLE drafts (user_id INTEGER NOT NULL, path TEXT NOT NULL, markdown TEXT NOT NULL,"
+                " base_revision TEXT, saved TEXT NOT NULL, PRIMARY KEY (user_id, path))"
+            )
+        start = threading.Barrier(6)
+        failures: list[BaseException] = []
+
+        def open_drafts(database=database, start=start, failures=failures) -> None:
+            start.wait()
+            try:
+                Drafts(database, 1_000_000).close()
+            except BaseException as error:  # noqa: BLE001 - collected for the assertion below
+                failures.append(error)
+
+        threads = [threading.Thread(target=open_drafts) for _ in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert failures == []
+        with sqlite3.connect(database) as db:
+            assert "fields" in {row[1] for row in db.execute("PRAGMA table_info(drafts)")}

@@ -22,6 +22,7 @@ no draft was ever written for them, after ``PENDING_GRACE``.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import threading
@@ -46,6 +47,7 @@ CREATE TABLE IF NOT EXISTS drafts (
     markdown TEXT NOT NULL,
     base_revision TEXT,
     saved TEXT NOT NULL,
+    fields TEXT,
     PRIMARY KEY (user_id, path)
 );
 CREATE TABLE IF NOT EXISTS draft_files (
@@ -143,7 +145,9 @@ class Drafts:
         db.executescript(_SCHEMA)
         columns = {row[1] for row in db.execute("PRAGMA table_info(drafts)")}
         if "fields" not in columns:  # drafts written before the fiche form was kept
-            db.execute("ALTER TABLE drafts ADD COLUMN fields TEXT")
+            # Every worker of a server runs this at once: the one that comes second finds the column made.
+            with contextlib.suppress(sqlite3.OperationalError):
+                db.execute("ALTER TABLE drafts ADD COLUMN fields TEXT")
 
     def _db(self) -> sqlite3.Connection:
         connection: sqlite3.Connection | None = getattr(self._local, "db", None)
