@@ -296,7 +296,14 @@ def test_an_odt_export_of_a_costly_page_degrades_to_its_text():
     data = within(
         10,
         lambda: page_odt(
-            title="T", markdown_body="[[a]] " * 150_000, authors=[], licence_name="", licence_url="", credit="", source_url=""
+            title="T",
+            markdown_body="[[a]] " * 150_000,
+            authors=[],
+            licence_name="",
+            licence_url="",
+            credit="",
+            source_url="",
+            budget=RenderBudget(seconds=0.1),
         ),
     )
     content = zipfile.ZipFile(io.BytesIO(data)).read("content.xml").decode("utf-8")
