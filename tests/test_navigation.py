@@ -109,6 +109,14 @@ def test_the_tree_holds_every_folder_and_page_and_opens_without_javascript(clien
     assert "<script" not in tree
 
 
+def test_the_templates_folder_is_named_in_the_readers_language(client):
+    french = client.get("/pages").text
+    assert '<summary><span class="tree-title">Modèles de pages</span>' in french and ">Templates<" not in french
+    assert "<h1>Dossier Modèles de pages</h1>" in client.get("/pages/_templates").text
+    english = client.get("/pages", headers={"Accept-Language": "en"}).text
+    assert '<summary><span class="tree-title">Page templates</span>' in english
+
+
 def test_a_folder_listing_is_its_own_tree(client, nested):
     response = client.get("/pages/reseau")
     assert response.status_code == 200

@@ -15,7 +15,7 @@ from markupsafe import Markup
 
 from ..app.errors import DomainError, PageNotFound
 from ..app.navigation import Crumb, Navigation, TreeFolder
-from ..app.page_names import check_path
+from ..app.page_names import TEMPLATES_FOLDER, check_path
 from ..app.recent_pages import RecentPages
 from .auth import Unauthorized, settings, user, wiki
 
@@ -50,6 +50,14 @@ def recent_store() -> RecentPages:
 
 def page_tree(folder: str = "") -> TreeFolder:
     return navigation().tree(folder)
+
+
+@blueprint.app_template_filter("folder_title")
+def folder_title(title: str, path: str) -> str:
+    """A folder's title in the reader's language: the templates' folder has a name of its own, not ``Templates``."""
+    if path == TEMPLATES_FOLDER and title == "Templates":
+        return _("Page templates")
+    return title
 
 
 @blueprint.app_template_global("breadcrumbs")
