@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
+from conftest import api_save
 
 
 def test_search_box_on_every_page(client):
@@ -84,3 +87,17 @@ def test_attachment_hits_link_to_the_file_and_its_page(app, client):
     served = client.get("/files/licence/notes.txt")
     assert served.status_code == 200 and served.headers["X-Content-Type-Options"] == "nosniff"
     assert "sandbox" in served.headers["Content-Security-Policy"]
+
+
+def test_field_facets_are_headed_by_their_template_labels(client, auth):
+    auth.create()
+    token = auth.token()
+    for town, owner in (("Hourtin", "mairie"), ("Pauillac", "communauté de communes")):
+        fiche = f"---\nmodele: fiche-loyer\ncommune: {town}\nproprietaire: {owner}\n---\n# Local de {town}\n\nUn local prêté.\n"
+        api_save(client, token, f"loyers/local-{town.lower()}", fiche)
+    html = client.get("/search", query_string={"q": "local prêté"}).text
+    facets = html.split('class="facets"')[1]
+    headings = re.findall(r"<h2>([^<]*)</h2>", facets)
+    # « Propriétaire » as the template writes it, not the key « proprietaire » made readable.
+    assert "Propriétaire" in headings and "Commune" in headings and "Proprietaire" not in headings
+    assert "communauté de communes" in facets

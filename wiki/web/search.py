@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from flask import Blueprint, render_template, request
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..app.errors import SearchUnavailable
+from ..app.page_templates import template_declarations
 from .auth import wiki
 from .forms import page_number
 
@@ -16,11 +19,20 @@ PAGE_SIZE = 20
 MAX_PAGE = 500
 
 
-def field_label(name: str) -> str:
-    """A fiche field's key as a heading: ``type_de_bail`` → « Type de bail »; ``modele`` is the type of page."""
+def field_labels() -> dict[str, str]:
+    """Each fiche field's label as its templates declare it (the first template to name a field wins)."""
+    labels: dict[str, str] = {}
+    for declared in template_declarations(wiki().catalog):
+        for field in declared.fields:
+            labels.setdefault(field.name, field.label)
+    return labels
+
+
+def field_label(name: str, labels: Mapping[str, str]) -> str:
+    """A fiche field's heading: its template's label (« Propriétaire »), else its key made readable."""
     if name == "modele":
         return _("Type of page")
-    return name.replace("_", " ").replace("-", " ").strip().capitalize() or name
+    return labels.get(name) or name.replace("_", " ").replace("-", " ").strip().capitalize() or name
 
 
 def field_filter(name: str, value: str) -> str:
@@ -62,5 +74,6 @@ def results() -> ResponseReturnValue:
         found=found,
         search_query=query,
         field_label=field_label,
+        field_labels=field_labels() if found is not None and found.field_facets else {},
         field_filter=field_filter,
     )
