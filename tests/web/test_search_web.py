@@ -27,6 +27,11 @@ def test_a_typo_that_finds_nothing_is_corrected_on_the_page(client):
     html = client.get("/search", query_string={"q": "nouriciers"}).text
     assert "Résultats pour <em>nourriciers</em>" in html
     assert "Tiers-lieux nourriciers" in html
+    # One link searches the words as typed: no correction then, and nothing found.
+    link = re.search(r'<a href="(/search\?[^"]*typed=1[^"]*)">Rechercher « nouriciers » tel quel</a>', html)
+    assert link
+    as_typed = client.get(link.group(1).replace("&amp;", "&")).text
+    assert "Résultats pour" not in as_typed and '<p class="result-count" role="status">0 résultat</p>' in as_typed
 
 
 def test_malformed_query_is_not_an_error(client):

@@ -45,10 +45,14 @@ def results() -> ResponseReturnValue:
     query = request.args.get("q", "")[:1000]
     order = "date" if request.args.get("order") == "date" else "relevance"
     page = page_number(MAX_PAGE)
+    # ``typed=1``: the words as typed, no spelling correction (the link under an applied correction).
+    typed = 1 if request.args.get("typed") == "1" else None
     found = None
     if query.strip():
         try:
-            found = wiki().search_pages(query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order=order, facets=True)
+            found = wiki().search_pages(
+                query, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, order=order, facets=True, suggest=not typed
+            )
         except SearchUnavailable as unavailable:
             return (
                 render_template(
@@ -76,4 +80,5 @@ def results() -> ResponseReturnValue:
         field_label=field_label,
         field_labels=field_labels() if found is not None and found.field_facets else {},
         field_filter=field_filter,
+        typed=typed,
     )
