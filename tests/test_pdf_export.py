@@ -11,6 +11,9 @@ from __future__ import annotations
 import html
 import http.server
 import io
+import os
+import shutil
+import subprocess
 import threading
 
 import pytest
@@ -88,6 +91,26 @@ def test_a_folder_as_pdf_has_contents_then_each_page_with_its_credits(client, gu
     # The outline (bookmarks) lists the pages too.
     outline = [item.title for item in reader.outline if not isinstance(item, list)]
     assert all(any(title in entry for entry in outline) for title in titles)
+
+
+@pytest.mark.skipif(
+    shutil.which("pdftotext") is None and not os.environ.get("CI"), reason="pdftotext (poppler-utils) is not installed"
+)
+def test_pdftotext_reads_a_folder_with_its_pages_licences_and_authors(client, guides, tmp_path):
+    """What people use to read a PDF without a viewer (poppler's pdftotext) finds every page and its credits."""
+    (tmp_path / "dossier.pdf").write_bytes(client.get("/export/guides-pdf.pdf", headers=FRENCH).data)
+    result = subprocess.run(
+        ["pdftotext", "-enc", "UTF-8", str(tmp_path / "dossier.pdf"), "-"], capture_output=True, check=True, timeout=60
+    )
+    text = " ".join(result.stdout.decode("utf-8").split())
+    for title, sentence in (
+        ("Accueillir un public", "Le mot de passe du wifi est affiché."),
+        ("Contrat type", "Signé par les deux parties."),
+        ("Tenir la caisse", "Un cahier de caisse."),
+    ):
+        assert title in text and sentence in text
+    assert text.count("Rédigé par : Camille Été") == 3
+    assert "CC BY-SA 4.0" in text and "CC0" in text
 
 
 def test_attached_images_are_in_the_pdf_and_nothing_is_fetched(client, guides):
