@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -64,6 +67,25 @@ def running_wiki(directory: Path, template: Path):
         yield base, data
     finally:
         stop_server(server)
+
+
+def api_token(data: Path, name: str = "camille") -> str:
+    """A new API token of an account of the served wiki, made with the command line."""
+    found = re.search(r"trousse_[A-Za-z0-9_-]+", run_cli(data, "token", "create", name))
+    assert found, "trousse token create printed no token"
+    return found.group(0)
+
+
+def save_over_http(base: str, token: str, path: str, markdown: str) -> int:
+    """Save a page of the served wiki through the JSON API; the status (201 made, 200 changed)."""
+    request = urllib.request.Request(
+        f"{base}/api/v1/pages/{path}",
+        data=json.dumps({"markdown": markdown}).encode(),
+        method="PUT",
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request) as answer:
+        return answer.status
 
 
 def log_in(page, base: str, name: str = "camille", language: str = "fr") -> None:

@@ -3,13 +3,19 @@
 from __future__ import annotations
 
 import json
-import re
-import urllib.request
 from urllib.parse import urlsplit
 
 import pytest
-from browser_support import axe_script, axe_violations, describe, launched_browser, overflow, running_wiki
-from conftest import run_cli
+from browser_support import (
+    api_token,
+    axe_script,
+    axe_violations,
+    describe,
+    launched_browser,
+    overflow,
+    running_wiki,
+    save_over_http,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -31,17 +37,10 @@ PLACES = {
 def server(tmp_path_factory, initialised_template):
     axe_script()
     with running_wiki(tmp_path_factory.mktemp("map"), initialised_template) as (base, data):
-        token = re.search(r"trousse_[A-Za-z0-9_-]+", run_cli(data, "token", "create", "camille")).group(0)
+        token = api_token(data)
         for path, (title, fields) in PLACES.items():
             markdown = f"---\ntitle: {json.dumps(title, ensure_ascii=False)}\n{fields}\n---\n\n# {title}\n"
-            request = urllib.request.Request(
-                f"{base}/api/v1/pages/{path}",
-                data=json.dumps({"markdown": markdown}).encode(),
-                method="PUT",
-                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-            )
-            with urllib.request.urlopen(request) as answer:
-                assert answer.status in (200, 201)
+            assert save_over_http(base, token, path, markdown) in (200, 201)
         yield base
 
 

@@ -10,13 +10,11 @@ by printing to PDF.
 from __future__ import annotations
 
 import io
-import json
 import re
 import urllib.request
 
 import pytest
-from browser_support import axe_script, axe_violations, describe, launched_browser, running_wiki
-from conftest import run_cli
+from browser_support import api_token, axe_script, axe_violations, describe, launched_browser, running_wiki, save_over_http
 from pypdf import PdfReader
 
 pytestmark = pytest.mark.browser
@@ -44,15 +42,7 @@ CHROME = [
 def server(tmp_path_factory, initialised_template):
     axe_script()
     with running_wiki(tmp_path_factory.mktemp("print"), initialised_template) as (base, data):
-        token = run_cli(data, "token", "create", "camille").split()[-1]
-        request = urllib.request.Request(
-            f"{base}/api/v1/pages/{PAGE}",
-            data=json.dumps({"markdown": MARKDOWN}).encode(),
-            method="PUT",
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request) as response:
-            assert response.status == 201
+        assert save_over_http(base, api_token(data), PAGE, MARKDOWN) == 201
         yield base, data
 
 
