@@ -14,7 +14,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 
 from ..app.errors import DomainError, PageNotFound
-from ..app.navigation import Crumb, Navigation, TreeFolder
+from ..app.navigation import Crumb, Navigation, TreeFolder, humanise
 from ..app.page_names import TEMPLATES_FOLDER, check_path
 from ..app.recent_pages import RecentPages
 from .auth import Unauthorized, settings, user, wiki
@@ -55,7 +55,7 @@ def page_tree(folder: str = "") -> TreeFolder:
 @blueprint.app_template_filter("folder_title")
 def folder_title(title: str, path: str) -> str:
     """A folder's title in the reader's language: the templates' folder has a name of its own, not ``Templates``."""
-    if path == TEMPLATES_FOLDER and title == "Templates":
+    if path == TEMPLATES_FOLDER and title == humanise(TEMPLATES_FOLDER):  # no page of its own names it
         return _("Page templates")
     return title
 
