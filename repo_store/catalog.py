@@ -26,6 +26,7 @@ from .links import extract_links, title_key
 from .pages import page_tags, page_title, parse_page
 from .paths import TEMPLATES_PREFIX, page_path_of
 from .rawlog import LOG_FORMAT, parse_raw_log
+from .sqlite_files import connect
 from .store import PageStore
 
 SCHEMA_VERSION = "6"
@@ -149,9 +150,7 @@ class Catalog:
             connection = None
         if connection is None:
             epoch = self._epoch
-            connection = sqlite3.connect(self.db_path, timeout=60, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA synchronous=NORMAL")
+            connection = connect(self.db_path, timeout=60, synchronous="NORMAL")
             self._local.connection, self._local.epoch = connection, epoch
             with self._connections_lock:
                 self._connections.append(connection)

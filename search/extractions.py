@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import fcntl
 import os
-import sqlite3
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+from repo_store.sqlite_files import connect
 
 from .documents import Extraction
 
@@ -42,9 +43,7 @@ class ExtractionCache:
         self.budget = budget
         self.path.parent.mkdir(parents=True, exist_ok=True)
         self._lock = threading.Lock()
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db = connect(self.path, synchronous="NORMAL")
         self._db.execute(_SCHEMA)
 
     def close(self) -> None:

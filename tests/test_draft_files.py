@@ -227,7 +227,7 @@ def test_drafts_keep_the_fiche_form(client, token):
 
 def test_workers_starting_together_upgrade_an_old_database_once(tmp_path):
     """Each worker of ``trousse serve`` opens the drafts at once: the second to add a column must not fail."""
-    for round_ in range(10):  # the race is short: several rounds make a regression show
+    for round_ in range(30):  # the race is short: several rounds make a regression show
         database = tmp_path / f"trousse-{round_}.sqlite"
         with sqlite3.connect(database) as db:  # drafts as they were before the fiche form was kept
             db.execute(

@@ -15,7 +15,6 @@ import hashlib
 import re
 import secrets
 import sqlite3
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from typing import ClassVar, Protocol
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from repo_store.errors import N_, DomainError, is_storage_full
+from repo_store.sqlite_files import ThreadConnections
 
 ROLES = ("reader", "editor", "admin")
 TOKEN_PREFIX = "trousse_"
@@ -263,14 +263,17 @@ def _clean_text(text: str, limit: int) -> str:
     return " ".join("".join(ch for ch in text if ch.isprintable()).split())[:limit]
 
 
+def _prepare_connection(connection: sqlite3.Connection) -> None:
+    connection.execute("PRAGMA foreign_keys=ON")
+    connection.row_factory = sqlite3.Row
+
+
 class Accounts:
     """The account database; safe to share between threads and processes."""
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections = ThreadConnections(self.path, prepare=_prepare_connection)
         db = self._db()
         db.executescript(_SCHEMA)
         # Databases made before accounts chose a language gain the column (CREATE TABLE IF NOT EXISTS leaves them).
@@ -279,23 +282,10 @@ class Accounts:
                 db.execute("ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT ''")
 
     def _db(self) -> sqlite3.Connection:
-        connection = getattr(self._local, "db", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.execute("PRAGMA foreign_keys=ON")
-            connection.row_factory = sqlite3.Row
-            self._local.db = connection
-            with self._all_lock:
-                self._all.append(connection)
-        return connection
+        return self._connections.get()
 
     def close(self) -> None:
-        with self._all_lock:
-            for connection in self._all:
-                connection.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     # -- users -------------------------------------------------------------
 

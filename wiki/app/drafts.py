@@ -25,7 +25,6 @@ from __future__ import annotations
 import contextlib
 import json
 import sqlite3
-import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -34,6 +33,7 @@ from typing import Any
 
 from repo_store.errors import N_, DomainError, PageNotFound
 from repo_store.paths import check_attachment_name, check_path, check_revision
+from repo_store.sqlite_files import ThreadConnections
 
 from .attachments import attachment_name
 from .content_rules import ContentRejected, Problem
@@ -138,9 +138,7 @@ class Drafts:
         self.path = database
         self.max_bytes = max_bytes
         self.rules = WriteRules(dict(limits or {"max_file_bytes": 20 * 1024 * 1024}))
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections = ThreadConnections(self.path)
         db = self._db()
         db.executescript(_SCHEMA)
         columns = {row[1] for row in db.execute("PRAGMA table_info(drafts)")}
@@ -150,21 +148,10 @@ class Drafts:
                 db.execute("ALTER TABLE drafts ADD COLUMN fields TEXT")
 
     def _db(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            self._local.db = connection
-            with self._all_lock:
-                self._all.append(connection)
-        return connection
+        return self._connections.get()
 
     def close(self) -> None:
-        with self._all_lock:
-            for connection in self._all:
-                connection.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     def save(
         self,

@@ -28,6 +28,8 @@ from email.utils import formatdate, make_msgid
 from pathlib import Path
 from typing import Any
 
+from repo_store.sqlite_files import ThreadConnections
+
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 10
@@ -106,23 +108,14 @@ class Outbox:
         self.path = database
         self.settings = settings
         self.clock = clock
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections = ThreadConnections(database)
         self._db().executescript(_SCHEMA)
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
 
     def _db(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            self._local.db = connection
-            with self._all_lock:
-                self._all.append(connection)
-        return connection
+        return self._connections.get()
 
     # -- queueing --------------------------------------------------------------
 
@@ -248,8 +241,4 @@ class Outbox:
         self._wake.set()
         if self._thread is not None:
             self._thread.join(timeout=SMTP_TIMEOUT_SECONDS + 5)
-        with self._all_lock:
-            for connection in self._all:
-                connection.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()

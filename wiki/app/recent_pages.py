@@ -9,9 +9,10 @@ same statement. A moved page keeps its place in the list (``on_written``).
 from __future__ import annotations
 
 import sqlite3
-import threading
 import time
 from pathlib import Path
+
+from repo_store.sqlite_files import ThreadConnections
 
 from .writes import Written
 
@@ -33,27 +34,14 @@ class RecentPages:
     def __init__(self, database: Path, kept: int = RECENT_PAGES_KEPT) -> None:
         self.path = database
         self.kept = kept
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections = ThreadConnections(database)
         self._db().executescript(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            self._local.db = connection
-            with self._all_lock:
-                self._all.append(connection)
-        return connection
+        return self._connections.get()
 
     def close(self) -> None:
-        with self._all_lock:
-            for connection in self._all:
-                connection.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     def record(self, user_id: int, path: str) -> None:
         """``path`` is the page ``user_id`` read last; the account keeps its ``kept`` latest pages."""

@@ -18,7 +18,6 @@ import html
 import logging
 import posixpath
 import sqlite3
-import threading
 import time
 import urllib.parse
 from collections.abc import Callable
@@ -29,6 +28,7 @@ from itsdangerous import BadSignature, URLSafeSerializer
 
 from repo_store.errors import N_, DomainError, Gettext
 from repo_store.paths import check_path, page_path_of
+from repo_store.sqlite_files import ThreadConnections
 
 from ..accounts.store import User
 from .licences import Licence
@@ -107,27 +107,14 @@ class Watches:
 
     def __init__(self, database: Path) -> None:
         self.path = database
-        self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
-        self._all_lock = threading.Lock()
+        self._connections = ThreadConnections(database)
         self._db().executescript(_SCHEMA)
 
     def _db(self) -> sqlite3.Connection:
-        connection: sqlite3.Connection | None = getattr(self._local, "db", None)
-        if connection is None:
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None, check_same_thread=False)
-            connection.execute("PRAGMA journal_mode=WAL")
-            self._local.db = connection
-            with self._all_lock:
-                self._all.append(connection)
-        return connection
+        return self._connections.get()
 
     def close(self) -> None:
-        with self._all_lock:
-            for connection in self._all:
-                connection.close()
-            self._all.clear()
-        self._local = threading.local()
+        self._connections.close()
 
     def add(self, user_id: int, watch: Watch) -> None:
         db = self._db()
