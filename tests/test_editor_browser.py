@@ -141,6 +141,8 @@ def test_toolbar_bold_and_wiki_link_with_completion(open_page, server, device):
     )
     field.fill("Accueil")
     dialog.get_by_role("button", name="Insérer").click()
+    # The dialog's "close" event, which inserts the link, comes in a later task than the click.
+    page.wait_for_function("window.trousseEditor.value().includes('[[')")
     assert page.evaluate("window.trousseEditor.value()") == "# Barre\n\n**mot** voir [[Accueil]]\n"
     # Ctrl+Z undoes the link, the toolbar redoes it.
     page.keyboard.press("Control+z")
