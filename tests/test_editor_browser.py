@@ -83,7 +83,7 @@ def open_page(browser, session, device, server):
 def make_page(page, base: str, path: str, text: str) -> None:
     """Create the page through the plain form (as a script would without the editor)."""
     page.goto(f"{base}/edit/{path}")
-    page.wait_for_function("window.trousseEditor !== undefined")
+    page.wait_for_function("() => window.trousseEditor !== undefined")
     page.evaluate("text => window.trousseEditor.value(text)", text)
     page.get_by_role("button", name="Enregistrer").click()
     page.wait_for_url(f"{base}/wiki/{path}")
@@ -91,7 +91,7 @@ def make_page(page, base: str, path: str, text: str) -> None:
 
 def open_editor(page, base: str, path: str):
     page.goto(f"{base}/edit/{path}")
-    page.wait_for_function("window.trousseEditor !== undefined")
+    page.wait_for_function("() => window.trousseEditor !== undefined")
     return page.locator(".CodeMirror")
 
 
@@ -142,7 +142,9 @@ def test_toolbar_bold_and_wiki_link_with_completion(open_page, server, device):
     field.fill("Accueil")
     dialog.get_by_role("button", name="Insérer").click()
     # The dialog's "close" event, which inserts the link, comes in a later task than the click.
-    page.wait_for_function("window.trousseEditor.value().includes('[[')")
+    # An arrow function, not an expression: Playwright evaluates an expression again at each poll with
+    # eval(), which the wiki's Content-Security-Policy refuses.
+    page.wait_for_function("() => window.trousseEditor.value().includes('[[')")
     assert page.evaluate("window.trousseEditor.value()") == "# Barre\n\n**mot** voir [[Accueil]]\n"
     # Ctrl+Z undoes the link, the toolbar redoes it.
     page.keyboard.press("Control+z")
@@ -300,7 +302,7 @@ def test_editor_is_accessible(open_page, server, device):
     page.keyboard.press("Escape")
     # The dialog's "close" event (a task after Escape) gives the text back its focus: wait for it, or
     # it may come after the Tab below and take the focus back.
-    page.wait_for_function("document.querySelector('.CodeMirror').contains(document.activeElement)")
+    page.wait_for_function("() => document.querySelector('.CodeMirror').contains(document.activeElement)")
     # Tab leaves the text for the next field: no keyboard trap.
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.id") == "message" or page.evaluate(

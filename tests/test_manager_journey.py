@@ -74,7 +74,7 @@ def text_of(page) -> str:
 
 def open_editor(page, url: str) -> None:
     page.goto(url)
-    page.wait_for_function("window.trousseEditor !== undefined")
+    page.wait_for_function("() => window.trousseEditor !== undefined")
 
 
 @pytest.mark.parametrize("device", list(DEVICES))
@@ -108,7 +108,7 @@ def test_a_manager_makes_a_fiche_with_a_photo_settles_a_conflict_and_finds_a_dra
         page.get_by_label("Partir d’un modèle").select_option("fiche-loyer")
         page.get_by_role("button", name="Continuer").click()
         page.wait_for_url(f"{base}/edit/{path}?*")
-        page.wait_for_function("window.trousseEditor !== undefined")
+        page.wait_for_function("() => window.trousseEditor !== undefined")
         assert plain(page.get_by_role("heading", level=1).inner_text()) == f"Nouvelle page : « {title} »"
 
         form = page.get_by_role("group", name=f"Fiche : {TEMPLATE_LABEL}")
