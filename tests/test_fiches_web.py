@@ -149,6 +149,17 @@ def test_yaml_errors_are_explained_in_french_with_the_line(client, editor):
     assert "un guillemet ouvert ligne 2 n’est jamais refermé : refermez-le à la fin de la valeur." in text
 
 
+def test_a_template_edited_is_declared_anew_at_once(client, token):
+    """The declarations are kept between requests: a saved template must not be read from before its save."""
+    before = {template["name"]: template for template in client.get("/api/v1/templates").json["templates"]}
+    assert before["fiche-loyer"]["fields"][2]["label"] == "Surface louée"
+    template = client.get("/api/v1/pages/_templates/fiche-loyer").json
+    edited = template["markdown"].replace("libelle: Surface louée", "libelle: Surface du local", 1)
+    api_save(client, token, "_templates/fiche-loyer", edited, base=template["revision"])
+    after = {template["name"]: template for template in client.get("/api/v1/templates").json["templates"]}
+    assert after["fiche-loyer"]["fields"][2]["label"] == "Surface du local"
+
+
 def test_a_template_puts_its_pages_in_its_folder_unless_another_is_chosen(client, editor):
     chosen = client.get("/new", query_string={"title": "Hourtin", "template": "fiche-loyer", "folder": "guides"})
     assert chosen.headers["Location"].startswith("/edit/guides/hourtin?")

@@ -12,7 +12,10 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from dataclasses import dataclass
+
+import cachetools
 
 from repo_store.catalog import Catalog
 from repo_store.pages import split_front_matter
@@ -30,10 +33,34 @@ class PageTemplate:
     folder: str | None = None  # where its pages go (``dossier``), if it says
 
 
+# Declarations by (catalog file, commit it reflects): a search page, a collection and the map read them
+# on each request, and they change only with a commit.
+_declared: cachetools.LRUCache[tuple[str, str | None], tuple[Declaration, ...]] = cachetools.LRUCache(maxsize=8)
+_declared_lock = threading.Lock()
+
+
 def template_declarations(catalog: Catalog) -> list[Declaration]:
     """Every template's declaration, sorted by label; templates without ``champs`` have no fields."""
-    found = [declaration(record.path.split("/", 1)[1], record.meta, record.title) for record in catalog.pages(TEMPLATES_FOLDER)]
-    return sorted(found, key=lambda template: template.label.casefold())
+    key = (str(catalog.db_path), catalog.indexed_head())
+    with _declared_lock:
+        kept = _declared.get(key)
+    if kept is None:
+        found = (
+            declaration(record.path.split("/", 1)[1], record.meta, record.title) for record in catalog.pages(TEMPLATES_FOLDER)
+        )
+        kept = tuple(sorted(found, key=lambda template: template.label.casefold()))
+        with _declared_lock:
+            _declared[key] = kept
+    return list(kept)
+
+
+def field_labels(catalog: Catalog) -> dict[str, str]:
+    """Each fiche field's label as its templates declare it (the first template to name a field wins)."""
+    labels: dict[str, str] = {}
+    for declared in template_declarations(catalog):
+        for field in declared.fields:
+            labels.setdefault(field.name, field.label)
+    return labels
 
 
 def template_declaration(catalog: Catalog, name: str) -> Declaration | None:

@@ -9,7 +9,8 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from ..app.errors import SearchUnavailable
-from ..app.page_templates import template_declarations
+from ..app.navigation import humanise
+from ..app.page_templates import field_labels
 from .auth import wiki
 from .forms import page_number
 
@@ -19,20 +20,11 @@ PAGE_SIZE = 20
 MAX_PAGE = 500
 
 
-def field_labels() -> dict[str, str]:
-    """Each fiche field's label as its templates declare it (the first template to name a field wins)."""
-    labels: dict[str, str] = {}
-    for declared in template_declarations(wiki().catalog):
-        for field in declared.fields:
-            labels.setdefault(field.name, field.label)
-    return labels
-
-
 def field_label(name: str, labels: Mapping[str, str]) -> str:
     """A fiche field's heading: its template's label (« Propriétaire »), else its key made readable."""
     if name == "modele":
         return _("Type of page")
-    return labels.get(name) or name.replace("_", " ").replace("-", " ").strip().capitalize() or name
+    return labels.get(name) or humanise(name)
 
 
 def field_filter(name: str, value: str) -> str:
@@ -78,7 +70,7 @@ def results() -> ResponseReturnValue:
         found=found,
         search_query=query,
         field_label=field_label,
-        field_labels=field_labels() if found is not None and found.field_facets else {},
+        field_labels=field_labels(wiki().catalog) if found is not None and found.field_facets else {},
         field_filter=field_filter,
         typed=typed,
     )
